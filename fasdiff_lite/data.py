@@ -1,0 +1,334 @@
+"""Faces in, tensors out: the one path every entry point uses to turn pixels into model input.
+
+    any input ──load_image──▶ uint8 H×W×3 ──face_crop──▶ uint8 N×N×3 ──to_tensor──▶ float 1×3×N×N in [0, 1]
+                                                                      ◀──to_image──
+
+``load_image`` accepts a path, raw file bytes, a PIL image, a numpy array or a torch tensor, and converts
+grayscale, RGBA (composited over white), palette, 16-bit and float images to 8-bit RGB. Anything it
+cannot make sense of raises :class:`ImageError` with a message naming the problem.
+
+``load_faces`` gives a batch of faces from one of several sources:
+
+- ``"samples"``: public-domain portraits shipped in ``assets/samples`` (always available, offline);
+- ``"shared"``: the 830 faces in ``../shared/faces/faces_color.npz`` (when that folder exists), with the
+  project's fixed train/validation split (``split="train" | "val" | "all"``);
+- a folder of image files, or an ``.npz`` holding a uint8 N×H×W×3 array;
+- ``"hf:<dataset id>"``: a Hugging Face dataset (Colab; needs the ``datasets`` package and a network).
+"""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from . import settings
+
+SIZES = (64, 128, 256, 512)
+MIN_SIDE = 8  # smaller than this is not an image of a face
+MAX_PIXELS = 100_000_000  # bigger than this is refused (Pillow's decompression-bomb guard is near here)
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif", ".ppm"}
+SPLIT_FILE = "splits/shared_faces_split.json"
+
+
+class ImageError(ValueError):
+    """An input that cannot be turned into an RGB face image; the message says why."""
+
+
+class DataUnavailable(RuntimeError):
+    """A face source that is not reachable here (no ../shared folder, no network, missing package)."""
+
+
+# ----------------------------------------------------------------------------------------- one image
+def load_image(src) -> np.ndarray:
+    """Any image-like input → uint8 array H×W×3 (RGB)."""
+    if isinstance(src, (str, Path)):
+        path = Path(src)
+        if not path.exists():
+            raise ImageError(f"{path}: no such file")
+        if path.is_dir():
+            raise ImageError(f"{path}: is a folder, not an image file")
+        try:
+            with Image.open(path) as im:
+                im.load()
+                return _pil_to_rgb(im)
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
+            raise ImageError(f"{path}: not a readable image file ({e})") from None
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        try:
+            with Image.open(io.BytesIO(bytes(src))) as im:
+                im.load()
+                return _pil_to_rgb(im)
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
+            raise ImageError(f"bytes are not a readable image ({e})") from None
+    if isinstance(src, Image.Image):
+        return _pil_to_rgb(src)
+    if isinstance(src, torch.Tensor):
+        t = src.detach().cpu()
+        if t.ndim == 4 and t.shape[0] == 1:
+            t = t[0]
+        if t.ndim == 3 and t.shape[0] in (1, 3, 4):
+            t = t.permute(1, 2, 0)
+        return _array_to_rgb(t.float().numpy() if t.is_floating_point() else t.numpy())
+    if isinstance(src, np.ndarray):
+        return _array_to_rgb(src)
+    raise ImageError(f"cannot read an image from a {type(src).__name__}; give a path, bytes, PIL image, array or tensor")
+
+
+def _pil_to_rgb(im: Image.Image) -> np.ndarray:
+    im = ImageOps.exif_transpose(im) or im
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return _array_to_rgb(np.asarray(im))
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        im = im.convert("RGBA")
+        background = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(background, im)
+    return _check_size(np.asarray(im.convert("RGB")))
+
+
+def _array_to_rgb(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    if a.ndim == 2:
+        a = np.stack([a] * 3, axis=-1)
+    if a.ndim != 3 or a.shape[-1] not in (3, 4):
+        raise ImageError(f"expected an image array H×W, H×W×3 or H×W×4, got shape {a.shape}")
+    if a.dtype == np.bool_:
+        a = a.astype(np.uint8) * 255
+    elif a.dtype == np.uint16:
+        a = (a.astype(np.float32) / 257.0).round().astype(np.uint8)
+    elif np.issubdtype(a.dtype, np.floating):
+        if not np.isfinite(a).all():
+            raise ImageError("image array holds NaN or infinite values")
+        lo, hi = float(a.min()), float(a.max())
+        if lo < -1e-3 or hi > 1 + 1e-3:
+            raise ImageError(f"float image values must lie in [0, 1], got [{lo:.3g}, {hi:.3g}]")
+        a = (np.clip(a, 0, 1) * 255).round().astype(np.uint8)
+    elif np.issubdtype(a.dtype, np.integer) and a.dtype != np.uint8:
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0 or hi > 255:
+            raise ImageError(f"integer image values must lie in [0, 255] (or use uint16), got [{lo}, {hi}]")
+        a = a.astype(np.uint8)
+    elif a.dtype != np.uint8:
+        raise ImageError(f"unsupported image dtype {a.dtype}")
+    if a.shape[-1] == 4:
+        alpha = a[..., 3:].astype(np.float32) / 255.0
+        a = (a[..., :3] * alpha + 255.0 * (1 - alpha)).round().astype(np.uint8)
+    return _check_size(np.ascontiguousarray(a))
+
+
+def _check_size(a: np.ndarray) -> np.ndarray:
+    h, w = a.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise ImageError(f"image is {w}×{h} pixels; a face needs at least {MIN_SIDE}×{MIN_SIDE}")
+    if h * w > MAX_PIXELS:
+        raise ImageError(f"image is {w}×{h} = {h * w / 1e6:.0f} MP; the limit is {MAX_PIXELS / 1e6:.0f} MP")
+    return a
+
+
+def face_crop(img, size: int | None = 64, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Square crop around the face, resized to ``size``×``size`` (Lanczos).
+
+    ``box`` = (left, top, right, bottom) of the face if known (e.g. from a detector); the crop is the
+    square centred on it, 1.6× its larger side, clipped to the image. Without a box the centre square
+    is taken (the shipped and shared faces are already roughly centred). ``size=None`` keeps the side.
+    """
+    a = load_image(img)
+    h, w = a.shape[:2]
+    if box is None:
+        side = min(h, w)
+        cx, cy = w / 2, h / 2
+    else:
+        l, t, r, b = box
+        side = min(int(round(1.6 * max(r - l, b - t))), h, w)
+        cx, cy = (l + r) / 2, (t + b) / 2
+    left = int(round(min(max(cx - side / 2, 0), w - side)))
+    top = int(round(min(max(cy - side / 2, 0), h - side)))
+    im = Image.fromarray(a[top : top + side, left : left + side])
+    if size is not None and side != size:
+        if size < MIN_SIDE:
+            raise ImageError(f"crop size {size} is below the minimum {MIN_SIDE}")
+        im = im.resize((size, size), Image.Resampling.LANCZOS)
+    return np.asarray(im)
+
+
+def to_tensor(img) -> torch.Tensor:
+    """uint8 H×W×3 (or N×H×W×3) → float tensor 1×3×H×W (or N×3×H×W) in [0, 1]."""
+    a = np.asarray(img)
+    if a.ndim == 3:
+        a = a[None]
+    if a.ndim != 4 or a.shape[-1] != 3 or a.dtype != np.uint8:
+        a = np.stack([load_image(x) for x in a]) if a.ndim == 4 else load_image(img)[None]
+    return torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float().div(255.0)
+
+
+def to_image(t: torch.Tensor) -> np.ndarray:
+    """float tensor (1×)3×H×W in [0, 1] → uint8 H×W×3; N×3×H×W → N×H×W×3."""
+    t = t.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8).cpu()
+    if t.ndim == 4 and t.shape[0] == 1:
+        t = t[0]
+    return (t.permute(1, 2, 0) if t.ndim == 3 else t.permute(0, 2, 3, 1)).numpy()
+
+
+def prepare(src, size: int | None = 64) -> torch.Tensor:
+    """The one path for pixels: any input → centre face crop → 1×3×size×size tensor in [0, 1]."""
+    return to_tensor(face_crop(src, size))
+
+
+# ---------------------------------------------------------------------------------------- many faces
+def load_faces(source: str | Path = "auto", size: int = 64, split: str = "all", limit: int | None = None) -> np.ndarray:
+    """A batch of faces as uint8 N×size×size×3.
+
+    source: ``"auto"`` (shared faces if present, else the samples), ``"shared"``, ``"samples"``, a
+    folder, an ``.npz`` file, or ``"hf:<dataset id>"``. split: ``"train"``, ``"val"`` or ``"all"``
+    (only the shared faces have a split). limit: keep the first ``limit`` faces.
+    """
+    if split not in ("train", "val", "all"):
+        raise ValueError(f"split must be 'train', 'val' or 'all', not {split!r}")
+    src = str(source)
+    if src == "auto":
+        src = "shared" if settings.shared_dir() else "samples"
+    if src == "shared":
+        faces = _shared_faces(size, split)
+    elif src == "samples":
+        faces = sample_faces(size)
+    elif src.startswith("hf:"):
+        faces = _hf_faces(src[3:], size, limit or 256)
+    else:
+        path = Path(src)
+        if not path.exists():
+            raise DataUnavailable(f"{path}: no such file or folder")
+        faces = _npz_faces(path, size) if path.suffix == ".npz" else _folder_faces(path, size)
+    if split != "all" and src != "shared":
+        raise ValueError("only the shared faces have a train/val split; use split='all' for other sources")
+    return faces[:limit] if limit else faces
+
+
+def sample_faces(size: int = 64) -> np.ndarray:
+    """The public-domain portraits shipped in ``assets/samples`` (see its README), cropped to size."""
+    folder = settings.ASSETS_DIR / "samples"
+    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataUnavailable(f"no sample faces found in {folder}")
+    return np.stack([face_crop(p, size) for p in files])
+
+
+def sample_names() -> list[str]:
+    folder = settings.ASSETS_DIR / "samples"
+    return [p.stem for p in sorted(folder.glob("*")) if p.suffix.lower() in IMAGE_SUFFIXES]
+
+
+def shared_faces_path() -> Path:
+    root = settings.shared_dir()
+    if root is None or not (root / "faces" / "faces_color.npz").exists():
+        raise DataUnavailable(
+            "the shared faces (../shared/faces/faces_color.npz) are not here; use source='samples', "
+            "a folder of your own face photos, an .npz, or 'hf:<dataset>' on Colab"
+        )
+    return root / "faces" / "faces_color.npz"
+
+
+def split_indices(split: str) -> np.ndarray:
+    """Indices into the shared faces for the project's fixed split (``assets/splits``)."""
+    with np.load(shared_faces_path()) as z:
+        names = [str(n) for n in z["names"]]
+    spec = json.loads((settings.ASSETS_DIR / SPLIT_FILE).read_text())
+    val = set(spec["val"])
+    missing = val - set(names)
+    if missing:
+        raise DataUnavailable(f"{len(missing)} validation faces named in {SPLIT_FILE} are not in the shared set")
+    if split == "all":
+        return np.arange(len(names))
+    keep = [i for i, n in enumerate(names) if (n in val) == (split == "val")]
+    return np.array(keep, dtype=np.int64)
+
+
+def _shared_faces(size: int, split: str) -> np.ndarray:
+    with np.load(shared_faces_path()) as z:
+        key = "images" if size <= 64 else "images_128"
+        images = z[key]
+    images = images[split_indices(split)]
+    if images.shape[1] == size:
+        return images
+    return np.stack([face_crop(a, size) for a in images])
+
+
+def _npz_faces(path: Path, size: int) -> np.ndarray:
+    with np.load(path, allow_pickle=False) as z:
+        key = "images" if "images" in z.files else next(
+            (k for k in z.files if z[k].ndim == 4 and z[k].shape[-1] in (1, 3, 4)), None
+        )
+        if key is None:
+            raise ImageError(f"{path}: no N×H×W×3 image array (keys: {z.files})")
+        arr = z[key]
+    return np.stack([face_crop(a, size) for a in arr])
+
+
+def _folder_faces(path: Path, size: int) -> np.ndarray:
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataUnavailable(f"{path}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    faces, skipped = [], []
+    for p in files:
+        try:
+            faces.append(face_crop(p, size))
+        except ImageError as e:
+            skipped.append(str(e))
+    if skipped:
+        import warnings
+
+        warnings.warn(f"skipped {len(skipped)} unreadable file(s), first: {skipped[0]}", stacklevel=3)
+    if not faces:
+        raise DataUnavailable(f"{path}: none of the {len(files)} image files could be read")
+    return np.stack(faces)
+
+
+def _hf_faces(dataset_id: str, size: int, limit: int) -> np.ndarray:
+    try:
+        import datasets  # noqa: F401
+    except ImportError:
+        raise DataUnavailable("loading from the Hugging Face hub needs `pip install datasets`") from None
+    from datasets import load_dataset
+
+    try:
+        ds = load_dataset(dataset_id, split=f"train[:{limit}]")
+    except Exception as e:  # network errors come in many types
+        raise DataUnavailable(
+            f"could not load {dataset_id!r} from the Hugging Face hub (offline? wrong id?): {type(e).__name__}: {e}"
+        ) from None
+    col = next((c for c in ds.column_names if c in ("image", "img", "images")), ds.column_names[0])
+    return np.stack([face_crop(x, size) for x in ds[col]])
+
+
+# ------------------------------------------------------------------------------------ training data
+class FaceDataset(torch.utils.data.Dataset):
+    """Faces as training tensors with light augmentation: horizontal flip and a small scale/shift jitter.
+
+    The shared set is small (830 faces), so the shipped models are trained with this augmentation.
+    """
+
+    def __init__(self, faces: np.ndarray, augment: bool = True, jitter: float = 0.06):
+        self.faces = torch.from_numpy(np.ascontiguousarray(faces)).permute(0, 3, 1, 2).contiguous()
+        self.augment, self.jitter = augment, jitter
+
+    def __len__(self) -> int:
+        return len(self.faces)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        x = self.faces[i].float() / 255.0
+        if not self.augment:
+            return x
+        if torch.rand(()) < 0.5:
+            x = x.flip(-1)
+        if self.jitter > 0:
+            n = x.shape[-1]
+            scale = 1 + (torch.rand(()) * 2 - 1) * self.jitter
+            shift = (torch.rand(2) * 2 - 1) * self.jitter
+            theta = torch.tensor([[1 / scale, 0, shift[0]], [0, 1 / scale, shift[1]]], dtype=torch.float32)
+            grid = torch.nn.functional.affine_grid(theta[None], (1, 3, n, n), align_corners=False)
+            x = torch.nn.functional.grid_sample(x[None], grid, padding_mode="reflection", align_corners=False)[0]
+        return x

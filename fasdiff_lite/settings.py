@@ -1,0 +1,87 @@
+"""Settings shared by the whole suite: the FAST switch, where things live, which device to use.
+
+The FAST switch
+---------------
+Set the environment variable ``FASDIFF_FAST=1`` and every notebook, script and test shrinks its sizes
+and step counts (fewer faces, fewer training steps, fewer diffusion steps) so it runs top to bottom on
+a 2-core CPU in minutes. Leave it unset (or ``0``) on Colab to run at full size::
+
+    import fasdiff_lite as fl
+    n_faces = fl.settings.pick(full=512, fast=16)
+
+Paths
+-----
+``ASSETS_DIR``  the shipped weights and sample faces (``assets/`` at the repository root).
+``shared_dir()`` the optional data folder beside the checkout (``../shared``), or ``$FASDIFF_SHARED``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+FAST_ENV = "FASDIFF_FAST"
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+ASSETS_DIR = Path(os.environ.get("FASDIFF_ASSETS", REPO_DIR / "assets"))
+
+
+def is_fast() -> bool:
+    """True when the FAST switch is on (``FASDIFF_FAST`` is 1/true/yes). Read on every call."""
+    return os.environ.get(FAST_ENV, "0").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def pick(full: T, fast: T) -> T:
+    """Return ``fast`` when the FAST switch is on, else ``full``."""
+    return fast if is_fast() else full
+
+
+def shared_dir() -> Path | None:
+    """The ``shared`` data folder beside the checkout, or None when it is absent (a fresh clone)."""
+    candidates = []
+    if os.environ.get("FASDIFF_SHARED"):
+        candidates.append(Path(os.environ["FASDIFF_SHARED"]))
+    candidates += [REPO_DIR.parent / "shared", Path.cwd().parent / "shared", Path.cwd() / "shared"]
+    for c in candidates:
+        if (c / "faces").is_dir():
+            return c.resolve()
+    return None
+
+
+def device(prefer: str | None = None):
+    """The torch device to use: ``prefer`` if given, else CUDA when present, else CPU."""
+    import torch
+
+    if prefer:
+        return torch.device(prefer)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def describe() -> dict:
+    """Versions and hardware, for the environment check in notebook 00 and ``fasdiff-lite info``."""
+    import platform
+
+    import numpy
+    import torch
+
+    info = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "cuda": torch.cuda.is_available(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "cpu_threads": torch.get_num_threads(),
+        "fast_mode": is_fast(),
+        "assets": str(ASSETS_DIR),
+        "shared_faces": str(shared_dir() / "faces") if shared_dir() else None,
+    }
+    for mod in ("diffusers", "compressai", "pywt", "PIL", "gradio", "ipywidgets", "matplotlib"):
+        try:
+            m = __import__(mod)
+            info[mod] = getattr(m, "__version__", "?")
+        except Exception as e:  # noqa: BLE001 - report, don't fail, in an environment check
+            info[mod] = f"missing ({type(e).__name__})"
+    return info
