@@ -163,7 +163,7 @@ def to_tensor(img) -> torch.Tensor:
         a = a[None]
     if a.ndim != 4 or a.shape[-1] != 3 or a.dtype != np.uint8:
         a = np.stack([load_image(x) for x in a]) if a.ndim == 4 else load_image(img)[None]
-    return torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float().div(255.0)
+    return torch.from_numpy(np.array(a, dtype=np.uint8, copy=True)).permute(0, 3, 1, 2).float().div(255.0)
 
 
 def to_image(t: torch.Tensor) -> np.ndarray:

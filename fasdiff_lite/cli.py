@@ -1,0 +1,83 @@
+"""The ``fasdiff-lite`` command line.
+
+    fasdiff-lite info                              versions, hardware, what is installed and shipped
+    fasdiff-lite quickstart                        compress the sample faces with every shipped codec
+    fasdiff-lite train {compressor,autoencoder,prior} ...   train a model (progress bar, checkpoints, resume)
+    fasdiff-lite compress face.png -o face.fsd --rate R
+    fasdiff-lite decompress face.fsd -o out.png
+    fasdiff-lite demo                              the Gradio demo
+
+Each ``train`` target lives in ``fasdiff_lite/train/<name>.py`` and provides ``add_arguments(parser)``
+and ``main(args)``; each other command lives in the module named in ``COMMANDS`` with the same two
+functions. This file only wires them together, so adding a command never touches model code.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command -> (module, help). Each module provides add_arguments(parser) and main(args).
+COMMANDS = {
+    "info": ("fasdiff_lite.commands.info", "show versions, hardware and shipped models"),
+    "quickstart": ("fasdiff_lite.commands.quickstart", "run the main job on the embedded default"),
+    "compress": ("fasdiff_lite.commands.compress", "compress an image to a .fsd file"),
+    "decompress": ("fasdiff_lite.commands.decompress", "decode a .fsd file to an image"),
+    "demo": ("fasdiff_lite.demo", "launch the Gradio demo"),
+}
+TRAIN_TARGETS = {
+    "compressor": "train the high-frequency-sensitive compressor (or the plain hyperprior)",
+    "autoencoder": "train the tiny prior's VAE",
+    "prior": "train the tiny prior's denoising UNet",
+}
+
+
+def _available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fasdiff-lite",
+        description="Learned facial image compression with a diffusion prior (teaching suite after FaSDiff).",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_) in COMMANDS.items():
+        if not _available(module):
+            continue
+        sp = sub.add_parser(name, help=help_, description=help_)
+        importlib.import_module(module).add_arguments(sp)
+        sp.set_defaults(_module=module)
+    tp = sub.add_parser("train", help="train a model", description="train one of the suite's models")
+    tsub = tp.add_subparsers(dest="target", metavar="MODEL")
+    for name, help_ in TRAIN_TARGETS.items():
+        module = f"fasdiff_lite.train.{name}"
+        if not _available(module):
+            continue
+        sp = tsub.add_parser(name, help=help_, description=help_)
+        importlib.import_module(module).add_arguments(sp)
+        sp.set_defaults(_module=module)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_module", None):
+        parser.print_help()
+        return 0 if args.command is None else 2
+    try:
+        rc = importlib.import_module(args._module).main(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (FileNotFoundError, ValueError, RuntimeError) as e:
+        # Our own errors (ImageError, BitstreamError, DataUnavailable, ...) are ValueError/RuntimeError
+        # subclasses with messages written for people: print them without a traceback.
+        print(f"fasdiff-lite: error: {e}", file=sys.stderr)
+        return 1
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

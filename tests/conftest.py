@@ -1,0 +1,25 @@
+"""Shared fixtures. Tests that need ../shared skip cleanly where it is absent (a user's fresh clone)."""
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("FASDIFF_FAST", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from fasdiff_lite import settings  # noqa: E402
+
+requires_shared = pytest.mark.skipif(settings.shared_dir() is None, reason="../shared/faces not present (fresh clone)")
+
+
+@pytest.fixture(scope="session")
+def sample_faces():
+    from fasdiff_lite import data
+
+    return data.sample_faces(64)
+
+
+@pytest.fixture(scope="session")
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,151 @@
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fasdiff_lite import data, settings
+from tests.conftest import requires_shared
+
+
+def _png_bytes(arr, mode=None):
+    buf = io.BytesIO()
+    Image.fromarray(arr, mode=mode).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_samples_always_available():
+    faces = data.load_faces("samples", size=64)
+    assert faces.shape == (len(data.sample_names()), 64, 64, 3) and faces.dtype == np.uint8
+    assert len(faces) >= 2
+    for size in data.SIZES:
+        assert data.sample_faces(size).shape[1:] == (size, size, 3)
+
+
+def test_one_path_round_trip(sample_faces):
+    t = data.prepare(sample_faces[0], size=64)
+    assert t.shape == (1, 3, 64, 64) and t.dtype == torch.float32 and 0 <= t.min() and t.max() <= 1
+    assert np.array_equal(data.to_image(t), sample_faces[0])
+    batch = data.to_tensor(sample_faces)
+    assert batch.shape == (len(sample_faces), 3, 64, 64)
+    assert np.array_equal(data.to_image(batch), sample_faces)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda a: a[..., 0],  # grayscale H×W
+        lambda a: a[..., :1],  # H×W×1
+        lambda a: np.concatenate([a, np.full(a.shape[:2] + (1,), 255, np.uint8)], -1),  # RGBA opaque
+        lambda a: a.astype(np.uint16) * 257,  # 16-bit
+        lambda a: a.astype(np.float32) / 255,  # float in [0,1]
+        lambda a: torch.from_numpy(a).permute(2, 0, 1).float() / 255,  # CHW tensor
+        lambda a: Image.fromarray(a).convert("P"),  # palette
+        lambda a: Image.fromarray(a[..., 0]).convert("I;16"),  # 16-bit PIL
+        lambda a: _png_bytes(a),  # encoded bytes
+    ],
+)
+def test_odd_inputs_are_converted(sample_faces, make):
+    out = data.load_image(make(sample_faces[0]))
+    assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[-1] == 3
+    assert out.shape[:2] == (64, 64)
+
+
+def test_rgba_transparent_becomes_white():
+    a = np.zeros((16, 16, 4), np.uint8)
+    assert (data.load_image(a) == 255).all()
+
+
+@pytest.mark.parametrize(
+    "bad, msg",
+    [
+        (np.zeros((4, 4, 3), np.uint8), "at least"),
+        (np.zeros((3, 16, 16, 3), np.uint8), "shape"),
+        (np.zeros((16, 16, 5), np.uint8), "shape"),
+        (np.full((16, 16, 3), 2.0, np.float32), r"\[0, 1\]"),
+        (np.full((16, 16, 3), np.nan, np.float32), "NaN"),
+        (np.full((16, 16, 3), -5, np.int32), r"\[0, 255\]"),
+        (b"definitely not an image", "not a readable image"),
+        ({"a": 1}, "cannot read an image"),
+    ],
+)
+def test_bad_inputs_raise_clear_errors(bad, msg):
+    with pytest.raises(data.ImageError, match=msg):
+        data.load_image(bad)
+
+
+def test_bad_files(tmp_path):
+    txt = tmp_path / "notes.png"
+    txt.write_text("hello")
+    with pytest.raises(data.ImageError, match="not a readable image file"):
+        data.load_image(txt)
+    with pytest.raises(data.ImageError, match="no such file"):
+        data.load_image(tmp_path / "missing.png")
+    with pytest.raises(data.ImageError, match="folder"):
+        data.load_image(tmp_path)
+
+
+def test_huge_image_refused(monkeypatch):
+    monkeypatch.setattr(data, "MAX_PIXELS", 1000)
+    with pytest.raises(data.ImageError, match="MP"):
+        data.load_image(np.zeros((40, 40, 3), np.uint8))
+
+
+def test_face_crop_is_square_and_centred():
+    a = np.zeros((100, 200, 3), np.uint8)
+    a[:, 50:150] = 255  # centre square is white
+    c = data.face_crop(a, size=32)
+    assert c.shape == (32, 32, 3) and c.min() > 200
+    boxed = data.face_crop(a, size=None, box=(0, 0, 20, 20))
+    assert boxed.shape == (32, 32, 3)  # 1.6 × 20, clipped at the image corner
+
+
+def test_folder_and_npz_sources(tmp_path, sample_faces):
+    for i, f in enumerate(sample_faces):
+        Image.fromarray(f).save(tmp_path / f"face{i}.png")
+    (tmp_path / "readme.txt").write_text("not an image")  # ignored by suffix
+    (tmp_path / "broken.jpg").write_bytes(b"garbage")  # skipped with a warning
+    with pytest.warns(UserWarning, match="skipped 1"):
+        faces = data.load_faces(tmp_path, size=32)
+    assert faces.shape == (len(sample_faces), 32, 32, 3)
+    np.savez(tmp_path / "faces.npz", images=sample_faces)
+    assert data.load_faces(tmp_path / "faces.npz", size=48).shape == (len(sample_faces), 48, 48, 3)
+    with pytest.raises(data.DataUnavailable):
+        data.load_faces(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="split"):
+        data.load_faces(tmp_path, split="val")
+
+
+def test_hf_source_gives_clear_error_offline():
+    with pytest.raises(data.DataUnavailable):
+        data.load_faces("hf:some/faces", limit=2)
+
+
+def test_shared_missing_is_clear(monkeypatch):
+    monkeypatch.setattr(settings, "shared_dir", lambda: None)
+    with pytest.raises(data.DataUnavailable, match="shared"):
+        data.load_faces("shared")
+    assert len(data.load_faces("auto")) == len(data.sample_names())
+
+
+@requires_shared
+def test_fixed_split_is_disjoint_and_150():
+    spec = json.loads((settings.ASSETS_DIR / data.SPLIT_FILE).read_text())
+    assert len(spec["val"]) == len(set(spec["val"])) == 150
+    tr, va = data.split_indices("train"), data.split_indices("val")
+    assert len(va) == 150 and len(tr) + len(va) == spec["n_total"]
+    assert not set(tr) & set(va)
+    faces = data.load_faces("shared", size=64, split="val")
+    assert faces.shape == (150, 64, 64, 3)
+    assert data.load_faces("shared", size=128, split="val", limit=3).shape == (3, 128, 128, 3)
+
+
+def test_face_dataset_augments(sample_faces):
+    ds = data.FaceDataset(sample_faces, augment=True)
+    torch.manual_seed(0)
+    x = ds[0]
+    assert x.shape == (3, 64, 64) and 0 <= x.min() and x.max() <= 1
+    plain = data.FaceDataset(sample_faces, augment=False)[0]
+    assert torch.allclose(plain, data.to_tensor(sample_faces[0])[0])
