@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 
 # command -> (module, help). Each module provides add_arguments(parser) and main(args).
@@ -33,35 +34,44 @@ TRAIN_TARGETS = {
 
 
 def _available(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # parent package not there yet
+        return False
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser. Only the command named in ``argv`` imports its module (to add its options), so
+    ``fasdiff-lite --help`` stays instant and a broken optional module cannot break the others."""
+    argv = sys.argv[1:] if argv is None else argv
+    words = [a for a in argv if not a.startswith("-")]
     p = argparse.ArgumentParser(
         prog="fasdiff-lite",
         description="Learned facial image compression with a diffusion prior (teaching suite after FaSDiff).",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_) in COMMANDS.items():
+
+    def add(parent, name, module, help_, selected):
         if not _available(module):
-            continue
-        sp = sub.add_parser(name, help=help_, description=help_)
-        importlib.import_module(module).add_arguments(sp)
+            return
+        sp = parent.add_parser(name, help=help_, description=help_)
+        if selected:
+            importlib.import_module(module).add_arguments(sp)
         sp.set_defaults(_module=module)
+
+    first = words[0] if words else None
+    for name, (module, help_) in COMMANDS.items():
+        add(sub, name, module, help_, first == name)
     tp = sub.add_parser("train", help="train a model", description="train one of the suite's models")
     tsub = tp.add_subparsers(dest="target", metavar="MODEL")
     for name, help_ in TRAIN_TARGETS.items():
-        module = f"fasdiff_lite.train.{name}"
-        if not _available(module):
-            continue
-        sp = tsub.add_parser(name, help=help_, description=help_)
-        importlib.import_module(module).add_arguments(sp)
-        sp.set_defaults(_module=module)
+        add(tsub, name, f"fasdiff_lite.train.{name}", help_, first == "train" and words[1:2] == [name])
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "_module", None):
         parser.print_help()

@@ -1,0 +1,35 @@
+# fasdiff-lite: two commands on a fresh machine
+#   make quickstart   set everything up (.venv) and run the main job on the embedded default
+#   make test         set up if needed and run the tests (FAST mode: small sizes, CPU)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+COMPRESSAI := compressai==1.2.8
+
+.PHONY: setup quickstart test lab demo clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[notebooks,demo,dev]"
+	@# compressai's metadata pins numpy<2 but it works with numpy 2: install it without its pins
+	$(BIN)/python -m pip install -q --no-deps $(COMPRESSAI)
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
+	touch $@
+
+quickstart: setup
+	$(BIN)/fasdiff-lite quickstart
+
+test: setup
+	FASDIFF_FAST=1 $(BIN)/python -m pytest
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+demo: setup
+	$(BIN)/fasdiff-lite demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache out

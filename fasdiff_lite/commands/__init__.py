@@ -1,0 +1,1 @@
+"""The small command-line commands (``info``, ``quickstart``, ``compress``, ``decompress``); see ``cli.py``."""

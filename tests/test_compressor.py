@@ -1,0 +1,158 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fasdiff_lite import bitstream, cli, data, settings
+from fasdiff_lite.compressor import GAINS, LAMBDAS, CompressorConfig, HFCompressor, hf_loss, load_compressor, rd_loss
+
+SHIPPED = (settings.ASSETS_DIR / "compressor/hf/model.safetensors").exists()
+requires_weights = pytest.mark.skipif(not SHIPPED, reason="shipped compressor weights not present")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    m = HFCompressor(CompressorConfig(N=16, M=16)).eval()
+    m.update(force=True)
+    return m
+
+
+def test_rate_maps_continuously_onto_the_trained_levels(tiny):
+    assert tiny.gain(0.0).item() == pytest.approx(GAINS[0], rel=1e-5)
+    assert tiny.gain(1.0).item() == pytest.approx(GAINS[-1], rel=1e-5)
+    gains = [tiny.gain(r).item() for r in np.linspace(0, 1, 50)]
+    assert all(a < b for a, b in zip(gains, gains[1:]))  # strictly increasing: a smooth slider
+    assert HFCompressor.lmbda_at(0.0) == pytest.approx(LAMBDAS[0])
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="rate"):
+            tiny.gain(bad)
+
+
+def test_forward_gives_reconstruction_likelihoods_and_visual_prompt(tiny):
+    tiny.train()
+    x = torch.rand(2, 3, 64, 64)
+    out = tiny.forward_rate(x, 0.5)
+    tiny.eval()
+    assert out["x_hat"].shape == x.shape
+    assert out["y_hat"].shape == (2, 16, 4, 4)  # the visual prompt: M channels at 1/16
+    losses = rd_loss(x, out, 0.5)
+    assert losses["loss"].requires_grad and losses["bpp"] > 0
+    assert hf_loss(x, x) == 0 and hf_loss(x, x.flip(-1)) > 0
+
+
+def test_frequency_branch_switch():
+    plain = HFCompressor(CompressorConfig(N=16, M=16, frequency_branch=False))
+    hf = HFCompressor(CompressorConfig(N=16, M=16))
+    assert not hasattr(plain.g_a, "freq") and hasattr(hf.g_a, "freq")
+    x = torch.rand(1, 3, 64, 64)
+    # the frequency branch really sees the detail bands: changing only them changes y
+    from fasdiff_lite import frequency as fq
+
+    coeffs = fq.dwt2(x, "haar", 1)
+    coeffs[1] = tuple(torch.zeros_like(d) for d in coeffs[1])
+    smooth = fq.idwt2(coeffs, "haar")
+    with torch.no_grad():
+        assert not torch.allclose(hf.g_a.freq(fq.high_bands(x)), hf.g_a.freq(fq.high_bands(smooth)))
+
+
+@pytest.mark.parametrize("h, w", [(64, 64), (50, 70), (130, 64)])
+def test_real_bitstream_round_trip_any_size_and_deterministic(tiny, h, w):
+    x = torch.rand(1, 3, h, w)
+    blob = tiny.compress(x, rate=0.4)
+    assert isinstance(blob, bytes)
+    p = bitstream.unpack(blob)
+    assert (p.height, p.width, p.model) == (h, w, "hf-compressor") and abs(p.rate - 0.4) < 1e-4
+    a, b = tiny.decompress(blob), tiny.decompress(blob)
+    assert a.shape == (1, 3, h, w) and torch.equal(a, b)
+
+
+def test_decoder_refuses_other_models_bytes(tiny):
+    blob = tiny.compress(torch.rand(1, 3, 64, 64), rate=0.5)
+    p = bitstream.unpack(blob)
+    foreign = bitstream.pack(bitstream.Packet("hyperprior", p.height, p.width, p.rate, p.streams))
+    with pytest.raises(bitstream.BitstreamError, match="hyperprior"):
+        tiny.decompress(foreign)
+    with pytest.raises(ValueError, match="1×3×H×W"):
+        tiny.compress_tensor(torch.rand(2, 3, 64, 64), 0.5)
+
+
+def test_save_and_load_decode_identically(tiny, tmp_path):
+    blob = tiny.compress(torch.rand(1, 3, 64, 64), rate=0.7)
+    tiny.save_pretrained(tmp_path / "m")
+    again = HFCompressor.from_pretrained(tmp_path / "m")
+    assert torch.equal(again.decompress(blob), tiny.decompress(blob))
+    with pytest.raises(FileNotFoundError, match="train one"):
+        HFCompressor.from_pretrained(tmp_path / "nothing")
+
+
+def test_training_smoke_and_resume(tmp_path, monkeypatch):
+    monkeypatch.setenv("FASDIFF_FAST", "1")
+    out, exp = tmp_path / "run", tmp_path / "exp"
+    args = ["train", "compressor", "--data", "samples", "--N", "16", "--M", "16", "--steps", "3", "--batch-size", "2",
+            "--out", str(out), "--export", str(exp)]
+    assert cli.main(args) == 0
+    assert (out / "checkpoint" / "model.safetensors").exists() and (exp / "model.safetensors").exists()
+    args[args.index("3")] = "5"
+    assert cli.main(args) == 0  # resumes at step 3
+    import json
+
+    assert json.loads((out / "checkpoint" / "progress.json").read_text())["step"] == 5
+    m = HFCompressor.from_pretrained(exp)
+    assert m.decompress(m.compress(data.prepare(data.sample_faces(64)[0]), 0.5)).shape == (1, 3, 64, 64)
+
+
+@requires_weights
+@pytest.mark.parametrize("name", ["hf-compressor", "hyperprior"])
+def test_shipped_models_trade_bytes_for_quality(name):
+    from fasdiff_lite import metrics
+
+    model = load_compressor(name)
+    faces = data.sample_faces(64)
+    sizes, psnrs = [], []
+    for rate in (0.0, 0.5, 1.0):
+        blobs = [model.compress(data.to_tensor(f), rate) for f in faces]
+        sizes.append(np.mean([len(b) for b in blobs]))
+        psnrs.append(np.mean([metrics.psnr(f, data.to_image(model.decompress(b))) for f, b in zip(faces, blobs)]))
+    assert sizes[0] < sizes[1] < sizes[2]
+    assert psnrs[0] < psnrs[1] < psnrs[2]
+    assert psnrs[0] > 20  # a trained model, not noise
+
+
+@requires_weights
+def test_cli_round_trip_on_odd_inputs(tmp_path, capsys):
+    face = data.sample_faces(96)[0]
+    inputs = {
+        "rgb.png": face,
+        "gray.png": face[..., 0],
+        "rgba.png": np.concatenate([face, np.full(face.shape[:2] + (1,), 200, np.uint8)], -1),
+        "odd.jpg": face[:77, :91],
+    }
+    for name, arr in inputs.items():
+        src = tmp_path / name
+        Image.fromarray(arr).save(src)
+        fsd, out = tmp_path / f"{name}.fsd", tmp_path / f"{name}.out.png"
+        assert cli.main(["compress", str(src), "-o", str(fsd), "--rate", "0.6"]) == 0
+        assert "bpp" in capsys.readouterr().out
+        assert cli.main(["decompress", str(fsd), "-o", str(out)]) == 0
+        assert Image.open(out).size == Image.open(src).size
+
+
+@requires_weights
+def test_cli_clear_errors(tmp_path, capsys):
+    bad = tmp_path / "bad.fsd"
+    good = tmp_path / "good.fsd"
+    Image.fromarray(data.sample_faces(64)[0]).save(tmp_path / "f.png")
+    assert cli.main(["compress", str(tmp_path / "f.png"), "-o", str(good)]) == 0
+    blob = bytearray(good.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    bad.write_bytes(bytes(blob))
+    assert cli.main(["decompress", str(bad)]) == 1
+    assert "corrupt" in capsys.readouterr().err.lower()
+    bad.write_bytes(good.read_bytes()[:5])
+    assert cli.main(["decompress", str(bad)]) == 1
+    (tmp_path / "x.txt").write_text("hi")
+    assert cli.main(["compress", str(tmp_path / "x.txt")]) == 1
+    assert "not a readable image" in capsys.readouterr().err
+    assert cli.main(["compress", str(tmp_path / "f.png"), "--rate", "3"]) == 1
+    assert cli.main(["decompress", str(tmp_path / "missing.fsd")]) == 1
