@@ -26,15 +26,20 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from compressai.layers import GDN
-from compressai.models.utils import conv
-from compressai.models.vbr import MeanScaleHyperpriorVbr
+
+with warnings.catch_warnings():  # compressai calls the deprecated torch.jit.script at import time
+    warnings.simplefilter("ignore", FutureWarning)
+    from compressai.layers import GDN
+    from compressai.models.utils import conv
+    from compressai.models.vbr import MeanScaleHyperpriorVbr
 
 from . import frequency, settings
 
@@ -196,6 +201,12 @@ def load_compressor(name: str = "hf-compressor", device=None) -> HFCompressor:
     """A shipped compressor by name (``hf-compressor`` or ``hyperprior``) or a folder path."""
     folder = settings.ASSETS_DIR / SHIPPED[name] if name in SHIPPED else Path(name)
     return HFCompressor.from_pretrained(folder, device)
+
+
+@lru_cache(maxsize=None)
+def cached_compressor(name: str = "hf-compressor", device: str = "cpu") -> HFCompressor:
+    """:func:`load_compressor`, loaded once per process: for decoders (CLI, demo) that only run inference."""
+    return load_compressor(name, device)
 
 
 def _padded(n: int) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 from PIL import Image
 
 from .. import bitstream, data, metrics
-from ..compressor import SHIPPED, load_compressor
+from ..compressor import SHIPPED, cached_compressor
 
 
 def add_arguments(p) -> None:
@@ -21,7 +21,7 @@ def decode(blob: bytes, device: str = "cpu"):
     packet = bitstream.unpack(blob)
     if packet.model not in SHIPPED:
         raise bitstream.BitstreamError(f"no decoder for model {packet.model!r} is installed (known: {', '.join(SHIPPED)})")
-    model = load_compressor(packet.model, device)
+    model = cached_compressor(packet.model, device)
     return data.to_image(model.decompress(blob)), packet
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import baselines, data, metrics, settings
-from ..compressor import SHIPPED, load_compressor
+from ..compressor import SHIPPED, cached_compressor
 from .decompress import decode
 
 
@@ -30,7 +30,7 @@ def run(rate: float = 0.3, source: str = "samples", limit: int = 4, out: str | P
     learned = [name for name in SHIPPED if (settings.ASSETS_DIR / SHIPPED[name] / "model.safetensors").exists()]
     if not learned:
         print("no shipped learned codec found in assets/ — showing the classical baselines only")
-    models = {name: load_compressor(name) for name in learned}
+    models = {name: cached_compressor(name) for name in learned}
     rows, pictures = [], []
     for i, face in enumerate(faces):
         x = data.to_tensor(face)

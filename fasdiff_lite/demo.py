@@ -1,0 +1,150 @@
+"""``fasdiff-lite demo``: the Gradio demo. Pick or upload a face, move the rate slider, compare codecs.
+
+Side by side at one byte budget: the original, the high-frequency-sensitive compressor (its ``.fsd``
+file sets the budget), the plain hyperprior, and JPEG / WebP / AVIF fitted to the same number of bytes,
+with bytes, bpp, PSNR and MS-SSIM for each. The ``.fsd`` file can be downloaded, and any ``.fsd`` file
+can be uploaded and decoded.
+
+The callbacks (:func:`compare`, :func:`decode_file`) are plain functions: the tests call them
+directly, and :func:`build_app` only wires them to widgets.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import baselines, bitstream, data, metrics, settings
+from .compressor import SHIPPED, cached_compressor
+
+SIZES = (64, 128, 256)
+LEARNED = ("hf-compressor", "hyperprior")
+TABLE_COLUMNS = ["codec", "bytes", "bpp", "PSNR (dB)", "MS-SSIM", "note"]
+
+
+def available_learned() -> list[str]:
+    return [n for n in LEARNED if (settings.ASSETS_DIR / SHIPPED[n] / "model.safetensors").exists()]
+
+
+def sample_choices() -> list[str]:
+    return data.sample_names()
+
+
+def _input_face(image, sample: str | None, size: int) -> np.ndarray:
+    if image is None:
+        names = data.sample_names()
+        if sample not in names:
+            raise ValueError(f"pick a sample face ({', '.join(names)}) or upload an image")
+        return data.sample_faces(size)[names.index(sample)]
+    return data.face_crop(image, size)
+
+
+def compare(image, sample: str | None = None, rate: float = 0.3, size: int = 64, out_dir: str | None = None):
+    """The demo's main callback.
+
+    ``image``: an uploaded image (any array/PIL/path; ``None`` → use ``sample``). Returns
+    ``(gallery, table, fsd_path)``: a list of ``(image, caption)``, rows for :data:`TABLE_COLUMNS`, and the
+    path of the high-frequency compressor's ``.fsd`` file (``None`` when no learned codec is shipped).
+    """
+    if int(size) not in SIZES:
+        raise ValueError(f"size must be one of {SIZES}, got {size}")
+    face = _input_face(image, sample, int(size))
+    h, w = face.shape[:2]
+    gallery = [(face, f"original {w}×{h}")]
+    rows: list[list] = []
+    budget, fsd_path = None, None
+    for name in available_learned():
+        blob = cached_compressor(name).compress(data.to_tensor(face), rate=float(rate))
+        img = data.to_image(cached_compressor(name).decompress(blob))
+        if budget is None:  # the first learned codec's file sets the budget for everyone
+            budget = len(blob)
+            fsd_path = Path(out_dir or tempfile.mkdtemp(prefix="fasdiff-demo-")) / f"face_rate{float(rate):.2f}.fsd"
+            fsd_path.write_bytes(blob)
+        rows.append(_row(name, face, img, len(blob), "sets the byte budget" if len(rows) == 0 else ""))
+        gallery.append((img, f"{name}: {len(blob)} B"))
+    if budget is None:
+        budget = 250
+    for codec in baselines.available_codecs():
+        res = baselines.fit_bytes(face, codec, budget)
+        note = f"quality {res.quality}" + ("" if res.fits else ", cannot reach the budget")
+        rows.append(_row(codec, face, res.decoded, res.num_bytes, note))
+        gallery.append((res.decoded, f"{codec}: {res.num_bytes} B"))
+    return gallery, rows, (str(fsd_path) if fsd_path else None)
+
+
+def _row(codec: str, face, img, n_bytes: int, note: str) -> list:
+    h, w = face.shape[:2]
+    return [codec, n_bytes, round(metrics.bpp(n_bytes, h, w), 4), round(metrics.psnr(face, img), 2),
+            round(metrics.ms_ssim(face, img), 4), note]
+
+
+def decode_file(path) -> tuple[np.ndarray, str]:
+    """Decode an uploaded ``.fsd`` file with the shipped model its header names → (image, description)."""
+    if path is None:
+        raise ValueError("upload a .fsd file first")
+    blob = Path(path).read_bytes()
+    packet = bitstream.unpack(blob)
+    if packet.model not in available_learned():
+        raise bitstream.BitstreamError(f"this file needs model {packet.model!r}, which is not installed here")
+    img = data.to_image(cached_compressor(packet.model).decompress(blob))
+    info = (f"{packet.width}×{packet.height} from {len(blob)} bytes "
+            f"({metrics.bpp(len(blob), packet.height, packet.width):.4f} bpp), model {packet.model}, rate {packet.rate:.3f}")
+    return img, info
+
+
+def build_app():
+    import gradio as gr
+
+    def on_compare(image, sample, rate, size):
+        try:
+            gallery, rows, fsd = compare(image, sample, rate, int(size))
+        except ValueError as e:  # ImageError, bad choices: shown to the user, not a stack trace
+            raise gr.Error(str(e)) from None
+        return gallery, rows, fsd
+
+    def on_decode(file):
+        try:
+            return decode_file(file)
+        except (ValueError, FileNotFoundError) as e:
+            raise gr.Error(str(e)) from None
+
+    with gr.Blocks(title="fasdiff-lite demo") as app:
+        gr.Markdown("# fasdiff-lite: learned face compression at equal bytes\n"
+                    "Pick a sample face or upload your own (it is centre-cropped to a square). The high-frequency-"
+                    "sensitive compressor sets the byte budget; every other codec gets the same number of bytes.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = gr.Image(label="your face (optional)", type="numpy", sources=["upload", "clipboard"])
+                names = sample_choices()
+                sample = gr.Dropdown(names, value=names[0], label="or a sample face")
+                rate = gr.Slider(0, 1, value=0.3, step=0.01, label="rate (0 = fewest bytes, 1 = best quality)")
+                size = gr.Radio([str(s) for s in SIZES], value="64", label="size (pixels)")
+                go = gr.Button("compress", variant="primary")
+            with gr.Column(scale=3):
+                gallery = gr.Gallery(label="side by side", columns=6, height="auto", object_fit="contain")
+                table = gr.Dataframe(headers=TABLE_COLUMNS, label="at equal bytes", interactive=False)
+                fsd = gr.File(label="download the .fsd file")
+        with gr.Accordion("decode a .fsd file", open=False):
+            with gr.Row():
+                upload = gr.File(label=".fsd file", file_types=[".fsd"], type="filepath")
+                decoded = gr.Image(label="decoded", type="numpy")
+            decoded_info = gr.Textbox(label="what was in the file")
+            decode_btn = gr.Button("decode")
+        inputs = [image, sample, rate, size]
+        go.click(on_compare, inputs, [gallery, table, fsd], api_name="compare")
+        rate.release(on_compare, inputs, [gallery, table, fsd], api_name=False)
+        decode_btn.click(on_decode, [upload], [decoded, decoded_info], api_name="decode")
+        app.load(on_compare, inputs, [gallery, table, fsd], api_name=False)
+    return app
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 to share on a network)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", action="store_true", help="a public gradio.live link (needs internet)")
+
+
+def main(args) -> int:
+    build_app().launch(server_name=args.host, server_port=args.port, share=args.share)
+    return 0
