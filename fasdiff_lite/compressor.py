@@ -133,6 +133,7 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         if x.ndim != 4 or x.shape[0] != 1 or x.shape[1] != 3:
             raise ValueError(f"expected one RGB image 1×3×H×W, got {tuple(x.shape)}")
         h, w = x.shape[-2:]
+        rate = on_rate_grid(rate)  # the decoder only knows the rate as the header stores it
         xp = pad(x.to(self.Gain.device))
         out = super().compress(xp, stage=2, inputscale=self.gain(rate))
         return [out["strings"][0][0], out["strings"][1][0]], (h, w)
@@ -141,6 +142,7 @@ class HFCompressor(MeanScaleHyperpriorVbr):
     def decompress_tensor(self, streams: list[bytes], size: tuple[int, int], rate: float) -> tuple[torch.Tensor, torch.Tensor]:
         """(streams, original size, rate) → (x̂ 1×3×H×W in [0,1], ŷ the visual prompt 1×M×H'/16×W'/16)."""
         h, w = size
+        rate = on_rate_grid(rate)
         ph, pw = _padded(h), _padded(w)
         z_shape = (ph // PAD_MULTIPLE, pw // PAD_MULTIPLE)
         out = super().decompress([[streams[0]], [streams[1]]], z_shape, stage=2, inputscale=self.gain(rate))
@@ -207,6 +209,15 @@ def load_compressor(name: str = "hf-compressor", device=None) -> HFCompressor:
 def cached_compressor(name: str = "hf-compressor", device: str = "cpu") -> HFCompressor:
     """:func:`load_compressor`, loaded once per process: for decoders (CLI, demo) that only run inference."""
     return load_compressor(name, device)
+
+
+def on_rate_grid(rate: float) -> float:
+    """The rate as the ``.fsd`` header stores it (16 bits). Encoder and decoder must derive the quantisation
+    gain from the *same* number: a gain that differs in the 5th digit can move a scale into the next
+    entropy table and desynchronise the range decoder."""
+    from . import bitstream
+
+    return bitstream.quantize_rate(rate) / 65535
 
 
 def _padded(n: int) -> int:

@@ -1,0 +1,545 @@
+"""The rate–distortion explorer (ipywidgets) and the small helpers notebooks 02–03 build their story on.
+
+One continuous rate slider drives *one* set of compressor weights; every move re-encodes the face and
+shows, side by side and **at equal bytes**::
+
+    face ──HF compressor @ rate──▶ .fsd (N bytes) ──▶ decoded            the file that sets the budget
+         ├─plain hyperprior, rate fitted so its .fsd ≤ N bytes ──▶ decoded
+         ├─JPEG, best quality whose file ≤ N bytes ──────────────▶ decoded
+         └─WebP, best quality whose file ≤ N bytes ──────────────▶ decoded
+    + an RD curve of this face for every codec, with a live marker where the slider is.
+
+Pure functions (tested; the widget only wires them up):
+
+- :func:`rate_views`: one learned codec at one rate → decoded image, real bytes, bpp, the entropy
+  model's estimated bits, PSNR, MS-SSIM.
+- :func:`fit_rate`: the highest rate whose file fits a byte budget (learned codecs at equal bytes).
+- :func:`compare_at_rate`: all codecs for one face at one slider position (what the widget shows).
+- :func:`bits_from_likelihoods`, :func:`quantization_demo`, :func:`bitstream_anatomy`: notebook 02.
+- :func:`subband_errors`, :func:`plot_band_errors`, :func:`plot_side_by_side`: notebook 03.
+
+:func:`rate_explorer` returns the ipywidgets box (its controller is ``box.explorer``; setting
+``box.explorer.slider.value`` from Python updates the views, which is how the tests drive it).
+"""
+from __future__ import annotations
+
+import io
+import math
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+from . import baselines, bitstream, data, frequency, metrics, settings
+from .compressor import SHIPPED, HFCompressor, load_compressor, on_rate_grid, pad
+
+LEARNED = ("hf-compressor", "hyperprior")
+CODEC_COLORS = {"hf-compressor": "C0", "hyperprior": "C1", "jpeg": "C2", "webp": "C3", "avif": "C4"}  # as evaluate.plot_rd
+
+
+# ------------------------------------------------------------------------------------------ inputs
+def _check_rate(rate) -> float:
+    """A valid rate, snapped to the 16-bit grid the ``.fsd`` header stores it on (as the compressor does
+    when it encodes; see :func:`fasdiff_lite.compressor.on_rate_grid`), so the numbers shown match the file."""
+    try:
+        r = float(rate)
+    except (TypeError, ValueError):
+        raise ValueError(f"rate must be a number in [0, 1], got {rate!r}") from None
+    if not 0.0 <= r <= 1.0:  # also rejects NaN
+        raise ValueError(f"rate must be in [0, 1], got {rate}")
+    return on_rate_grid(r)
+
+
+def _check_model(model) -> HFCompressor:
+    if not isinstance(model, HFCompressor):
+        raise ValueError(f"expected a compressor (fasdiff_lite.compressor.HFCompressor), got {type(model).__name__}")
+    return model
+
+
+def _face(face) -> np.ndarray:
+    """One face as uint8 H×W×3 (anything :func:`fasdiff_lite.data.load_image` reads, or a 1×3×H×W tensor)."""
+    if face is None:
+        raise ValueError("no face given: pass an image (array, PIL, path) or a 1×3×H×W tensor in [0, 1]")
+    if isinstance(face, torch.Tensor) and face.ndim == 4:
+        if face.shape[0] != 1:
+            raise ValueError(f"expected one face, got a batch of {face.shape[0]}")
+        return data.to_image(face)
+    return data.load_image(face)
+
+
+def shipped_models(names=LEARNED, device=None) -> "OrderedDict[str, HFCompressor]":
+    """The shipped compressors by name, or a FileNotFoundError saying which weights are missing and why."""
+    missing = [n for n in names if not (settings.ASSETS_DIR / SHIPPED[n] / "model.safetensors").exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"the shipped weights for {', '.join(missing)} are not in {settings.ASSETS_DIR / 'compressor'}. "
+            "On a fresh clone they come with the repository (git pull); or train your own with "
+            "`fasdiff-lite train compressor` and pass models={'hf-compressor': HFCompressor.from_pretrained(folder)}"
+        )
+    return OrderedDict((n, load_compressor(n, device)) for n in names)
+
+
+def _models(models) -> "OrderedDict[str, HFCompressor]":
+    if models is None:
+        return shipped_models()
+    if isinstance(models, HFCompressor):
+        models = [models]
+    if isinstance(models, dict):
+        out = OrderedDict(models)
+    else:
+        out = OrderedDict((_check_model(m).config.model_id, m) for m in models)
+    if not out:
+        raise ValueError("need at least one learned compressor")
+    for m in out.values():
+        _check_model(m)
+    return out
+
+
+def default_faces(n: int | None = None, size: int = 64) -> tuple[np.ndarray, list[str]]:
+    """Validation faces of the shared set when present (else the shipped samples), with labels."""
+    n = n or settings.pick(12, 4)
+    if settings.shared_dir() is not None:
+        faces = data.load_faces("shared", size, split="val", limit=n)
+        return faces, [f"validation face {i}" for i in range(len(faces))]
+    faces = data.sample_faces(size)[:n]
+    return faces, data.sample_names()[: len(faces)]
+
+
+# ------------------------------------------------------------------------------------- bits and bytes
+def bits_from_likelihoods(likelihoods) -> float:
+    """−Σ log₂ p over every latent element: the number of bits an ideal entropy coder would spend.
+
+    ``likelihoods``: a tensor of probabilities, or a dict/list of them (CompressAI's ``out["likelihoods"]``).
+    """
+    if isinstance(likelihoods, dict):
+        parts = list(likelihoods.values())
+    elif isinstance(likelihoods, (list, tuple)):
+        parts = list(likelihoods)
+    else:
+        parts = [likelihoods]
+    if not parts:
+        raise ValueError("no likelihoods given")
+    total = 0.0
+    for p in parts:
+        p = torch.as_tensor(p, dtype=torch.float64)
+        if p.numel() and (torch.isnan(p).any() or (p <= 0).any() or (p > 1 + 1e-6).any()):
+            raise ValueError("likelihoods must be probabilities in (0, 1]")
+        total += float(-torch.log2(p).sum())
+    return total
+
+
+@torch.no_grad()
+def estimated_bits(model: HFCompressor, face, rate: float) -> dict:
+    """The entropy model's estimate for one face, split into y (the latent) and z (the side information)."""
+    model = _check_model(model)
+    rate = _check_rate(rate)
+    model.eval()
+    x = data.to_tensor(_face(face)).to(model.Gain.device)
+    out = model.forward_rate(pad(x), rate)
+    bits = {k: bits_from_likelihoods(v) for k, v in out["likelihoods"].items()}
+    bits["total"] = sum(bits.values())
+    return bits
+
+
+def bitstream_anatomy(blob: bytes) -> list[tuple[str, int]]:
+    """Where the bytes of a ``.fsd`` file go: ``[(field, bytes), ...]`` summing to ``len(blob)``."""
+    p = bitstream.unpack(blob)  # BitstreamError if it is not a valid file
+
+    def varint_len(n: int) -> int:
+        return max(1, math.ceil(n.bit_length() / 7))
+
+    rows = [("magic FA 5D", 2), ("format version", 1), ("model id", 1),
+            ("height (varint)", varint_len(p.height)), ("width (varint)", varint_len(p.width)),
+            ("rate (u16)", 2), ("number of streams", 1)]
+    rows += [(f"length of stream {i} (varint)", varint_len(len(s))) for i, s in enumerate(p.streams[:-1])]
+    names = ["y (the latent)", "z (side information)"] if len(p.streams) == 2 else [str(i) for i in range(len(p.streams))]
+    rows += [(f"stream {n}", len(s)) for n, s in zip(names, p.streams)]
+    rows.append(("CRC-16", 2))
+    assert sum(b for _, b in rows) == len(blob)
+    return rows
+
+
+# ------------------------------------------------------------------------------------- one codec, one rate
+@torch.no_grad()
+def rate_views(model: HFCompressor, face, rate: float) -> dict:
+    """Encode ``face`` at ``rate`` into a real ``.fsd`` file, decode it, and measure everything.
+
+    Returns ``codec, rate, image`` (decoded uint8), ``blob`` (the file), ``bytes``, ``bpp`` (whole file),
+    ``stream_bytes``, ``header_bytes`` (container overhead), ``estimated_bits`` (the entropy model's
+    −Σ log₂ p of y and z), ``overhead_pct`` (file vs estimate), ``psnr``, ``ms_ssim``.
+    """
+    model = _check_model(model)
+    rate = _check_rate(rate)
+    img = _face(face)
+    model.eval()
+    blob = model.compress(data.to_tensor(img).to(model.Gain.device), rate)
+    decoded = data.to_image(model.decompress(blob))
+    packet = bitstream.unpack(blob)
+    est = estimated_bits(model, img, rate)["total"]
+    h, w = img.shape[:2]
+    return {
+        "codec": model.config.model_id, "rate": rate, "image": decoded, "blob": blob, "bytes": len(blob),
+        "bpp": metrics.bpp(len(blob), h, w), "stream_bytes": sum(len(s) for s in packet.streams),
+        "header_bytes": bitstream.overhead_bytes(packet), "estimated_bits": est,
+        "overhead_pct": 100.0 * (8 * len(blob) - est) / max(est, 1e-9),
+        "psnr": metrics.psnr(img, decoded), "ms_ssim": metrics.ms_ssim(img, decoded),
+    }
+
+
+@torch.no_grad()
+def fit_rate(model: HFCompressor, face, max_bytes: int, steps: int = 10) -> tuple[float, bool]:
+    """The highest rate whose ``.fsd`` file fits ``max_bytes`` (bisection; bytes grow with rate).
+
+    Returns ``(rate, fits)``; ``fits`` is False when even rate 0 is bigger than the budget.
+    """
+    model = _check_model(model)
+    if int(max_bytes) < 1:
+        raise ValueError(f"max_bytes must be ≥ 1, got {max_bytes}")
+    x = data.to_tensor(_face(face)).to(model.Gain.device)
+    model.eval()
+
+    def size(r: float) -> int:
+        return len(model.compress(x, _check_rate(r)))
+
+    if size(0.0) > max_bytes:
+        return 0.0, False
+    if size(1.0) <= max_bytes:
+        return 1.0, True
+    lo, hi = 0.0, 1.0
+    for _ in range(steps):
+        mid = _check_rate((lo + hi) / 2)
+        lo, hi = (mid, hi) if size(mid) <= max_bytes else (lo, mid)
+    return lo, True
+
+
+def baseline_view(face, codec: str, max_bytes: int) -> dict:
+    """A classical codec fitted to ``max_bytes`` (best quality that fits), measured like :func:`rate_views`."""
+    img = _face(face)
+    res = baselines.fit_bytes(img, codec, int(max_bytes))
+    h, w = img.shape[:2]
+    return {"codec": codec, "quality": res.quality, "fits": res.fits, "image": res.decoded, "blob": res.data,
+            "bytes": res.num_bytes, "bpp": metrics.bpp(res.num_bytes, h, w),
+            "psnr": metrics.psnr(img, res.decoded), "ms_ssim": metrics.ms_ssim(img, res.decoded)}
+
+
+def compare_at_rate(models, face, rate: float, codecs=("jpeg", "webp")) -> "OrderedDict[str, dict]":
+    """Every codec for one face at one slider position, at equal bytes.
+
+    The first learned model is encoded at ``rate`` and its file size is the budget; every other learned
+    model gets the highest rate that fits (``fitted_rate``), every classical codec the best quality.
+    """
+    models = _models(models)
+    rate = _check_rate(rate)
+    img = _face(face)
+    names = list(models)
+    first = rate_views(models[names[0]], img, rate)
+    views = OrderedDict([(names[0], first)])
+    budget = first["bytes"]
+    for name in names[1:]:
+        r, fits = fit_rate(models[name], img, budget)
+        v = rate_views(models[name], img, r)
+        v.update(fitted_rate=r, fits=fits)
+        views[name] = v
+    for codec in codecs:
+        if codec not in baselines.CODECS:
+            raise ValueError(f"unknown codec {codec!r}; known: {', '.join(baselines.CODECS)}")
+        if codec in baselines.available_codecs():
+            views[codec] = baseline_view(img, codec, budget)
+    return views
+
+
+def rd_curve(model: HFCompressor, face, rates) -> list[tuple[float, float, float]]:
+    """``[(bpp, PSNR, MS-SSIM), ...]`` of one learned codec on one face over ``rates``."""
+    out = []
+    for r in rates:
+        v = rate_views(model, face, r)
+        out.append((v["bpp"], v["psnr"], v["ms_ssim"]))
+    return out
+
+
+def baseline_curve(face, codec: str, qualities=None) -> list[tuple[float, float, float]]:
+    """``[(bpp, PSNR, MS-SSIM), ...]`` of a classical codec on one face over a sweep of qualities."""
+    img = _face(face)
+    lo, hi = baselines.CODECS[codec][1]
+    if qualities is None:  # denser at low qualities, where the learned codecs live
+        qualities = np.unique((lo + (hi - lo) * np.linspace(0, 1, 16) ** 2).round().astype(int))
+    h, w = img.shape[:2]
+    out = []
+    for q in qualities:
+        blob = baselines.encode(img, codec, int(q))
+        dec = baselines.decode(blob)
+        out.append((metrics.bpp(len(blob), h, w), metrics.psnr(img, dec), metrics.ms_ssim(img, dec)))
+    return sorted(out)
+
+
+# ------------------------------------------------------------------------------------------ quantization
+@torch.no_grad()
+def quantization_demo(model: HFCompressor, face, rate: float = 0.5, seed: int = 0) -> dict:
+    """Rounding (what the coder does) vs additive uniform noise (the training proxy) on a real latent.
+
+    With μ, σ from the hyperprior and the gain g of ``rate``, the coder sees u = (y − μ)·g and sends
+    round(u). Training cannot differentiate through rounding, so CompressAI's likelihood uses
+    u + U(−½, ½) instead. Returns ``u``, ``rounded``, ``noisy`` (flat numpy arrays), the two errors'
+    mean squares (both ≈ 1/12), and the bits each version of the likelihood estimates (nearly equal).
+    """
+    model = _check_model(model)
+    rate = _check_rate(rate)
+    model.eval()
+    x = pad(data.to_tensor(_face(face)).to(model.Gain.device))
+    g = model.gain(rate)
+    y = model.g_a(x)
+    z_hat, _ = model.entropy_bottleneck(model.h_a(y), training=False)
+    scales, means = model.h_s(z_hat).chunk(2, 1)
+    u = (y - means) * g
+    gen = torch.Generator(device=u.device).manual_seed(seed)
+    noisy = u + torch.rand(u.shape, generator=gen, device=u.device) - 0.5
+    gc = model.gaussian_conditional
+    _, lik_round = gc(y * g, scales * g, means=means * g, training=False)
+    torch.manual_seed(seed)
+    _, lik_noise = gc(y * g, scales * g, means=means * g, training=True)
+    return {
+        "u": u.flatten().cpu().numpy(), "rounded": torch.round(u).flatten().cpu().numpy(),
+        "noisy": noisy.flatten().cpu().numpy(),
+        "round_mse": float((torch.round(u) - u).pow(2).mean()), "noise_mse": float((noisy - u).pow(2).mean()),
+        "bits_rounding": bits_from_likelihoods(lik_round), "bits_noise": bits_from_likelihoods(lik_noise),
+        "latent_shape": tuple(y.shape), "gain": float(g),
+    }
+
+
+def plot_quantization(demo: dict, ax=None, bins: int = 60):
+    """Histogram of u, round(u) and u + noise from :func:`quantization_demo`."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3))
+    lim = float(np.percentile(np.abs(demo["u"]), 99.5)) + 1
+    edges = np.linspace(-lim, lim, bins)
+    ax.hist(demo["u"], edges, alpha=0.5, label="u = (y − μ)·gain")
+    ax.hist(demo["noisy"], edges, histtype="step", lw=2, label="u + U(−½, ½)  (training)")
+    ax.hist(demo["rounded"], np.arange(-math.ceil(lim), math.ceil(lim) + 1) - 0.5, histtype="step", lw=2,
+            label="round(u)  (coding)")
+    ax.set_yscale("log")
+    ax.set_xlabel("latent value")
+    ax.legend(fontsize=8)
+    return ax
+
+
+# --------------------------------------------------------------------------------------- sub-band errors
+def _batch(images) -> torch.Tensor:
+    if isinstance(images, torch.Tensor):
+        t = images.detach().float()
+        return t if t.ndim == 4 else t.unsqueeze(0)
+    a = np.asarray(images)
+    return data.to_tensor(a)
+
+
+def subband_errors(originals, decoded, wavelet: str = "haar", levels: int = 2) -> dict[str, float]:
+    """Error energy per wavelet band: Σ (band(x) − band(x̂))² / (number of pixel values), averaged over faces.
+
+    The DWT is orthogonal, so the bands' errors add up to the pixel MSE (on [0, 1]) exactly: each number
+    says how much of the MSE lives in that band.
+    """
+    x, y = _batch(originals), _batch(decoded)
+    if x.shape != y.shape:
+        raise ValueError(f"originals and decoded differ in shape: {tuple(x.shape)} vs {tuple(y.shape)}")
+    bx = frequency.split_bands(frequency.dwt2(x, wavelet, levels))
+    by = frequency.split_bands(frequency.dwt2(y, wavelet, levels))
+    n = x[0].numel()
+    return {k: float((bx[k] - by[k]).pow(2).flatten(1).sum(1).mean() / n) for k in bx}
+
+
+def plot_band_errors(errors: dict[str, dict[str, float]], ax=None, db: bool = False):
+    """Grouped bars: one group per band, one bar per codec (``errors[codec][band]`` from :func:`subband_errors`)."""
+    import matplotlib.pyplot as plt
+
+    if not errors:
+        raise ValueError("no errors to plot")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3))
+    codecs = list(errors)
+    bands = list(next(iter(errors.values())))
+    width = 0.8 / len(codecs)
+    for i, c in enumerate(codecs):
+        vals = np.array([errors[c][b] for b in bands]) * 255**2  # in (0–255 scale)² per pixel value
+        ax.bar(np.arange(len(bands)) + (i - (len(codecs) - 1) / 2) * width, vals, width,
+               label=c, color=CODEC_COLORS.get(c))
+    ax.set_xticks(np.arange(len(bands)), bands)
+    ax.set_ylabel("error energy (0–255 scale)²")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return ax
+
+
+def plot_side_by_side(original, images: dict, box: tuple[int, int, int] | None = None, titles: dict | None = None):
+    """Original and decoded images in a row, with a zoomed crop of ``box = (top, left, size)`` below."""
+    import matplotlib.pyplot as plt
+
+    original = _face(original)
+    items = [("original", original)] + [(k, _face(v)) for k, v in images.items()]
+    rows = 2 if box else 1
+    fig, axes = plt.subplots(rows, len(items), figsize=(2.2 * len(items), 2.3 * rows), squeeze=False)
+    for j, (name, img) in enumerate(items):
+        axes[0, j].imshow(img)
+        axes[0, j].set_title((titles or {}).get(name, name), fontsize=8)
+        if box:
+            t, l, s = box
+            axes[0, j].add_patch(plt.Rectangle((l - 0.5, t - 0.5), s, s, fill=False, ec="yellow", lw=1))
+            axes[1, j].imshow(img[t:t + s, l:l + s], interpolation="nearest")
+        for a in axes[:, j]:
+            a.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------------------- the widget
+def _png(img: np.ndarray, scale: int = 3) -> bytes:
+    from PIL import Image
+
+    im = Image.fromarray(img)
+    im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+class RateExplorer:
+    """Controller behind :func:`rate_explorer`: widgets in ``.widget``; the latest views in ``.views``."""
+
+    def __init__(self, models=None, faces=None, labels=None, codecs=("jpeg", "webp"), rate: float = 0.3,
+                 curve_rates=None, scale: int = 3, continuous_update: bool = False):
+        import ipywidgets as W
+
+        self.models = _models(models)
+        if faces is None:
+            faces, default_labels = default_faces()
+            labels = labels or default_labels
+        faces = np.asarray(faces)
+        if faces.ndim == 3:
+            faces = faces[None]
+        if faces.ndim != 4 or faces.shape[-1] != 3 or len(faces) == 0:
+            raise ValueError(f"faces must be a non-empty uint8 array N×H×W×3, got shape {faces.shape}")
+        self.faces = faces.astype(np.uint8)
+        self.labels = list(labels) if labels is not None else [f"face {i}" for i in range(len(faces))]
+        if len(self.labels) != len(self.faces):
+            raise ValueError(f"{len(self.labels)} labels for {len(self.faces)} faces")
+        self.codecs = [c for c in codecs if c in baselines.available_codecs()]
+        self.curve_rates = list(curve_rates) if curve_rates is not None else list(np.linspace(0, 1, settings.pick(9, 5)))
+        self.scale = scale
+        self._cache: dict = {}
+        self._curves: dict = {}
+        self.views: OrderedDict = OrderedDict()
+
+        self.face_picker = W.Dropdown(options=[(l, i) for i, l in enumerate(self.labels)], value=0, description="face")
+        self.slider = W.FloatSlider(value=_check_rate(rate), min=0.0, max=1.0, step=0.01, description="rate",
+                                    continuous_update=continuous_update, readout_format=".2f",
+                                    layout=W.Layout(width="420px"))
+        self.metric = W.ToggleButtons(options=[("PSNR", "psnr"), ("MS-SSIM", "ms_ssim")], value="psnr",
+                                      style={"button_width": "80px"})
+        names = ["original", *self.models, *self.codecs]
+        self.images = {n: W.Image(format="png") for n in names}
+        self.captions = {n: W.HTML() for n in names}
+        tiles = [W.VBox([self.images[n], self.captions[n]], layout=W.Layout(align_items="center", margin="0 6px"))
+                 for n in names]
+        self.plot = W.Image(format="png")
+        self.table = W.HTML()
+        self.widget = W.VBox([
+            W.HBox([self.face_picker, self.slider, self.metric]),
+            W.HBox(tiles),
+            W.HBox([self.plot, self.table]),
+        ])
+        self.widget.explorer = self
+        self.face_picker.observe(self._on_change, names="value")
+        self.slider.observe(self._on_change, names="value")
+        self.metric.observe(self._on_change, names="value")
+        self.update()
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _on_change(self, _change=None):
+        self.update()
+
+    def curves(self, i: int) -> dict:
+        """This face's RD curves for every codec (computed once per face)."""
+        if i not in self._curves:
+            face = self.faces[i]
+            c = {n: rd_curve(m, face, self.curve_rates) for n, m in self.models.items()}
+            c.update({k: baseline_curve(face, k) for k in self.codecs})
+            self._curves[i] = c
+        return self._curves[i]
+
+    def update(self) -> OrderedDict:
+        """Recompute the views for the current face and rate, and redraw."""
+        i, rate = int(self.face_picker.value), round(float(self.slider.value), 4)
+        key = (i, rate)
+        if key not in self._cache:
+            self._cache[key] = compare_at_rate(self.models, self.faces[i], rate, self.codecs)
+        self.views = self._cache[key]
+        face = self.faces[i]
+        h, w = face.shape[:2]
+        self.images["original"].value = _png(face, self.scale)
+        self.captions["original"].value = f"<b>original</b><br>{w}×{h}, {3 * h * w} raw bytes"
+        budget = next(iter(self.views.values()))["bytes"]
+        for name, v in self.views.items():
+            self.images[name].value = _png(v["image"], self.scale)
+            extra = ""
+            if "fitted_rate" in v:
+                extra = f"<br>fitted rate {v['fitted_rate']:.2f}"
+            elif "quality" in v:
+                extra = f"<br>quality {v['quality']}" + ("" if v["fits"] else " (cannot fit!)")
+            self.captions[name].value = (f"<b>{name}</b><br>{v['bytes']} B · {v['bpp']:.3f} bpp<br>"
+                                         f"{v['psnr']:.2f} dB · MS-SSIM {v['ms_ssim']:.3f}{extra}")
+        self.plot.value = self._plot(i)
+        self.table.value = self._table(budget)
+        return self.views
+
+    def _plot(self, i: int) -> bytes:
+        from matplotlib.figure import Figure
+
+        metric = self.metric.value
+        k = 1 if metric == "psnr" else 2
+        fig = Figure(figsize=(4.6, 3.2), dpi=90)
+        ax = fig.subplots()
+        curves = self.curves(i)
+        xmax = 1.3 * max(p[0] for n in self.models for p in curves[n] + [(self.views[n]["bpp"],)])
+        for name, pts in curves.items():
+            pts = [p for p in sorted(pts) if p[0] <= 1.15 * xmax]  # the learned codecs' range, not JPEG at 5 bpp
+            ax.plot([p[0] for p in pts], [p[k] for p in pts], "-", color=CODEC_COLORS.get(name), alpha=0.6, label=name)
+            v = self.views[name]
+            ax.plot([v["bpp"]], [v[metric]], "o", ms=8, color=CODEC_COLORS.get(name), mec="k")
+        ax.axvline(next(iter(self.views.values()))["bpp"], color="k", lw=0.8, ls=":")
+        ax.set_xlim(0, xmax)
+        ax.set_xlabel("bits per pixel (real file sizes)")
+        ax.set_ylabel("PSNR (dB)" if metric == "psnr" else "MS-SSIM")
+        ax.set_title("this face; dots = the slider, at equal bytes", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        return buf.getvalue()
+
+    def _table(self, budget: int) -> str:
+        def est(v):
+            return f"{v['estimated_bits']:.0f}" if "estimated_bits" in v else ""
+
+        rows = "".join(
+            f"<tr><td>{n}</td><td>{v['bytes']}</td><td>{v['bpp']:.3f}</td><td>{v['psnr']:.2f}</td>"
+            f"<td>{v['ms_ssim']:.3f}</td><td>{est(v)}</td></tr>"
+            for n, v in self.views.items())
+        return (f"<div style='margin-left:12px'><b>budget: {budget} bytes</b> (the first codec's .fsd file)"
+                "<table><tr><th>codec</th><th>bytes</th><th>bpp</th><th>PSNR</th><th>MS-SSIM</th>"
+                f"<th>est. bits</th></tr>{rows}</table></div>")
+
+
+def rate_explorer(models=None, faces=None, **kwargs):
+    """The rate–distortion explorer: a face picker, ONE continuous rate slider, decoded images of every codec
+    at equal bytes, a table, and the face's RD curves with a live marker. Returns the ipywidgets box
+    (its controller is ``box.explorer``). ``models``: None (the shipped ``hf-compressor`` and
+    ``hyperprior``), a dict name → compressor, or a list of compressors; the first sets the byte budget.
+    ``faces``: uint8 N×H×W×3 (default: a few validation faces, or the shipped samples).
+    """
+    return RateExplorer(models, faces, **kwargs).widget
