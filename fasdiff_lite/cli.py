@@ -2,7 +2,7 @@
 
     fasdiff-lite info                              versions, hardware, what is installed and shipped
     fasdiff-lite quickstart                        compress the sample faces with every shipped codec
-    fasdiff-lite train {compressor,autoencoder,prior} ...   train a model (progress bar, checkpoints, resume)
+    fasdiff-lite train {compressor,autoencoder,prior,fasdiff} ...   train a model (progress bar, checkpoints, resume)
     fasdiff-lite compress face.png -o face.fsd --rate R
     fasdiff-lite decompress face.fsd -o out.png
     fasdiff-lite demo                              the Gradio demo
@@ -30,6 +30,7 @@ TRAIN_TARGETS = {
     "compressor": "train the high-frequency-sensitive compressor (or the plain hyperprior)",
     "autoencoder": "train the tiny prior's VAE",
     "prior": "train the tiny prior's denoising UNet",
+    "fasdiff": "train a FaSDiff codec's visual-prompt control and low-frequency module (prior frozen)",
 }
 
 

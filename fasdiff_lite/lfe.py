@@ -1,0 +1,110 @@
+"""Hybrid low-frequency enhancement (FaSDiff's second idea): keep the face's coarse structure, and so
+its identity, stable while the diffusion prior invents detail.
+
+A diffusion decoder is free to redraw a face. What makes a face *that person's* face lives mostly in
+its low frequencies: head shape, the placement of eyes, nose and mouth, skin tone, hair mass (see
+notebook 01: most of a face's energy sits in the coarse bands). The compressor's fidelity output
+``x_fid`` gets those right even at low rates (it is blurry, not wrong). This module takes them from
+there, two ways together, and hands them to the diffusion model::
+
+    x_fid ──┬─ wavelet: LL band after L levels (a box-filtered, downsampled face)        ─┐
+            └─ Fourier: radial low-pass (a smooth, ringing-free-at-low-cutoff blur)       ─┤  concat
+                                                                                          ▼
+                               resize both to the latent grid ─▶ small conv encoder ─▶ features F
+                                                                                          │
+      (1) modulation:  for each ControlNet residual r_i:  r_i · (1 + γ_i(F)) + β_i(F)     │ zero-init:
+                                                                                          │ starts as identity
+      (2) a low-frequency-consistent start: denoising begins from the prior's latent of the hybrid
+          low-pass image, noised to the step the realism setting picks (image-to-image style),
+          instead of from pure noise.
+      (3) the low-frequency consistency loss: ‖LL(x̂) − LL(x)‖² + ‖LP(x̂) − LP(x)‖²  (training)
+
+Why two views of "low frequency"? The wavelet LL band is local (each coefficient is a small pixel
+block), so it pins *where* things are; the Fourier low-pass is global and isotropic, so it carries
+smooth shading without the blockiness of Haar. Notebook 06 shows what each keeps.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import frequency
+
+
+@dataclass
+class LFEConfig:
+    wavelet: str = "haar"
+    levels: int = 2  # LL after 2 levels: a 64-px face → 16×16
+    cutoff: float = 0.25  # Fourier low-pass radius, as a fraction of Nyquist
+    channels: int = 32  # feature channels of the encoder
+    residual_channels: tuple = ()  # channels of each ControlNet residual to modulate (filled by the codec)
+
+
+def hybrid_lowpass(x: torch.Tensor, wavelet: str = "haar", levels: int = 2, cutoff: float = 0.25) -> tuple[torch.Tensor, torch.Tensor]:
+    """(wavelet LL image, Fourier low-pass image), both N×3×H×W in image range.
+
+    The LL band is shown at full size (its coefficients upsampled by the inverse transform with all
+    detail bands zeroed), so both views can be compared pixel for pixel.
+    """
+    ll = frequency.keep_bands(x, ["LL"], wavelet, levels)
+    lp, _ = frequency.fourier_split(x, cutoff, kind="gaussian")
+    return ll, lp
+
+
+def lf_consistency_loss(x: torch.Tensor, x_hat: torch.Tensor, wavelet: str = "haar", levels: int = 2,
+                        cutoff: float = 0.25) -> torch.Tensor:
+    """‖LL(x̂) − LL(x)‖² + ‖LP(x̂) − LP(x)‖²: the decoded face must keep the original's coarse structure."""
+    a_ll, a_lp = hybrid_lowpass(x, wavelet, levels, cutoff)
+    b_ll, b_lp = hybrid_lowpass(x_hat, wavelet, levels, cutoff)
+    return F.mse_loss(b_ll, a_ll) + F.mse_loss(b_lp, a_lp)
+
+
+class HybridLFE(nn.Module):
+    """Hybrid low-frequency enhancement module: features from (LL, Fourier low-pass) → FiLM on control."""
+
+    def __init__(self, config: LFEConfig | None = None):
+        super().__init__()
+        self.config = c = config or LFEConfig()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(6, c.channels, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(c.channels, c.channels, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(c.channels, c.channels, 3, padding=1),
+        )
+        # one zero-initialised 1×1 conv per modulated residual: γ and β start at 0 (identity modulation)
+        self.film = nn.ModuleList(nn.Conv2d(c.channels, 2 * ch, 1) for ch in c.residual_channels)
+        for conv in self.film:
+            nn.init.zeros_(conv.weight)
+            nn.init.zeros_(conv.bias)
+
+    def lowpass(self, x_fid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        c = self.config
+        return hybrid_lowpass(x_fid, c.wavelet, c.levels, c.cutoff)
+
+    def start_image(self, x_fid: torch.Tensor) -> torch.Tensor:
+        """The image whose latent starts the denoising: the mean of the two low-pass views."""
+        ll, lp = self.lowpass(x_fid)
+        return ((ll + lp) / 2).clamp(0, 1)
+
+    def features(self, x_fid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """Encoder features on the latent grid ``size`` (h, w)."""
+        ll, lp = self.lowpass(x_fid)
+        inp = torch.cat([ll, lp], dim=1) * 2 - 1
+        inp = F.interpolate(inp, size=size, mode="area")
+        return self.encoder(inp)
+
+    def modulate(self, residuals: list[torch.Tensor], features: torch.Tensor) -> list[torch.Tensor]:
+        """r_i · (1 + γ_i) + β_i for each residual (down blocks then mid block, as ControlNet returns them)."""
+        if len(residuals) != len(self.film):
+            raise ValueError(f"this LFE modulates {len(self.film)} residuals, got {len(residuals)}")
+        out = []
+        for r, conv in zip(residuals, self.film):
+            f = F.interpolate(features, size=r.shape[-2:], mode="bilinear", align_corners=False)
+            gamma, beta = conv(f).to(r.dtype).chunk(2, dim=1)
+            out.append(r * (1 + gamma) + beta)
+        return out
+
+    def extra_config(self) -> dict:
+        return asdict(self.config)

@@ -1,0 +1,119 @@
+"""FaSDiff codec pieces: the hybrid low-frequency module, the visual-prompt control, the codec, its trainer.
+
+These run on a randomly initialised tiny prior and a small compressor (the plumbing, not the quality:
+trained results are in the model cards)."""
+import json
+
+import pytest
+import torch
+
+from fasdiff_lite import bitstream, cli, settings
+from fasdiff_lite.codec import FaSDiffCodec
+from fasdiff_lite.compressor import CompressorConfig, HFCompressor
+from fasdiff_lite.control import VisualPromptControl
+from fasdiff_lite.lfe import HybridLFE, LFEConfig, hybrid_lowpass, lf_consistency_loss
+from fasdiff_lite.prior import TinyPrior
+
+
+@pytest.fixture(scope="module")
+def prior():
+    torch.manual_seed(0)
+    return TinyPrior.from_config().eval()
+
+
+@pytest.fixture(scope="module")
+def compressor():
+    torch.manual_seed(0)
+    m = HFCompressor(CompressorConfig(N=16, M=16)).eval()
+    m.update(force=True)
+    return m
+
+
+def test_hybrid_lowpass_keeps_coarse_structure():
+    x = torch.rand(2, 3, 64, 64)
+    ll, lp = hybrid_lowpass(x)
+    assert ll.shape == lp.shape == x.shape
+    smooth = torch.nn.functional.avg_pool2d(x, 8).repeat_interleave(8, -1).repeat_interleave(8, -2)
+    # a low-pass view is much closer to a blurred copy than the original is
+    assert (ll - hybrid_lowpass(smooth)[0]).pow(2).mean() < (x - smooth).pow(2).mean()
+    assert lf_consistency_loss(x, x) == 0
+    # a change in fine detail only barely moves the low-frequency loss; a brightness shift moves it fully
+    noise = 0.1 * torch.sign(torch.randn_like(x))
+    assert lf_consistency_loss(x, x + noise) < 0.25 * lf_consistency_loss(x, x + 0.1)
+
+
+def test_lfe_starts_as_identity_modulation():
+    lfe = HybridLFE(LFEConfig(residual_channels=(8, 16)))
+    res = [torch.randn(1, 8, 16, 16), torch.randn(1, 16, 8, 8)]
+    feats = lfe.features(torch.rand(1, 3, 64, 64), (16, 16))
+    out = lfe.modulate(res, feats)
+    assert all(torch.equal(a, b) for a, b in zip(out, res))
+    with pytest.raises(ValueError, match="modulates 2"):
+        lfe.modulate(res[:1], feats)
+
+
+def test_zero_initialised_control_leaves_the_prior_unchanged(prior):
+    control = VisualPromptControl(prior.unet, prompt_channels=16)
+    z = torch.randn(2, 4, 16, 16)
+    t = torch.tensor([10, 500])
+    res = control(z, t, prior.context, torch.randn(2, 16, 4, 4))
+    assert len(res["down_block_additional_residuals"]) == len(control.residual_channels) - 1
+    assert all(r.abs().max() == 0 for r in res["down_block_additional_residuals"])
+    with torch.no_grad():
+        assert torch.allclose(prior.predict_noise(z, t, **res), prior.predict_noise(z, t))
+    with pytest.raises(ValueError, match="visual prompt"):
+        control(z, t, prior.context, torch.randn(2, 5, 4, 4))
+
+
+@pytest.mark.parametrize("variant", ["fasdiff", "fasdiff-nolfe"])
+def test_codec_round_trip_any_size_deterministic(prior, compressor, variant):
+    codec = FaSDiffCodec(compressor, prior, variant)
+    x = torch.rand(1, 3, 50, 70)
+    blob = codec.compress(x, 0.5)
+    assert bitstream.unpack(blob).model == variant
+    fid = codec.decompress(blob, realism=0)
+    assert torch.equal(fid, compressor.decompress_tensor(list(bitstream.unpack(blob).streams), (50, 70), 0.5)[0])
+    for steps, realism in ((1, 1.0), (3, 0.4)):
+        a = codec.decompress(blob, steps=steps, realism=realism)
+        assert a.shape == (1, 3, 50, 70) and 0 <= a.min() and a.max() <= 1
+        assert torch.equal(a, codec.decompress(blob, steps=steps, realism=realism))
+    for bad in ({"steps": 0}, {"realism": 1.5}, {"realism": float("nan")}):
+        with pytest.raises(ValueError):
+            codec.decompress(blob, **bad)
+    other = "fasdiff-nolfe" if variant == "fasdiff" else "fasdiff"
+    p = bitstream.unpack(blob)
+    with pytest.raises(bitstream.BitstreamError, match=other):
+        codec.decompress(bitstream.pack(bitstream.Packet(other, p.height, p.width, p.rate, p.streams)))
+
+
+def test_codec_save_and_load(prior, compressor, tmp_path, monkeypatch):
+    codec = FaSDiffCodec(compressor, prior, "fasdiff")
+    torch.nn.init.normal_(codec.lfe.film[0].weight, std=0.01)  # something non-trivial to save
+    codec.save_pretrained(tmp_path / "c")
+    meta = json.loads((tmp_path / "c" / "codec.json").read_text())
+    assert meta["variant"] == "fasdiff" and meta["lfe"]["residual_channels"]
+    state = codec.trainable_state()
+    again = FaSDiffCodec(compressor, prior, "fasdiff", lfe=HybridLFE(LFEConfig(residual_channels=tuple(meta["lfe"]["residual_channels"]))))
+    from safetensors.torch import load_file
+
+    loaded = load_file(str(tmp_path / "c" / "control_lfe.safetensors"))
+    assert set(loaded) == set(state) and all(torch.equal(loaded[k], state[k]) for k in state)
+    with pytest.raises(FileNotFoundError, match="train one"):
+        FaSDiffCodec.from_pretrained(tmp_path / "nothing", prior=prior)
+
+
+@pytest.mark.skipif(not (settings.ASSETS_DIR / "compressor/hf/model.safetensors").exists(), reason="needs the shipped compressor")
+def test_training_smoke_and_resume(prior, tmp_path, monkeypatch):
+    monkeypatch.setenv("FASDIFF_FAST", "1")
+    prior_dir = prior.save_pretrained(tmp_path / "prior", dtype=None)
+    out, exp = tmp_path / "run", tmp_path / "exp"
+    args = ["train", "fasdiff", "--prior", str(prior_dir), "--data", "samples", "--steps", "2", "--batch-size", "2",
+            "--out", str(out), "--export", str(exp), "--device", "cpu"]
+    assert cli.main(args) == 0
+    assert json.loads((out / "checkpoint" / "progress.json").read_text())["step"] == 2
+    args[args.index("2")] = "3"
+    assert cli.main(args) == 0
+    assert json.loads((out / "checkpoint" / "progress.json").read_text())["step"] == 3
+    codec = FaSDiffCodec.from_pretrained(exp, prior=prior)
+    blob = codec.compress(torch.rand(1, 3, 64, 64), 0.3)
+    assert codec.decompress(blob, steps=2).shape == (1, 3, 64, 64)
