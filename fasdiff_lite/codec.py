@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import json
 import math
+from functools import lru_cache
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
-from . import bitstream, data
+from . import bitstream, data, settings
 from .compressor import HFCompressor, PAD_MULTIPLE, load_compressor, pad
 from .control import VisualPromptControl
 from .lfe import HybridLFE, LFEConfig
@@ -49,6 +50,7 @@ VARIANTS = {  # model id -> (compressor, use LFE)
     "fasdiff-plain": ("hyperprior", False),
 }
 CODEC_FILE = "codec.json"
+SHIPPED = {"fasdiff": "fasdiff/full", "fasdiff-nolfe": "fasdiff/nolfe", "fasdiff-plain": "fasdiff/plain"}
 
 
 class FaSDiffCodec(nn.Module):
@@ -170,6 +172,30 @@ class FaSDiffCodec(nn.Module):
         if codec.lfe is not None:
             codec.lfe.load_state_dict({k[len("lfe."):]: v for k, v in state.items() if k.startswith("lfe.")})
         return codec.to(prior.device).eval()
+
+
+def load_codec(name: str = "fasdiff", prior: DiffusionPrior | None = None, device=None) -> FaSDiffCodec:
+    """A shipped codec by variant name (``fasdiff``, ``fasdiff-nolfe``, ``fasdiff-plain``) or a folder."""
+    folder = settings.ASSETS_DIR / SHIPPED[name] if name in SHIPPED else Path(name)
+    return FaSDiffCodec.from_pretrained(folder, prior=prior, device=device)
+
+
+@lru_cache(maxsize=None)
+def _cached_prior(name: str, device: str):
+    return load_prior(name, device=device)
+
+
+@lru_cache(maxsize=None)
+def cached_codec(name: str = "fasdiff", device: str = "cpu") -> FaSDiffCodec:
+    """:func:`load_codec`, loaded once per process, the variants sharing one prior (for CLI and demo)."""
+    folder = settings.ASSETS_DIR / SHIPPED[name] if name in SHIPPED else Path(name)
+    meta = json.loads((folder / CODEC_FILE).read_text()) if (folder / CODEC_FILE).exists() else {}
+    return FaSDiffCodec.from_pretrained(folder, prior=_cached_prior(meta.get("prior", "tiny"), device))
+
+
+def available_codecs() -> list[str]:
+    """The shipped FaSDiff variants present in ``assets/``."""
+    return [n for n, rel in SHIPPED.items() if (settings.ASSETS_DIR / rel / CODEC_FILE).exists()]
 
 
 def training_inputs(codec: FaSDiffCodec, x: torch.Tensor, rate: float) -> dict:

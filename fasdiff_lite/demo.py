@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import baselines, bitstream, data, metrics, settings
+from . import codec as fasdiff_codec
 from .compressor import SHIPPED, cached_compressor
 
 SIZES = (64, 128, 256)
@@ -40,10 +41,12 @@ def _input_face(image, sample: str | None, size: int) -> np.ndarray:
     return data.face_crop(image, size)
 
 
-def compare(image, sample: str | None = None, rate: float = 0.3, size: int = 64, out_dir: str | None = None):
+def compare(image, sample: str | None = None, rate: float = 0.3, size: int = 64, out_dir: str | None = None,
+            steps: int = 4, realism: float = 1.0):
     """The demo's main callback.
 
-    ``image``: an uploaded image (any array/PIL/path; ``None`` → use ``sample``). Returns
+    ``image``: an uploaded image (any array/PIL/path; ``None`` → use ``sample``). The shipped FaSDiff
+    codecs decode with ``steps`` denoising steps at ``realism`` (0 = the compressor's fidelity output). Returns
     ``(gallery, table, fsd_path)``: a list of ``(image, caption)``, rows for :data:`TABLE_COLUMNS`, and the
     path of the high-frequency compressor's ``.fsd`` file (``None`` when no learned codec is shipped).
     """
@@ -63,6 +66,12 @@ def compare(image, sample: str | None = None, rate: float = 0.3, size: int = 64,
             fsd_path.write_bytes(blob)
         rows.append(_row(name, face, img, len(blob), "sets the byte budget" if len(rows) == 0 else ""))
         gallery.append((img, f"{name}: {len(blob)} B"))
+    for name in fasdiff_codec.available_codecs():
+        codec = fasdiff_codec.cached_codec(name)
+        blob = codec.compress(data.to_tensor(face), rate=float(rate))
+        img = data.to_image(codec.decompress(blob, steps=int(steps), realism=float(realism)))
+        rows.append(_row(name, face, img, len(blob), f"{int(steps)} steps, realism {float(realism):.2f}"))
+        gallery.append((img, f"{name}: {len(blob)} B"))
     if budget is None:
         budget = 250
     for codec in baselines.available_codecs():
@@ -79,15 +88,14 @@ def _row(codec: str, face, img, n_bytes: int, note: str) -> list:
             round(metrics.ms_ssim(face, img), 4), note]
 
 
-def decode_file(path) -> tuple[np.ndarray, str]:
+def decode_file(path, steps: int = 4, realism: float = 1.0) -> tuple[np.ndarray, str]:
     """Decode an uploaded ``.fsd`` file with the shipped model its header names → (image, description)."""
+    from .commands.decompress import decode
+
     if path is None:
         raise ValueError("upload a .fsd file first")
     blob = Path(path).read_bytes()
-    packet = bitstream.unpack(blob)
-    if packet.model not in available_learned():
-        raise bitstream.BitstreamError(f"this file needs model {packet.model!r}, which is not installed here")
-    img = data.to_image(cached_compressor(packet.model).decompress(blob))
+    img, packet = decode(blob, steps=int(steps), realism=float(realism))
     info = (f"{packet.width}×{packet.height} from {len(blob)} bytes "
             f"({metrics.bpp(len(blob), packet.height, packet.width):.4f} bpp), model {packet.model}, rate {packet.rate:.3f}")
     return img, info
@@ -96,16 +104,16 @@ def decode_file(path) -> tuple[np.ndarray, str]:
 def build_app():
     import gradio as gr
 
-    def on_compare(image, sample, rate, size):
+    def on_compare(image, sample, rate, size, steps, realism):
         try:
-            gallery, rows, fsd = compare(image, sample, rate, int(size))
+            gallery, rows, fsd = compare(image, sample, rate, int(size), steps=int(steps), realism=float(realism))
         except ValueError as e:  # ImageError, bad choices: shown to the user, not a stack trace
             raise gr.Error(str(e)) from None
         return gallery, rows, fsd
 
-    def on_decode(file):
+    def on_decode(file, steps, realism):
         try:
-            return decode_file(file)
+            return decode_file(file, steps, realism)
         except (ValueError, FileNotFoundError) as e:
             raise gr.Error(str(e)) from None
 
@@ -120,6 +128,10 @@ def build_app():
                 sample = gr.Dropdown(names, value=names[0], label="or a sample face")
                 rate = gr.Slider(0, 1, value=0.3, step=0.01, label="rate (0 = fewest bytes, 1 = best quality)")
                 size = gr.Radio([str(s) for s in SIZES], value="64", label="size (pixels)")
+                has_diffusion = bool(fasdiff_codec.available_codecs())
+                steps = gr.Slider(1, 50, value=4, step=1, label="FaSDiff: denoising steps", visible=has_diffusion)
+                realism = gr.Slider(0, 1, value=1.0, step=0.05, label="FaSDiff: realism (0 = fidelity output)",
+                                    visible=has_diffusion)
                 go = gr.Button("compress", variant="primary")
             with gr.Column(scale=3):
                 gallery = gr.Gallery(label="side by side", columns=6, height="auto", object_fit="contain")
@@ -131,10 +143,11 @@ def build_app():
                 decoded = gr.Image(label="decoded", type="numpy")
             decoded_info = gr.Textbox(label="what was in the file")
             decode_btn = gr.Button("decode")
-        inputs = [image, sample, rate, size]
+        inputs = [image, sample, rate, size, steps, realism]
         go.click(on_compare, inputs, [gallery, table, fsd], api_name="compare")
-        rate.release(on_compare, inputs, [gallery, table, fsd], api_name=False)
-        decode_btn.click(on_decode, [upload], [decoded, decoded_info], api_name="decode")
+        for slider in (rate, steps, realism):
+            slider.release(on_compare, inputs, [gallery, table, fsd], api_name=False)
+        decode_btn.click(on_decode, [upload, steps, realism], [decoded, decoded_info], api_name="decode")
         app.load(on_compare, inputs, [gallery, table, fsd], api_name=False)
     return app
 

@@ -1,33 +1,55 @@
-"""``fasdiff-lite compress face.png -o face.fsd --rate R``: an image to a ``.fsd`` file, with bytes, bpp and time."""
+"""``fasdiff-lite compress face.png -o face.fsd --rate R``: an image to a ``.fsd`` file, with bytes, bpp and time.
+
+The default codec is the full FaSDiff codec when its weights are shipped, else the high-frequency-
+sensitive compressor. The bytes are the compressor's either way; the header's model id tells
+``decompress`` which decoder to use (the diffusion decoder for the FaSDiff ids).
+"""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
 from .. import data, metrics
-from ..compressor import SHIPPED, load_compressor
 
 
 def add_arguments(p) -> None:
     p.add_argument("image", help="input image (png, jpg, webp, ...; grayscale/RGBA/16-bit are converted)")
     p.add_argument("-o", "--output", help="output .fsd file (default: next to the input)")
     p.add_argument("--rate", type=float, default=0.5, help="0 (fewest bytes) … 1 (best quality); default 0.5")
-    p.add_argument("--codec", default="hf-compressor", help=f"one of {', '.join(SHIPPED)} or a model folder")
+    p.add_argument("--codec", default="auto",
+                   help="fasdiff, fasdiff-nolfe, fasdiff-plain, hf-compressor, hyperprior, or a model folder "
+                        "(default: fasdiff when shipped, else hf-compressor)")
     p.add_argument("--size", type=int, default=None, help="first crop the centre square and resize to SIZE×SIZE (e.g. 64)")
     p.add_argument("--device", default="cpu")
+
+
+def load_encoder(name: str, device: str = "cpu"):
+    """The codec object whose ``compress(x, rate)`` writes a ``.fsd`` file, by name (see ``--codec``)."""
+    from .. import codec as fasdiff_codec
+    from ..compressor import SHIPPED, cached_compressor
+
+    if name == "auto":
+        name = "fasdiff" if "fasdiff" in fasdiff_codec.available_codecs() else "hf-compressor"
+    if name in fasdiff_codec.SHIPPED or (Path(name) / fasdiff_codec.CODEC_FILE).exists():
+        return fasdiff_codec.cached_codec(name, device)
+    if name in SHIPPED or Path(name).is_dir():
+        return cached_compressor(name, device)
+    raise ValueError(f"unknown codec {name!r}: use fasdiff, fasdiff-nolfe, fasdiff-plain, hf-compressor, hyperprior or a folder")
 
 
 def main(args) -> int:
     if not 0 <= args.rate <= 1:
         raise ValueError(f"--rate must be between 0 and 1, got {args.rate}")
     img = data.face_crop(args.image, args.size) if args.size else data.load_image(args.image)
-    model = load_compressor(args.codec, args.device)
+    encoder = load_encoder(args.codec, args.device)
     t0 = time.perf_counter()
-    blob = model.compress(data.to_tensor(img), rate=args.rate)
+    blob = encoder.compress(data.to_tensor(img), rate=args.rate)
     dt = time.perf_counter() - t0
     out = Path(args.output or Path(args.image).with_suffix(".fsd"))
     out.write_bytes(blob)
     h, w = img.shape[:2]
+    from .. import bitstream
+
     print(f"{out}: {len(blob)} bytes, {metrics.bpp(len(blob), h, w):.4f} bpp, {w}×{h}, "
-          f"codec {model.config.model_id}, rate {args.rate:g}, encoded in {dt * 1000:.0f} ms")
+          f"codec {bitstream.unpack(blob).model}, rate {args.rate:g}, encoded in {dt * 1000:.0f} ms")
     return 0

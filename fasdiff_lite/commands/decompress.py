@@ -1,4 +1,8 @@
-"""``fasdiff-lite decompress face.fsd -o out.png``: decode a ``.fsd`` file with the model named in its header."""
+"""``fasdiff-lite decompress face.fsd -o out.png``: decode a ``.fsd`` file with the model named in its header.
+
+FaSDiff files decode with the diffusion decoder (``--steps``, ``--realism``); compressor files with
+the compressor's own synthesis transform.
+"""
 from __future__ import annotations
 
 import time
@@ -7,22 +11,30 @@ from pathlib import Path
 from PIL import Image
 
 from .. import bitstream, data, metrics
-from ..compressor import SHIPPED, cached_compressor
 
 
 def add_arguments(p) -> None:
     p.add_argument("bitstream", help="a .fsd file made by `fasdiff-lite compress`")
     p.add_argument("-o", "--output", help="output image (default: <input>.png)")
+    p.add_argument("--steps", type=int, default=4, help="denoising steps for FaSDiff files (1–50; default 4)")
+    p.add_argument("--realism", type=float, default=1.0,
+                   help="FaSDiff files: 0 = the compressor's fidelity output … 1 = full diffusion (default 1)")
     p.add_argument("--device", default="cpu")
 
 
-def decode(blob: bytes, device: str = "cpu"):
+def decode(blob: bytes, device: str = "cpu", steps: int = 4, realism: float = 1.0):
     """bytes → (uint8 image, packet). The header names the model; the matching shipped model decodes."""
+    from .. import codec as fasdiff_codec
+    from ..compressor import SHIPPED, cached_compressor
+
     packet = bitstream.unpack(blob)
-    if packet.model not in SHIPPED:
-        raise bitstream.BitstreamError(f"no decoder for model {packet.model!r} is installed (known: {', '.join(SHIPPED)})")
-    model = cached_compressor(packet.model, device)
-    return data.to_image(model.decompress(blob)), packet
+    if packet.model in SHIPPED:
+        return data.to_image(cached_compressor(packet.model, device).decompress(blob)), packet
+    if packet.model in fasdiff_codec.available_codecs():
+        x = fasdiff_codec.cached_codec(packet.model, device).decompress(blob, steps=steps, realism=realism)
+        return data.to_image(x), packet
+    raise bitstream.BitstreamError(f"no decoder for model {packet.model!r} is installed here "
+                                   f"(installed: {', '.join(list(SHIPPED) + fasdiff_codec.available_codecs())})")
 
 
 def main(args) -> int:
@@ -31,11 +43,12 @@ def main(args) -> int:
         raise FileNotFoundError(f"{path}: no such file")
     blob = path.read_bytes()
     t0 = time.perf_counter()
-    img, packet = decode(blob, args.device)
+    img, packet = decode(blob, args.device, args.steps, args.realism)
     dt = time.perf_counter() - t0
     out = Path(args.output or path.with_suffix(".png"))
     Image.fromarray(img).save(out)
+    how = f", {args.steps} steps, realism {args.realism:g}" if packet.model.startswith("fasdiff") else ""
     print(f"{out}: {packet.width}×{packet.height} from {len(blob)} bytes "
-          f"({metrics.bpp(len(blob), packet.height, packet.width):.4f} bpp), model {packet.model}, "
+          f"({metrics.bpp(len(blob), packet.height, packet.width):.4f} bpp), model {packet.model}{how}, "
           f"rate {packet.rate:.3g}, decoded in {dt * 1000:.0f} ms")
     return 0
