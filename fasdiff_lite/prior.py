@@ -1,0 +1,663 @@
+"""The stable diffusion prior: a latent diffusion model that the codec steers to draw a face.
+
+FaSDiff decodes a face by running Stable Diffusion, steered (through a ControlNet) by the latent that
+the compressor decoded from the bitstream. This module is that Stable Diffusion part, behind one small
+interface, :class:`DiffusionPrior`, with two implementations that share every line of run-time code:
+
+- ``tiny`` (the default, :class:`TinyPrior`): a 1 M-parameter KL autoencoder (64×64×3 faces ↔ 16×16×4
+  latents) and a 3.7 M-parameter denoising UNet, trained on the shared faces' train split in 55 minutes
+  of one CPU thread and shipped in ``assets/prior/tiny`` (see its MODEL_CARD.md). One denoising step takes
+  about 8 ms on one CPU thread; a 20-step face, about 0.2 s.
+- ``stable-diffusion`` (:class:`StableDiffusionPrior`): a real diffusers checkpoint (SD 2.1-base or
+  SD-Turbo in mind) from the Hugging Face hub or a local folder, in fp16 on a GPU.
+
+Both are the same two diffusers models, used exactly as Stable Diffusion uses them::
+
+    image x ∈ [0,1]  ──encode──▶  z0 = (E(2x−1) − shift)·scale        the VAE, "scaled latent" N×4×h×w
+                                      │
+    forward noising (training):   z_t = √ᾱ_t·z0 + √(1−ᾱ_t)·ε        ε ~ N(0, I), t ∈ {0 … 999}
+                                      │
+    the UNet:                     ε̂ = UNet(z_t, t, context [, ControlNet residuals])
+    training objective:           ‖ε̂ − ε‖²                           (train/prior.py)
+                                      │
+    sampling: z_T ~ N(0, I) ──DDIM / DPM-Solver, a few steps──▶ ẑ0 ──decode──▶ image ∈ [0,1]
+
+``context`` is the cross-attention input. In Stable Diffusion it is the CLIP text embedding of the
+prompt; FaSDiff uses the empty prompt, so here it is one fixed tensor per model: the real empty-prompt
+embedding for SD (computed once with the checkpoint's text encoder, then cached on disk), and a fixed
+random 1×8×64 tensor stored with the tiny weights (the UNet learns its key/value projections, so 8
+fixed tokens act as 8 learned memory slots). ``predict_noise`` accepts the
+``down_block_additional_residuals`` / ``mid_block_additional_residual`` that a diffusers
+``ControlNetModel`` returns, which is how a later module steers the prior with the compressor's latent.
+
+Public API::
+
+    prior = load_prior("tiny")                   # or "stable-diffusion", "sd-turbo", a folder, model_id=...
+    z = prior.encode(x)                          # N×3×H×W in [0,1] → N×4×H/f×W/f scaled latent
+    x = prior.decode(z)                          # and back
+    eps = prior.predict_noise(z_t, t, down_block_additional_residuals=..., mid_block_additional_residual=...)
+    imgs = prior.sample(4, steps=20, generator=torch.Generator().manual_seed(0))
+    prior.set_scheduler("dpm")                   # "ddim" (default), "dpm" (DPM-Solver++), "ddpm"
+    prior.unet, prior.vae, prior.context, prior.train_scheduler, prior.latent_shape(64, 64)
+
+Errors: anything that stops a prior from loading (weights missing, no network, ``transformers`` not
+installed) raises :class:`PriorUnavailable` with a message that says what to do.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import json
+import os
+import re
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from . import settings
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+TINY_DIR_NAME = "prior/tiny"  # under settings.ASSETS_DIR
+SD_MODELS = {  # short names accepted by load_prior
+    "stable-diffusion": "stabilityai/stable-diffusion-2-1-base",
+    "sd21-base": "stabilityai/stable-diffusion-2-1-base",
+    "sd-turbo": "stabilityai/sd-turbo",
+}
+SAMPLERS = ("ddim", "dpm", "ddpm")
+PRIOR_FILE = "prior.json"  # marks a folder written by DiffusionPrior.save_pretrained
+CONTEXT_FILE = "context.safetensors"
+
+
+class PriorUnavailable(RuntimeError):
+    """A diffusion prior that cannot be loaded here; the message says why and what to do."""
+
+
+# ------------------------------------------------------------------------------------- the interface
+class EmptyPrompt(nn.Module):
+    """The cross-attention context for the empty prompt: one fixed tensor 1×L×D, saved with the weights."""
+
+    def __init__(self, context: torch.Tensor):
+        super().__init__()
+        if context.ndim != 3 or context.shape[0] != 1:
+            raise ValueError(f"the context must have shape 1×tokens×dim, got {tuple(context.shape)}")
+        self.register_buffer("context", context.detach().clone())
+
+    def forward(self, batch_size: int) -> torch.Tensor:
+        return self.context.expand(batch_size, -1, -1)
+
+
+class DiffusionPrior(nn.Module):
+    """A latent diffusion prior: VAE + UNet + empty-prompt context + noise schedulers.
+
+    Build one with :func:`load_prior` (or :meth:`TinyPrior.from_pretrained`,
+    :meth:`StableDiffusionPrior.from_pretrained`); the constructor takes ready-made parts.
+    ``scheduler_config`` is a diffusers scheduler config (dict); the training scheduler (DDPM) and the
+    sampling schedulers (DDIM, DPM-Solver++) are all built from it, so they share one noise schedule.
+    """
+
+    kind = "generic"
+
+    def __init__(self, vae, unet, scheduler_config: dict, context: torch.Tensor, sampler: str = "ddim"):
+        super().__init__()
+        self.vae, self.unet = vae, unet
+        self.empty_prompt = EmptyPrompt(context.to(unet.dtype))
+        if context.shape[-1] != unet.config.cross_attention_dim:
+            raise ValueError(
+                f"context has dim {context.shape[-1]} but the UNet's cross_attention_dim is "
+                f"{unet.config.cross_attention_dim}"
+            )
+        self.vae.requires_grad_(False)
+        self.scheduler_config = _clean_scheduler_config(scheduler_config)
+        self.schedulers = _make_schedulers(self.scheduler_config)
+        self.set_scheduler(sampler)
+
+    # -------------------------------------------------------------------------------- basic facts
+    @property
+    def device(self) -> torch.device:
+        return next(self.unet.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.unet.parameters()).dtype
+
+    @property
+    def context(self) -> torch.Tensor:
+        """The empty-prompt cross-attention context, 1×tokens×dim (pass it to a ControlNet too)."""
+        return self.empty_prompt.context
+
+    @property
+    def scaling_factor(self) -> float:
+        return float(self.vae.config.scaling_factor)
+
+    @property
+    def shift_factor(self) -> float:
+        return float(getattr(self.vae.config, "shift_factor", None) or 0.0)
+
+    @property
+    def downsample(self) -> int:
+        """How many pixels one latent cell covers along each side (4 for tiny, 8 for SD)."""
+        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    @property
+    def num_train_timesteps(self) -> int:
+        return int(self.train_scheduler.config.num_train_timesteps)
+
+    @property
+    def alphas_cumprod(self) -> torch.Tensor:
+        """ᾱ_t for t = 0 … T−1: the fraction of signal *power* left in z_t (on the CPU)."""
+        return self.train_scheduler.alphas_cumprod
+
+    @property
+    def prediction_type(self) -> str:
+        return str(self.train_scheduler.config.prediction_type)
+
+    def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
+        """(channels, h, w) of the latent of a height×width image."""
+        f = self.downsample
+        if height % f or width % f:
+            raise ValueError(f"image size {height}×{width} must be a multiple of {f} for this prior's VAE")
+        return (int(self.vae.config.latent_channels), height // f, width // f)
+
+    def num_parameters(self) -> dict:
+        count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+        return {"vae": count(self.vae), "unet": count(self.unet)}
+
+    # --------------------------------------------------------------------------------- schedulers
+    @property
+    def train_scheduler(self):
+        """The DDPM scheduler: ``add_noise`` for training, and the schedule ᾱ_t."""
+        return self.schedulers["ddpm"]
+
+    def set_scheduler(self, name: str) -> "DiffusionPrior":
+        """Choose the sampler used by :meth:`sample`: ``"ddim"``, ``"dpm"`` (DPM-Solver++) or ``"ddpm"``."""
+        if name not in SAMPLERS:
+            raise ValueError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
+        self.sampler_name = name
+        return self
+
+    @property
+    def scheduler(self):
+        """The sampling scheduler in use (see :meth:`set_scheduler`)."""
+        return self.schedulers[self.sampler_name]
+
+    # ------------------------------------------------------------------------------ VAE: x ↔ z
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Images N×3×H×W in [0, 1] → scaled latents N×C×H/f×W/f (posterior mean; a draw if ``sample``)."""
+        _check_images(x)
+        h = x.to(self.device, self.vae.dtype) * 2 - 1
+        posterior = self.vae.encode(h).latent_dist
+        z = posterior.sample(generator=generator) if sample else posterior.mean
+        return ((z - self.shift_factor) * self.scaling_factor).to(self.dtype)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Scaled latents → images in [0, 1] (float32)."""
+        if z.ndim != 4 or z.shape[1] != self.vae.config.latent_channels:
+            raise ValueError(f"expected latents N×{self.vae.config.latent_channels}×h×w, got {tuple(z.shape)}")
+        z = z.to(self.device, self.vae.dtype) / self.scaling_factor + self.shift_factor
+        return ((self.vae.decode(z).sample.float() + 1) / 2).clamp(0, 1)
+
+    # ----------------------------------------------------------------------------- the denoiser
+    def model_output(self, z_t: torch.Tensor, t, down_block_additional_residuals=None,
+                     mid_block_additional_residual=None) -> torch.Tensor:
+        """The UNet's raw output for noisy latents z_t at timestep(s) t (ε for ε-prediction models).
+
+        Not wrapped in ``no_grad``: the prior trainer calls it with gradients on.
+        """
+        t = torch.as_tensor(t, device=z_t.device)
+        if t.ndim == 0:
+            t = t.expand(z_t.shape[0])
+        context = self.empty_prompt(z_t.shape[0]).to(z_t.dtype)
+        return self.unet(
+            z_t.to(self.dtype), t, encoder_hidden_states=context.to(self.dtype),
+            down_block_additional_residuals=down_block_additional_residuals,
+            mid_block_additional_residual=mid_block_additional_residual,
+        ).sample
+
+    def predict_noise(self, z_t: torch.Tensor, t, down_block_additional_residuals=None,
+                      mid_block_additional_residual=None) -> torch.Tensor:
+        """ε̂(z_t, t): the noise the UNet sees in z_t. The two residual arguments are what a diffusers
+        ``ControlNetModel`` returns (``down_block_res_samples``, ``mid_block_res_sample``)."""
+        out = self.model_output(z_t, t, down_block_additional_residuals, mid_block_additional_residual)
+        if self.prediction_type == "epsilon":
+            return out
+        if self.prediction_type == "v_prediction":  # ε = √ᾱ·v + √(1−ᾱ)·z_t
+            a = self._alpha_bar(t, z_t)
+            return a.sqrt() * out + (1 - a).sqrt() * z_t
+        raise ValueError(f"predict_noise does not support prediction_type {self.prediction_type!r}")
+
+    # ------------------------------------------------------------------- forward process helpers
+    def _alpha_bar(self, t, like: torch.Tensor) -> torch.Tensor:
+        t = torch.as_tensor(t).long().cpu().reshape(-1)
+        a = self.alphas_cumprod[t].to(like.device, like.dtype)
+        return a.reshape(-1, *([1] * (like.ndim - 1)))
+
+    def add_noise(self, z0: torch.Tensor, t, noise: torch.Tensor | None = None,
+                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The forward process in one jump: z_t = √ᾱ_t·z0 + √(1−ᾱ_t)·ε. Returns (z_t, ε)."""
+        if noise is None:
+            noise = randn(z0.shape, generator, z0.device, z0.dtype)
+        t = torch.as_tensor(t, device=z0.device).long()
+        if t.ndim == 0:
+            t = t.expand(z0.shape[0])
+        return self.train_scheduler.add_noise(z0, noise, t), noise
+
+    def predict_x0(self, z_t: torch.Tensor, t, eps: torch.Tensor) -> torch.Tensor:
+        """The clean latent implied by a noise estimate: ẑ0 = (z_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t."""
+        a = self._alpha_bar(t, z_t)
+        return (z_t - (1 - a).sqrt() * eps) / a.sqrt()
+
+    # ------------------------------------------------------------------------------- sampling
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int = 1,
+        steps: int = 20,
+        generator: torch.Generator | None = None,
+        start_latent: torch.Tensor | None = None,
+        start_t: int | None = None,
+        progress: bool = True,
+        height: int | None = None,
+        width: int | None = None,
+        scheduler: str | None = None,
+        control: Callable[[torch.Tensor, torch.Tensor], dict] | None = None,
+        output: str = "image",
+        max_steps: int | None = None,
+    ) -> torch.Tensor:
+        """Draw ``n`` images by denoising pure noise in ``steps`` steps (or refine ``start_latent``).
+
+        start_latent, start_t: begin from ``start_latent`` (a scaled latent, N×C×h×w) noised to
+            timestep ``start_t`` (default: T−1) instead of from pure noise, and run only the scheduled
+            steps at or below ``start_t`` (the first of them sets the actual noise level), as in
+            image-to-image. ``n`` is then taken from ``start_latent``.
+        max_steps: with ``start_latent``, run at most this many of those steps (the last ones, nearest
+            to t = 0), so that a caller who scheduled a finer grid gets exactly the count it asked for.
+        control: optional ``fn(z_t, t) -> dict`` of extra UNet arguments, e.g. a ControlNet's
+            ``down_block_additional_residuals`` and ``mid_block_additional_residual``.
+        scheduler: ``"ddim"``, ``"dpm"`` or ``"ddpm"`` for this call (default: :attr:`scheduler`).
+        output: ``"image"`` (N×3×H×W in [0, 1]) or ``"latent"``.
+        """
+        if output not in ("image", "latent"):
+            raise ValueError(f"output must be 'image' or 'latent', not {output!r}")
+        if steps < 1:
+            raise ValueError(f"steps must be at least 1, got {steps}")
+        name = scheduler or self.sampler_name
+        if name not in SAMPLERS:
+            raise ValueError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
+        sched = self.schedulers[name]
+        sched.set_timesteps(steps, device=self.device)
+        timesteps = sched.timesteps
+        if start_latent is None:
+            if start_t is not None:
+                raise ValueError("start_t needs a start_latent to noise")
+            size = height or self.image_size, width or self.image_size
+            shape = (n, *self.latent_shape(*size))
+            z = randn(shape, generator, self.device, self.dtype) * sched.init_noise_sigma
+        else:
+            start_t = self.num_train_timesteps - 1 if start_t is None else int(start_t)
+            timesteps = timesteps[timesteps <= start_t]
+            if max_steps is not None:
+                timesteps = timesteps[-int(max_steps):]
+            if len(timesteps) == 0:
+                raise ValueError(
+                    f"no scheduled timestep is at or below start_t={start_t} with {steps} steps; "
+                    "raise start_t or the number of steps"
+                )
+            z0 = start_latent.to(self.device, self.dtype)
+            z, _ = self.add_noise(z0, timesteps[0], randn(z0.shape, generator, self.device, self.dtype))
+            if hasattr(sched, "_step_index"):  # multistep solvers keep a step counter; restart it
+                sched._step_index = None
+        step_kwargs = {"generator": generator} if "generator" in inspect.signature(sched.step).parameters else {}
+        for t in _progress(timesteps, progress, f"sampling ({sched.__class__.__name__[:-9]}, {len(timesteps)} steps)"):
+            z_in = sched.scale_model_input(z, t)
+            extra = control(z_in, t) if control is not None else {}
+            out = self.model_output(z_in, t, **extra)
+            z = sched.step(out, t, z, **step_kwargs).prev_sample
+        return z if output == "latent" else self.decode(z)
+
+    @property
+    def image_size(self) -> int:
+        """The image side the UNet was trained for (its ``sample_size`` × the VAE's downsampling)."""
+        s = self.unet.config.sample_size
+        return int((s[0] if isinstance(s, (list, tuple)) else s) * self.downsample)
+
+    # ------------------------------------------------------------------------------- saving
+    def save_pretrained(self, folder: str | Path, dtype: torch.dtype | None = torch.float16, extra: dict | None = None) -> Path:
+        """Write the diffusers-style folder that :func:`load_prior` reads::
+
+            folder/prior.json            kind and facts; folder/context.safetensors   the empty prompt
+            folder/vae/  folder/unet/    config.json + diffusion_pytorch_model.safetensors
+            folder/scheduler/            scheduler_config.json
+
+        ``dtype`` is the storage precision of the weights (fp16 halves the files; loading casts back).
+        """
+        from safetensors.torch import save_file
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("vae", "unet"):
+            model = getattr(self, name)
+            with _quiet_diffusers():
+                if dtype is not None and model.dtype != dtype:
+                    model = copy.deepcopy(model).to(dtype)  # a copy: the live model keeps its precision
+                model.save_pretrained(folder / name)
+        self.train_scheduler.save_pretrained(folder / "scheduler")
+        save_file({"context": self.context.detach().float().cpu().contiguous()}, str(folder / CONTEXT_FILE))
+        info = {"kind": self.kind, "image_size": self.image_size, "context_tokens": int(self.context.shape[1])}
+        info.update(extra or {})
+        (folder / PRIOR_FILE).write_text(json.dumps(info, indent=1) + "\n")
+        return folder
+
+    def extra_repr(self) -> str:
+        p = self.num_parameters()
+        return (f"kind={self.kind!r}, image_size={self.image_size}, latent={self.latent_shape(self.image_size, self.image_size)}, "
+                f"vae={p['vae'] / 1e6:.2f}M, unet={p['unet'] / 1e6:.2f}M, sampler={self.sampler_name!r}")
+
+
+# ------------------------------------------------------------------------------- the tiny prior
+class TinyPrior(DiffusionPrior):
+    """The small prior shipped with the suite (configs in ``fasdiff_lite/configs/tiny_prior``)."""
+
+    kind = "tiny"
+
+    @classmethod
+    def from_config(cls, config_dir: str | Path | None = None, seed: int | None = None) -> "TinyPrior":
+        """A fresh, untrained tiny prior (random weights) built from its JSON configs."""
+        from diffusers import AutoencoderKL, UNet2DConditionModel
+
+        cdir = Path(config_dir) if config_dir else CONFIG_DIR / "tiny_prior"
+        spec = _read_json(cdir / PRIOR_FILE)
+        vae = AutoencoderKL.from_config(_read_json(cdir / "vae.json"))
+        unet = UNet2DConditionModel.from_config(_read_json(cdir / "unet.json"))
+        g = torch.Generator().manual_seed(spec.get("context_seed", 0) if seed is None else seed)
+        context = torch.randn(1, spec["context_tokens"], unet.config.cross_attention_dim, generator=g)
+        return cls(vae, unet, _read_json(cdir / "scheduler.json"), context)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path | None = None, device=None) -> "TinyPrior":
+        """Load a folder written by :meth:`save_pretrained` (default: the shipped ``assets/prior/tiny``)."""
+        folder = Path(folder) if folder else settings.ASSETS_DIR / TINY_DIR_NAME
+        vae, unet, sched, context = _load_folder(folder, torch.float32)
+        return cls(vae, unet, sched, context).to(settings.device(device))
+
+
+# ---------------------------------------------------------------------------- stable diffusion
+class StableDiffusionPrior(DiffusionPrior):
+    """A Stable Diffusion checkpoint (diffusers layout) as a prior: fp16 on CUDA, fp32 on the CPU."""
+
+    kind = "stable-diffusion"
+
+    @classmethod
+    def from_pretrained(cls, model_id: str | Path, device=None, dtype: torch.dtype | None = None,
+                        context: torch.Tensor | None = None) -> "StableDiffusionPrior":
+        """Load ``vae/``, ``unet/`` and ``scheduler/`` of a hub id or a local folder.
+
+        The empty-prompt context is computed once with the checkpoint's CLIP text encoder (needs
+        ``transformers``) and cached on disk; pass ``context`` to skip that.
+        """
+        from diffusers import AutoencoderKL, UNet2DConditionModel
+
+        dev = settings.device(device)
+        dtype = dtype or (torch.float16 if dev.type == "cuda" else torch.float32)
+        mid = str(model_id)
+        if _looks_like_path(mid) and not Path(mid).expanduser().is_dir():  # fail fast, without asking the hub
+            raise PriorUnavailable(_unreachable_message(mid, FileNotFoundError(f"no such folder: {mid}")))
+        try:
+            with _quiet_diffusers():
+                vae = AutoencoderKL.from_pretrained(mid, subfolder="vae", torch_dtype=dtype)
+                unet = UNet2DConditionModel.from_pretrained(mid, subfolder="unet", torch_dtype=dtype)
+            sched = _load_scheduler_config(mid)
+        except Exception as e:  # hub errors come in many types (OSError, HTTP errors, offline mode)
+            raise PriorUnavailable(_unreachable_message(mid, e)) from None
+        if context is None:
+            context = empty_prompt_embedding(mid, device=dev)
+        return cls(vae, unet, sched, context.to(dtype)).to(dev)
+
+    @classmethod
+    def from_configs(cls, config_dir: str | Path | None = None, context: torch.Tensor | None = None,
+                     dtype: torch.dtype = torch.float32, seed: int = 0) -> "StableDiffusionPrior":
+        """SD 2.1-base's architecture with *random* weights, from the JSON configs shipped in
+        ``fasdiff_lite/configs/sd21_base``: the same run-time code as a real SD load, no download.
+        For tests and for measuring memory and speed; it draws noise, not faces."""
+        from diffusers import AutoencoderKL, UNet2DConditionModel
+
+        cdir = Path(config_dir) if config_dir else CONFIG_DIR / "sd21_base"
+        with torch.random.fork_rng(devices=[]):  # seeded init that leaves the caller's RNG alone
+            torch.manual_seed(seed)
+            vae = AutoencoderKL.from_config(_read_json(cdir / "vae.json")).to(dtype)
+            unet = UNet2DConditionModel.from_config(_read_json(cdir / "unet.json")).to(dtype)
+        if context is None:
+            spec = _read_json(cdir / PRIOR_FILE)
+            context = torch.zeros(1, spec.get("context_tokens", 77), unet.config.cross_attention_dim)
+        return cls(vae, unet, _read_json(cdir / "scheduler.json"), context.to(dtype))
+
+
+# ------------------------------------------------------------------------------------ the factory
+def load_prior(name: str | Path = "tiny", device=None, model_id: str | None = None, **kwargs) -> DiffusionPrior:
+    """The prior by name: ``"tiny"`` (shipped weights), ``"stable-diffusion"`` (SD 2.1-base, or
+    ``model_id``), ``"sd-turbo"``, or a folder (one written by ``save_pretrained``, or a diffusers
+    Stable Diffusion checkpoint). ``device``: None picks CUDA when present."""
+    name = str(name)
+    if name == "tiny":
+        folder = settings.ASSETS_DIR / TINY_DIR_NAME
+        if not (folder / PRIOR_FILE).exists():
+            raise PriorUnavailable(
+                f"the tiny prior's weights are not in {folder}. Train and export them with\n"
+                f"  fasdiff-lite train autoencoder --export {folder}\n"
+                f"  fasdiff-lite train prior --vae {folder} --export {folder}\n"
+                "(see assets/prior/tiny/MODEL_CARD.md), or set FASDIFF_ASSETS to a folder that has them."
+            )
+        return TinyPrior.from_pretrained(folder, device=device)
+    if name in SD_MODELS:
+        return StableDiffusionPrior.from_pretrained(model_id or SD_MODELS[name], device=device, **kwargs)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if (path / PRIOR_FILE).exists():
+            kind = _read_json(path / PRIOR_FILE).get("kind", "tiny")
+            cls = TinyPrior if kind == "tiny" else StableDiffusionPrior
+            vae, unet, sched, context = _load_folder(path, torch.float32)
+            return cls(vae, unet, sched, context).to(settings.device(device))
+        if (path / "unet").is_dir() and (path / "vae").is_dir():
+            return StableDiffusionPrior.from_pretrained(path, device=device, **kwargs)
+        raise PriorUnavailable(f"{path} holds neither a saved prior ({PRIOR_FILE}) nor a diffusers checkpoint (vae/, unet/)")
+    raise PriorUnavailable(
+        f"unknown prior {name!r}: use 'tiny', one of {', '.join(SD_MODELS)} (optionally with model_id=...), "
+        "or the path of a folder"
+    )
+
+
+def empty_prompt_embedding(model_id: str | Path, device=None, cache: bool = True) -> torch.Tensor:
+    """The CLIP text embedding of the empty prompt "" for an SD checkpoint, 1×77×D (float32, CPU).
+
+    Computed once with the checkpoint's ``tokenizer/`` and ``text_encoder/`` (the text encoder is then
+    freed) and cached in ``$FASDIFF_CACHE`` (default ``~/.cache/fasdiff-lite``), so later loads need
+    neither ``transformers`` nor the text encoder's weights.
+    """
+    from safetensors.torch import load_file, save_file
+
+    cache_file = _cache_dir() / "empty_prompt" / (re.sub(r"[^A-Za-z0-9._-]+", "--", str(model_id)).strip("-") + ".safetensors")
+    if cache and cache_file.exists():
+        return load_file(str(cache_file))["context"]
+    try:
+        from transformers import CLIPTextModel, CLIPTokenizer
+    except ImportError:
+        raise PriorUnavailable(
+            "computing Stable Diffusion's empty-prompt embedding needs the `transformers` package: "
+            "`pip install transformers` (or pass context=... yourself)"
+        ) from None
+    try:
+        tok = CLIPTokenizer.from_pretrained(str(model_id), subfolder="tokenizer")
+        enc = CLIPTextModel.from_pretrained(str(model_id), subfolder="text_encoder")
+    except Exception as e:  # noqa: BLE001 - network / missing-file errors come in many types
+        raise PriorUnavailable(_unreachable_message(str(model_id), e)) from None
+    dev = settings.device(device)
+    ids = tok([""], padding="max_length", max_length=tok.model_max_length, truncation=True, return_tensors="pt").input_ids
+    with torch.no_grad():
+        context = enc.to(dev)(ids.to(dev))[0].float().cpu()
+    del enc
+    if cache:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        save_file({"context": context.contiguous()}, str(cache_file))
+    return context
+
+
+# ---------------------------------------------------------------------- noise and frequency bands
+def radial_power(x: torch.Tensor, n_bins: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean power |FFT|² per radial frequency band of images N×C×H×W (orthonormal FFT, mean removed).
+
+    Returns (frequency in cycles per pixel, 0 … 0.5; power per band averaged over N and C). White noise
+    of variance σ² has power σ² in every band, so signal-to-noise per band is power(signal)/σ².
+    """
+    x = x.detach().float().cpu()
+    x = x - x.mean(dim=(-2, -1), keepdim=True)
+    h, w = x.shape[-2:]
+    p = torch.fft.fft2(x, norm="ortho").abs().pow(2).mean(dim=tuple(range(x.ndim - 2)))
+    fy, fx = torch.fft.fftfreq(h).abs(), torch.fft.fftfreq(w).abs()
+    r = torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
+    n_bins = n_bins or min(h, w) // 2
+    # bin k holds radii in (k, k+1]·0.5/n_bins; the DC term (r = 0, removed above) is left out, and the
+    # corners beyond 0.5 cycles/pixel go to a last bin that is dropped
+    idx = (torch.ceil(r / 0.5 * n_bins - 1e-6).long() - 1).clamp(max=n_bins)
+    keep = idx >= 0
+    idx, p = idx[keep], p[keep]
+    power = torch.zeros(n_bins + 1).index_add_(0, idx, p)
+    count = torch.zeros(n_bins + 1).index_add_(0, idx, torch.ones(idx.numel()))
+    freqs = (torch.arange(n_bins) + 0.5) / n_bins * 0.5
+    return freqs, (power / count.clamp(min=1))[:n_bins]
+
+
+def spectral_snr(x0: torch.Tensor, alpha_bar: float, n_bins: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Signal-to-noise ratio per radial frequency band of x_t = √ᾱ·x0 + √(1−ᾱ)·ε (x0 scaled to [−1, 1]
+    for images): SNR(f) = ᾱ·P_x0(f) / (1 − ᾱ). Natural images have P(f) ∝ 1/f², so the highest
+    frequencies drop below SNR = 1 first: diffusion erases fine detail first and coarse layout last."""
+    freqs, p = radial_power(x0, n_bins)
+    return freqs, alpha_bar * p / max(1 - alpha_bar, 1e-12)
+
+
+def wavelet_band_snr(x0: torch.Tensor, alpha_bar: float, wavelet: str = "haar", levels: int = 3) -> dict[str, float]:
+    """Signal-to-noise ratio per wavelet band (names as in ``frequency.band_names``) of
+    x_t = √ᾱ·x0 + √(1−ᾱ)·ε. The wavelet transform is orthogonal, so white noise of variance 1−ᾱ puts
+    exactly that variance on every coefficient of every band; the signal's power per coefficient is
+    mean(c²) of the band. The fine detail bands (level 1) hold the least power and drown first."""
+    from .frequency import dwt2, split_bands
+
+    x0 = x0.detach().float().cpu()
+    x0 = x0 - x0.mean(dim=(-2, -1), keepdim=True)  # the constant brightness is not structure
+    bands = split_bands(dwt2(x0, wavelet, levels))
+    return {k: float(alpha_bar * v.pow(2).mean() / max(1 - alpha_bar, 1e-12)) for k, v in bands.items()}
+
+
+# --------------------------------------------------------------------------------------- helpers
+def randn(shape, generator: torch.Generator | None, device, dtype) -> torch.Tensor:
+    """Gaussian noise drawn on the generator's device (so a CPU seed gives the same noise on any device)."""
+    gen_device = generator.device if generator is not None else device
+    return torch.randn(tuple(shape), generator=generator, device=gen_device, dtype=torch.float32).to(device, dtype)
+
+
+def _progress(items, enabled: bool, desc: str):
+    if not enabled:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, leave=False, dynamic_ncols=True)
+
+
+def _check_images(x: torch.Tensor) -> None:
+    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != 3:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"expected images N×3×H×W in [0, 1] (see data.to_tensor), got {shape}")
+    if x.is_floating_point() and x.numel() and (x.min() < -1e-3 or x.max() > 1 + 1e-3):
+        raise ValueError(f"image values must lie in [0, 1], got [{float(x.min()):.3g}, {float(x.max()):.3g}]")
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def _clean_scheduler_config(cfg: dict) -> dict:
+    """Keep the noise-schedule keys; sampling always uses trailing timestep spacing, which starts at
+    t = T−1 (pure noise) and matters when sampling in few steps (Lin et al., 2024)."""
+    keep = {"num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "trained_betas", "prediction_type",
+            "steps_offset", "timestep_spacing", "rescale_betas_zero_snr", "clip_sample", "set_alpha_to_one"}
+    out = {k: v for k, v in dict(cfg).items() if k in keep and v is not None}
+    out["timestep_spacing"] = "trailing"
+    out.setdefault("clip_sample", False)
+    return out
+
+
+def _make_schedulers(cfg: dict) -> dict:
+    from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
+
+    return {
+        "ddpm": DDPMScheduler.from_config(cfg),
+        "ddim": DDIMScheduler.from_config(cfg),
+        "dpm": DPMSolverMultistepScheduler.from_config(cfg, algorithm_type="dpmsolver++", solver_order=2),
+    }
+
+
+def _load_scheduler_config(model_id: str) -> dict:
+    from diffusers import DDPMScheduler
+
+    return dict(DDPMScheduler.load_config(model_id, subfolder="scheduler"))
+
+
+def _load_folder(folder: Path, dtype: torch.dtype):
+    """(vae, unet, scheduler config, context) from a folder written by save_pretrained."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    missing = [p for p in (PRIOR_FILE, CONTEXT_FILE, "vae/config.json", "unet/config.json", "scheduler/scheduler_config.json")
+               if not (folder / p).exists()]
+    if missing:
+        raise PriorUnavailable(f"{folder} is not a complete saved prior: missing {', '.join(missing)}")
+    with _quiet_diffusers():
+        vae = AutoencoderKL.from_pretrained(folder / "vae", torch_dtype=dtype, low_cpu_mem_usage=False)
+        unet = UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=dtype, low_cpu_mem_usage=False)
+    sched = _read_json(folder / "scheduler" / "scheduler_config.json")
+    context = load_file(str(folder / CONTEXT_FILE))["context"]
+    return vae, unet, sched, context
+
+
+@contextlib.contextmanager
+def _quiet_diffusers():
+    """Silence diffusers' advice-level log lines (dtype casts, ``accelerate``) around small-model I/O."""
+    from diffusers.utils import logging as dlog
+
+    level = dlog.get_verbosity()
+    dlog.set_verbosity_error()
+    try:
+        yield
+    finally:
+        dlog.set_verbosity(level)
+
+
+def _looks_like_path(model_id: str) -> bool:
+    """True for '/abs', './rel', '../rel', '~/x' or a Windows drive: a local folder, never a hub id."""
+    return model_id.startswith(("/", "./", "../", "~", "\\")) or bool(re.match(r"^[A-Za-z]:[\\/]", model_id))
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("FASDIFF_CACHE", Path.home() / ".cache" / "fasdiff-lite"))
+
+
+def _unreachable_message(model_id: str, err: Exception) -> str:
+    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+    return (
+        f"could not load the Stable Diffusion checkpoint {model_id!r} "
+        f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no message'}).\n"
+        + ("HF_HUB_OFFLINE is set, so only checkpoints already in the local cache can be used.\n" if offline else "")
+        + "To use Stable Diffusion: run on a machine with network access (e.g. Colab with a GPU) so the "
+        "weights can download, or pass the path of a local diffusers folder (with vae/, unet/, scheduler/, "
+        "text_encoder/, tokenizer/). On a CPU, use load_prior('tiny') instead."
+    )
+
+
+__all__ = [
+    "DiffusionPrior", "TinyPrior", "StableDiffusionPrior", "PriorUnavailable", "EmptyPrompt", "load_prior",
+    "empty_prompt_embedding", "radial_power", "spectral_snr", "wavelet_band_snr", "SD_MODELS", "SAMPLERS",
+]

@@ -1,0 +1,243 @@
+"""Train the tiny prior's autoencoder: a KL-regularised VAE (diffusers ``AutoencoderKL``), as in Stable Diffusion.
+
+The diffusion model does not work on pixels but on the VAE's latents, 16×smaller here (64×64×3 → 16×16×4)::
+
+    face x ∈ [0,1] ──(2x−1)──E──▶ posterior q(z|x) = N(μ, σ²) ──sample z──D──▶ x̂ ∈ [−1,1]
+
+    loss = |x̂ − x|₁ + |x̂ − x|²                          pixel fidelity (L1 keeps edges, MSE is PSNR)
+         + freq_weight · mean |FFT(x̂) − FFT(x)|         a cheap frequency term: penalises lost detail
+         + kl_weight · KL(q(z|x) ‖ N(0, I)) per element   keeps the latent space smooth and bounded
+
+SD trains its VAE with a perceptual (LPIPS) and an adversarial loss as well; those are left out here to
+stay CPU-sized, so reconstructions are a little soft. After training, ``export`` measures the spread of
+the latents on the training faces and stores ``scaling_factor = 1/std`` and ``shift_factor = mean`` in the
+VAE config (SD 2.1 stores 0.18215 the same way), so the diffusion model sees latents of unit variance.
+
+Command line (CPU defaults; ``FASDIFF_FAST=1`` shrinks everything to a few steps)::
+
+    fasdiff-lite train autoencoder --steps 1200 --threads 1 --out runs/tiny_vae --export assets/prior/tiny
+
+The export writes ``DIR/vae/`` (config.json + fp16 safetensors) and ``DIR/train_autoencoder.json`` (settings,
+time, validation PSNR). ``fasdiff-lite train prior --vae DIR`` then trains the UNet on these latents.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import settings
+from ..data import DataUnavailable, FaceDataset, load_faces
+from ..prior import CONFIG_DIR, _quiet_diffusers, _read_json
+from . import loop
+
+DEFAULTS = {"steps": 1200, "batch_size": 16, "lr": 1e-3, "kl_weight": 1e-4, "freq_weight": 0.1}
+FAST = {"steps": 4, "batch_size": 4, "limit": 32}
+
+
+# --------------------------------------------------------------------------- arguments shared by trainers
+def add_common_arguments(parser: argparse.ArgumentParser, defaults: dict, out: str) -> None:
+    """The options every trainer of the prior takes (``train/prior.py`` uses them too)."""
+    g = parser.add_argument_group("training")
+    g.add_argument("--steps", type=int, default=None, help=f"optimisation steps (default {defaults['steps']}; FAST: {FAST['steps']})")
+    g.add_argument("--batch-size", type=int, default=None, help=f"faces per step (default {defaults['batch_size']})")
+    g.add_argument("--lr", type=float, default=defaults["lr"], help="peak learning rate (AdamW, warm-up then cosine decay)")
+    g.add_argument("--seed", type=int, default=0, help="random seed (weights, batches, noise)")
+    g.add_argument("--out", default=out, help="run folder: checkpoints and history (resumed if present)")
+    g.add_argument("--threads", type=int, default=None, help="CPU threads for torch (use 1 beside other jobs)")
+    g.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: CUDA when present)")
+    g.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help="continue from the checkpoint in --out")
+    g.add_argument("--checkpoint-every", type=int, default=250, help="steps between checkpoints")
+    g.add_argument("--export", metavar="DIR", default=None, help="after training, write the diffusers-style folder here")
+    d = parser.add_argument_group("data")
+    d.add_argument("--faces", default="shared", help="'shared' (train split only), 'samples', a folder or an .npz")
+    d.add_argument("--limit", type=int, default=None, help="use only the first N faces")
+
+
+def setup(args, defaults: dict) -> tuple[dict, torch.device]:
+    """Resolve FAST-mode defaults and threads; return (settings dict, device)."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = {
+        "steps": args.steps or settings.pick(defaults["steps"], FAST["steps"]),
+        "batch_size": args.batch_size or settings.pick(defaults["batch_size"], FAST["batch_size"]),
+        "limit": args.limit or settings.pick(None, FAST["limit"]),
+    }
+    return cfg, settings.device(args.device)
+
+
+def training_faces(source: str, limit: int | None) -> np.ndarray:
+    """The faces to train on: the shared set's *train* split (never the 150 validation faces), or another source."""
+    split = "train" if str(source) == "shared" else "all"
+    try:
+        return load_faces(source, size=64, split=split, limit=limit)
+    except DataUnavailable as e:
+        raise DataUnavailable(f"{e}\n(pass --faces samples to try the trainer on the two shipped sample faces)") from None
+
+
+def lr_at(step: int, total: int, peak: float, warmup: int = 100, floor: float = 0.1) -> float:
+    """Linear warm-up to ``peak``, then cosine decay to ``floor·peak``. A function of the step, so it resumes."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-image PSNR in dB of images in [0, 1]."""
+    mse = (a.float() - b.float()).pow(2).flatten(1).mean(1).clamp(min=1e-10)
+    return 10 * torch.log10(1 / mse)
+
+
+# -------------------------------------------------------------------------------------- the model
+def build_vae(config_dir: str | Path | None = None):
+    from diffusers import AutoencoderKL
+
+    cdir = Path(config_dir) if config_dir else CONFIG_DIR / "tiny_prior"
+    return AutoencoderKL.from_config(_read_json(cdir / "vae.json"))
+
+
+def load_vae(folder: str | Path, device=None):
+    """The VAE from ``folder/vae`` (an exported prior or autoencoder) or ``folder`` itself, in float32."""
+    from diffusers import AutoencoderKL
+
+    folder = Path(folder)
+    sub = folder / "vae" if (folder / "vae" / "config.json").exists() else folder
+    if not (sub / "config.json").exists():
+        raise FileNotFoundError(
+            f"no trained VAE in {folder} (expected {folder}/vae/config.json); "
+            f"run `fasdiff-lite train autoencoder --export {folder}` first"
+        )
+    with _quiet_diffusers():
+        vae = AutoencoderKL.from_pretrained(sub, torch_dtype=torch.float32, low_cpu_mem_usage=False)
+    return vae.to(settings.device(device)).eval().requires_grad_(False)
+
+
+def vae_loss(vae, x: torch.Tensor, kl_weight: float, freq_weight: float) -> tuple[torch.Tensor, dict]:
+    """The training loss for a batch of faces in [0, 1] (see the module docstring)."""
+    target = x * 2 - 1
+    posterior = vae.encode(target).latent_dist
+    z = posterior.sample()
+    recon = vae.decode(z).sample
+    l1 = (recon - target).abs().mean()
+    mse = (recon - target).pow(2).mean()
+    kl = posterior.kl().mean() / z[0].numel()  # per latent element
+    freq = (torch.fft.fft2(recon, norm="ortho") - torch.fft.fft2(target, norm="ortho")).abs().mean()
+    loss = l1 + mse + freq_weight * freq + kl_weight * kl
+    logs = {"loss": loss.item(), "psnr": float(10 * torch.log10(4 / mse.detach().clamp(min=1e-10))),
+            "kl": kl.item(), "latent_std": z.detach().std().item()}
+    return loss, logs
+
+
+# ------------------------------------------------------------------------------------ train, export
+def train(args) -> tuple[object, list, dict]:
+    """Train the VAE through ``train/loop.py``; return (vae, history, run facts)."""
+    cfg, dev = setup(args, DEFAULTS)
+    faces = training_faces(args.faces, cfg["limit"])
+    vae = build_vae(getattr(args, "config", None))
+    opt = torch.optim.AdamW(vae.parameters(), lr=args.lr, weight_decay=0.0)
+    steps = cfg["steps"]
+
+    def step_fn(batch: torch.Tensor, step: int) -> dict:
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, steps, args.lr, warmup=min(100, steps // 10 + 1))
+        loss, logs = vae_loss(vae, batch, args.kl_weight, args.freq_weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        opt.step()
+        return logs
+
+    lc = loop.LoopConfig(steps=steps, batch_size=cfg["batch_size"], seed=args.seed, out_dir=args.out,
+                         checkpoint_every=args.checkpoint_every, log_every=min(25, steps), resume=args.resume,
+                         device=str(dev), extra={"kl_weight": args.kl_weight, "freq_weight": args.freq_weight,
+                                                 "faces": str(args.faces), "n_faces": len(faces)})
+    t0 = time.time()
+    history = loop.run(lc, FaceDataset(faces), {"vae": vae}, {"opt": opt}, step_fn, desc="autoencoder")
+    facts = {"steps": steps, "batch_size": cfg["batch_size"], "lr": args.lr, "kl_weight": args.kl_weight,
+             "freq_weight": args.freq_weight, "faces": str(args.faces), "n_train_faces": len(faces),
+             "seed": args.seed, "threads": torch.get_num_threads(), "device": str(dev),
+             "wall_time_s_this_run": round(time.time() - t0, 1),
+             "train_time_s_logged": history[-1]["time_s"] if history else None}
+    return vae.eval(), history, facts
+
+
+@torch.no_grad()
+def latent_statistics(vae, faces: np.ndarray, batch_size: int = 64, seed: int = 0) -> tuple[float, float]:
+    """(mean, std) of posterior samples over ``faces`` (uint8 N×H×W×3): sets the latent scaling."""
+    dev = next(vae.parameters()).device
+    g = torch.Generator(device=dev).manual_seed(seed)
+    zs = []
+    for i in range(0, len(faces), batch_size):
+        x = torch.from_numpy(faces[i : i + batch_size]).permute(0, 3, 1, 2).float().div(255).to(dev)
+        zs.append(vae.encode(x * 2 - 1).latent_dist.sample(generator=g).cpu())
+    z = torch.cat(zs)
+    return float(z.mean()), float(z.std())
+
+
+@torch.no_grad()
+def reconstruction_psnr(encode_decode, faces: np.ndarray, batch_size: int = 50) -> float:
+    """Mean per-face PSNR (dB) of ``encode_decode(x)`` against ``x`` for uint8 faces N×H×W×3."""
+    vals = []
+    for i in range(0, len(faces), batch_size):
+        x = torch.from_numpy(faces[i : i + batch_size]).permute(0, 3, 1, 2).float().div(255)
+        vals.append(psnr(encode_decode(x).cpu(), x))
+    return float(torch.cat(vals).mean())
+
+
+def export(vae, export_dir: str | Path, train_faces: np.ndarray, facts: dict | None = None) -> dict:
+    """Set the latent scaling from the training faces, save ``export_dir/vae`` (fp16), write a report."""
+    export_dir = Path(export_dir)
+    vae = vae.eval()
+    mean, std = latent_statistics(vae, train_faces)
+    vae.register_to_config(scaling_factor=round(1.0 / std, 5), shift_factor=round(mean, 5))
+    report = dict(facts or {}, latent_mean=mean, latent_std=std, scaling_factor=vae.config.scaling_factor,
+                  shift_factor=vae.config.shift_factor)
+    try:
+        val = load_faces("shared", size=64, split="val")
+        dev = next(vae.parameters()).device
+        report["val_psnr_db"] = round(reconstruction_psnr(
+            lambda x: (vae.decode(vae.encode(x.to(dev) * 2 - 1).latent_dist.mean).sample + 1).div(2).clamp(0, 1), val), 3)
+        report["n_val_faces"] = len(val)
+    except DataUnavailable:
+        report["val_psnr_db"] = None
+    with _quiet_diffusers():
+        import copy
+
+        copy.deepcopy(vae).to(torch.float16).save_pretrained(export_dir / "vae")
+    (export_dir / "train_autoencoder.json").write_text(json.dumps(report, indent=1) + "\n")
+    return report
+
+
+# ------------------------------------------------------------------------------------------ the CLI
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common_arguments(parser, DEFAULTS, out="runs/tiny_vae")
+    m = parser.add_argument_group("model and loss")
+    m.add_argument("--config", default=None, help="folder with vae.json (default: fasdiff_lite/configs/tiny_prior)")
+    m.add_argument("--kl-weight", type=float, default=DEFAULTS["kl_weight"], help="weight of the KL term (per latent element)")
+    m.add_argument("--freq-weight", type=float, default=DEFAULTS["freq_weight"], help="weight of the FFT L1 term (0 turns it off)")
+
+
+def main(args) -> int:
+    vae, history, facts = train(args)
+    if history:
+        last = history[-1]
+        print(f"autoencoder: step {last['step']}, loss {last['loss']:.4f}, train PSNR {last['psnr']:.2f} dB")
+    if args.export:
+        cfg, _ = setup(args, DEFAULTS)
+        report = export(vae, args.export, training_faces(args.faces, cfg["limit"]), facts)
+        psnr_txt = f"{report['val_psnr_db']:.2f} dB on {report['n_val_faces']} validation faces" if report["val_psnr_db"] else "n/a"
+        print(f"exported VAE to {Path(args.export) / 'vae'}: scaling_factor {report['scaling_factor']}, "
+              f"shift_factor {report['shift_factor']}, reconstruction PSNR {psnr_txt}")
+    return 0
+
+
+if __name__ == "__main__":  # python -m fasdiff_lite.train.autoencoder ... (same as `fasdiff-lite train autoencoder`)
+    _p = argparse.ArgumentParser(prog="fasdiff-lite train autoencoder", description=__doc__.splitlines()[0])
+    add_arguments(_p)
+    raise SystemExit(main(_p.parse_args()))
