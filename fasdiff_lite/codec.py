@@ -15,7 +15,8 @@
                  ε̂ = prior UNet(z_t, t | ControlNet(z_t, t, ŷ) residuals, FiLM-modulated by HybridLFE(x_fid))
                     ▼
                  x_gen = VAE⁻¹(ẑ₀) ─ low-frequency correction (LFE variants):
-                                     x_out = x_gen − LF(x_gen) + LF(x_fid),  LF = hybrid low-pass
+                                     x_out = x_gen − LF(x_gen) + LF(x_fid),  LF = smooth hybrid low-pass
+                                     (HybridLFE.correct)
                     ▼
                  crop back to the original size
 
@@ -31,7 +32,6 @@ Decoding is deterministic: the same bytes, steps and realism give the same pixel
 from __future__ import annotations
 
 import json
-import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -50,6 +50,7 @@ VARIANTS = {  # model id -> (compressor, use LFE)
     "fasdiff-plain": ("hyperprior", False),
 }
 CODEC_FILE = "codec.json"
+MAX_STEPS = 50  # most denoising steps a decode may ask for
 SHIPPED = {"fasdiff": "fasdiff/full", "fasdiff-nolfe": "fasdiff/nolfe", "fasdiff-plain": "fasdiff/plain"}
 
 
@@ -103,6 +104,19 @@ class FaSDiffCodec(nn.Module):
         context = self.prior.context
         return lambda z_t, t: self.control(z_t, t, context, prompt, modulate=modulate)
 
+    def schedule(self, steps: int, realism: float) -> tuple[int, int]:
+        """(start_t, the DDIM grid size) such that exactly ``steps`` grid steps lie at or below
+        ``start_t = realism·(T−1)``: the first of them sets the starting noise level. Fewer than
+        ``steps`` only when there are not that many timesteps below start_t (realism < 0.05)."""
+        T = self.prior.num_train_timesteps
+        start_t = max(1, round(realism * (T - 1)))
+        sched = self.prior.schedulers["ddim"]
+        for total in range(int(steps), T + 1):
+            sched.set_timesteps(total)
+            if int((sched.timesteps <= start_t).sum()) >= steps:
+                return start_t, total
+        return start_t, T
+
     @torch.no_grad()
     def decompress(self, blob: bytes, steps: int = 4, realism: float = 1.0, progress: bool = False) -> torch.Tensor:
         """``.fsd`` bytes → 1×3×H×W image in [0, 1].
@@ -111,9 +125,9 @@ class FaSDiffCodec(nn.Module):
         reconstruction; 1 starts the denoising from (almost) pure noise; in between, from x_fid's
         latent noised to ``realism·(T−1)`` (image-to-image style).
         """
-        if not 1 <= int(steps) <= 1000:
-            raise ValueError(f"steps must be between 1 and 1000, got {steps}")
-        realism = float(realism)
+        if isinstance(steps, bool) or int(steps) != steps or not 1 <= int(steps) <= MAX_STEPS:
+            raise ValueError(f"steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
+        steps, realism = int(steps), float(realism)
         if not 0.0 <= realism <= 1.0:  # also refuses NaN
             raise ValueError(f"realism must be in [0, 1], got {realism}")
         x_fid, prompt, p = self.fidelity(blob)
@@ -122,17 +136,15 @@ class FaSDiffCodec(nn.Module):
         dev = self.prior.device
         x_fid, prompt = x_fid.to(dev), prompt.to(dev)
         g = torch.Generator(device="cpu").manual_seed(bitstream.seed_of(blob))
-        T = self.prior.num_train_timesteps
-        start_t = max(1, round(realism * (T - 1)))
-        total = max(int(steps), math.ceil(int(steps) * (T - 1) / start_t))  # so that `steps` of them are ≤ start_t
+        start_t, total = self.schedule(steps, realism)
         z_start = self.prior.encode(x_fid)
         z = self.prior.sample(
-            start_latent=z_start, start_t=start_t, steps=total, generator=g, progress=progress,
+            start_latent=z_start, start_t=start_t, steps=total, max_steps=steps, generator=g, progress=progress,
             control=self.control_fn(prompt, x_fid, tuple(z_start.shape[-2:])), output="latent", scheduler="ddim",
         )
         x = self.prior.decode(z)
         if self.lfe is not None:
-            x = (x - self.lfe.start_image(x) + self.lfe.start_image(x_fid)).clamp(0, 1)
+            x = self.lfe.correct(x, x_fid)
         return x[..., : p.height, : p.width].float()
 
     # ------------------------------------------------------------------------------ saving

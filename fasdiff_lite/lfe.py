@@ -14,10 +14,15 @@ there, two ways together, and hands them to the diffusion model::
                                                                                           │
       (1) modulation:  for each ControlNet residual r_i:  r_i · (1 + γ_i(F)) + β_i(F)     │ zero-init:
                                                                                           │ starts as identity
-      (2) a low-frequency-consistent start: denoising begins from the prior's latent of the hybrid
-          low-pass image, noised to the step the realism setting picks (image-to-image style),
-          instead of from pure noise.
+      (2) low-frequency correction of the output (:meth:`HybridLFE.correct`):
+              x_out = x_gen − LF(x_gen) + LF(x_fid),  LF = (smooth LL + Fourier low-pass) / 2
+          the diffusion's detail stays, its coarse structure is replaced by x_fid's. "Smooth LL": the LL
+          coefficients upsampled *bilinearly*, not as the inverse transform's 4×4 blocks, which would
+          paste a block grid into the output wherever x_gen and x_fid disagree (notebook 06 measures it).
       (3) the low-frequency consistency loss: ‖LL(x̂) − LL(x)‖² + ‖LP(x̂) − LP(x)‖²  (training)
+
+(Every variant, with or without this module, starts its denoising from x_fid's latent noised to the
+step the realism setting picks: see ``FaSDiffCodec.decompress``.)
 
 Why two views of "low frequency"? The wavelet LL band is local (each coefficient is a small pixel
 block), so it pins *where* things are; the Fourier low-pass is global and isotropic, so it carries
@@ -54,6 +59,13 @@ def hybrid_lowpass(x: torch.Tensor, wavelet: str = "haar", levels: int = 2, cuto
     return ll, lp
 
 
+def smooth_ll(x: torch.Tensor, wavelet: str = "haar", levels: int = 2) -> torch.Tensor:
+    """The LL band in image range, upsampled bilinearly to x's size: the wavelet's low band without the
+    block edges of the inverse transform (for Haar, a block average smoothly interpolated)."""
+    low = frequency.low_band(x, wavelet, levels)
+    return F.interpolate(low, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
 def lf_consistency_loss(x: torch.Tensor, x_hat: torch.Tensor, wavelet: str = "haar", levels: int = 2,
                         cutoff: float = 0.25) -> torch.Tensor:
     """‖LL(x̂) − LL(x)‖² + ‖LP(x̂) − LP(x)‖²: the decoded face must keep the original's coarse structure."""
@@ -84,9 +96,19 @@ class HybridLFE(nn.Module):
         return hybrid_lowpass(x_fid, c.wavelet, c.levels, c.cutoff)
 
     def start_image(self, x_fid: torch.Tensor) -> torch.Tensor:
-        """The image whose latent starts the denoising: the mean of the two low-pass views."""
+        """The mean of the two low-pass views as :func:`hybrid_lowpass` draws them (LL as blocks)."""
         ll, lp = self.lowpass(x_fid)
         return ((ll + lp) / 2).clamp(0, 1)
+
+    def lf_image(self, x: torch.Tensor) -> torch.Tensor:
+        """LF(x) of the correction: the mean of the smooth LL band and the Fourier low-pass."""
+        c = self.config
+        lp, _ = frequency.fourier_split(x, c.cutoff, kind="gaussian")
+        return (smooth_ll(x, c.wavelet, c.levels) + lp) / 2
+
+    def correct(self, x_gen: torch.Tensor, x_fid: torch.Tensor) -> torch.Tensor:
+        """x_gen − LF(x_gen) + LF(x_fid), clamped to [0, 1]: x_gen's detail on x_fid's coarse structure."""
+        return (x_gen - self.lf_image(x_gen) + self.lf_image(x_fid)).clamp(0, 1)
 
     def features(self, x_fid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """Encoder features on the latent grid ``size`` (h, w)."""

@@ -86,6 +86,45 @@ def test_codec_round_trip_any_size_deterministic(prior, compressor, variant):
         codec.decompress(bitstream.pack(bitstream.Packet(other, p.height, p.width, p.rate, p.streams)))
 
 
+@pytest.mark.parametrize("steps, realism", [(20, 0.33), (4, 1.0), (7, 0.5), (1, 0.05), (50, 0.9)])
+def test_decode_runs_exactly_the_steps_asked(prior, compressor, steps, realism, monkeypatch):
+    # regression: steps=20 at realism 0.33 once ran 21 UNet calls
+    codec = FaSDiffCodec(compressor, prior, "fasdiff-nolfe")
+    blob = codec.compress(torch.rand(1, 3, 32, 32), 0.5)
+    calls = []
+    real = codec.control_fn
+
+    def counting(*a, **k):
+        fn = real(*a, **k)
+        return lambda z, t: (calls.append(int(t)), fn(z, t))[1]
+
+    monkeypatch.setattr(codec, "control_fn", counting)
+    codec.decompress(blob, steps=steps, realism=realism)
+    assert len(calls) == steps
+    assert max(calls) <= round(realism * 999) and calls == sorted(calls, reverse=True)
+    with pytest.raises(ValueError, match="1 to 50"):
+        codec.decompress(blob, steps=51)
+    with pytest.raises(ValueError, match="whole number"):
+        codec.decompress(blob, steps=2.5)
+
+
+def test_low_frequency_correction_is_smooth_and_keeps_detail():
+    from fasdiff_lite.fasdiff_explorer import block_edge_ratio
+
+    lfe = HybridLFE(LFEConfig())
+    g = torch.Generator().manual_seed(0)
+    smooth = lambda x: torch.nn.functional.avg_pool2d(x, 5, 1, 2, count_include_pad=False)  # noqa: E731
+    x_gen = smooth(torch.rand(1, 3, 64, 64, generator=g))
+    x_fid = smooth(torch.rand(1, 3, 64, 64, generator=g))
+    out = lfe.correct(x_gen, x_fid)
+    # coarse structure moves to x_fid's, detail stays x_gen's, and no 4-px block grid appears
+    lf = lfe.lf_image
+    assert (lf(out) - lf(x_fid)).pow(2).mean() < 0.2 * (lf(x_gen) - lf(x_fid)).pow(2).mean()
+    assert ((out - lf(out)) - (x_gen - lf(x_gen))).pow(2).mean() < 0.2 * ((x_fid - lf(x_fid)) - (x_gen - lf(x_gen))).pow(2).mean()
+    blocks = (x_gen - lfe.start_image(x_gen) + lfe.start_image(x_fid)).clamp(0, 1)
+    assert block_edge_ratio(out) < 1.3 < block_edge_ratio(blocks)
+
+
 def test_codec_save_and_load(prior, compressor, tmp_path, monkeypatch):
     codec = FaSDiffCodec(compressor, prior, "fasdiff")
     torch.nn.init.normal_(codec.lfe.film[0].weight, std=0.01)  # something non-trivial to save
