@@ -28,9 +28,17 @@ def estimate_bits(model: HFCompressor, x: torch.Tensor, rate: float) -> float:
     return float(sum(torch.log2(l).sum() for l in out["likelihoods"].values()).neg())
 
 
-def measure_learned(model: HFCompressor, faces: np.ndarray, rates, name: str | None = None, progress: bool = True) -> list[dict]:
-    """One row per face × rate: bytes (file, streams), estimate, bpp, PSNR, MS-SSIM, encode/decode ms."""
-    name = name or model.config.model_id
+def measure_learned(model, faces: np.ndarray, rates, name: str | None = None, progress: bool = True,
+                    keep_images: bool = False, **decode_kwargs) -> list[dict]:
+    """One row per face × rate: bytes (file, streams), estimate, bpp, PSNR, MS-SSIM, encode/decode ms.
+
+    ``model``: an :class:`HFCompressor` or a ``FaSDiffCodec`` (anything with ``compress(x, rate)`` and
+    ``decompress(blob, **decode_kwargs)``; a FaSDiff file's streams are its compressor's, so the
+    entropy estimate is the compressor's). ``keep_images``: also keep each decoded face (key ``image``)
+    for :func:`add_identity`.
+    """
+    compressor = getattr(model, "compressor", model)
+    name = name or getattr(model, "variant", None) or model.config.model_id
     rows = []
     for rate in tqdm(list(rates), desc=f"{name}", disable=not progress):
         for i, face in enumerate(faces):
@@ -38,7 +46,7 @@ def measure_learned(model: HFCompressor, faces: np.ndarray, rates, name: str | N
             t0 = time.perf_counter()
             blob = model.compress(x, rate)
             t1 = time.perf_counter()
-            x_hat = model.decompress(blob)
+            x_hat = model.decompress(blob, **decode_kwargs)
             t2 = time.perf_counter()
             img = data.to_image(x_hat)
             packet = bitstream.unpack(blob)
@@ -46,14 +54,15 @@ def measure_learned(model: HFCompressor, faces: np.ndarray, rates, name: str | N
             h, w = face.shape[:2]
             rows.append({
                 "codec": name, "face": i, "rate": float(rate), "bytes": len(blob), "stream_bytes": stream_bytes,
-                "estimate_bytes": estimate_bits(model, x, rate) / 8, "bpp": metrics.bpp(len(blob), h, w),
+                "estimate_bytes": estimate_bits(compressor, x, rate) / 8, "bpp": metrics.bpp(len(blob), h, w),
                 "psnr": float(metrics.psnr(face, img)), "ms_ssim": float(metrics.ms_ssim(face, img)),
-                "encode_ms": (t1 - t0) * 1e3, "decode_ms": (t2 - t1) * 1e3,
+                "encode_ms": (t1 - t0) * 1e3, "decode_ms": (t2 - t1) * 1e3, **({"image": img} if keep_images else {}),
             })
     return rows
 
 
-def measure_baselines_at(faces: np.ndarray, reference_rows: list[dict], codecs=("jpeg", "webp"), progress: bool = True) -> list[dict]:
+def measure_baselines_at(faces: np.ndarray, reference_rows: list[dict], codecs=("jpeg", "webp"), progress: bool = True,
+                         keep_images: bool = False) -> list[dict]:
     """For every learned row (face, rate, bytes), fit each baseline to the same byte budget for that face."""
     rows = []
     for codec in codecs:
@@ -69,9 +78,27 @@ def measure_baselines_at(faces: np.ndarray, reference_rows: list[dict], codecs=(
                 "codec": codec, "face": ref["face"], "rate": ref["rate"], "bytes": res.num_bytes,
                 "budget": ref["bytes"], "quality": res.quality, "fits": res.fits, "bpp": metrics.bpp(res.num_bytes, h, w),
                 "psnr": float(metrics.psnr(face, res.decoded)), "ms_ssim": float(metrics.ms_ssim(face, res.decoded)),
-                "encode_ms": (t1 - t0) * 1e3,
+                "encode_ms": (t1 - t0) * 1e3, **({"image": res.decoded} if keep_images else {}),
             })
     return rows
+
+
+def add_identity(summary: list[dict], rows: list[dict], faces: np.ndarray, progress: bool = True) -> list[dict]:
+    """Add the machine-vision metrics (``face_metrics.evaluate_identity``: identity cosine, same-person
+    rate, re-identification rank-1, detection rate, landmark NME) to each (codec, rate) line of a
+    :func:`summarize` table, from rows measured with ``keep_images=True``."""
+    from . import face_metrics
+
+    groups = defaultdict(list)
+    for r in rows:
+        groups[(r["codec"], round(r["rate"], 4))].append(r)
+    for line in tqdm(summary, desc="identity", disable=not progress):
+        rs = groups[(line["codec"], line["rate"])]
+        if not rs or "image" not in rs[0]:
+            continue
+        m = face_metrics.evaluate_identity([faces[r["face"]] for r in rs], [r["image"] for r in rs])
+        line.update({k: v for k, v in m.items() if k != "n"})
+    return summary
 
 
 def summarize(rows: list[dict], keys=("bytes", "bpp", "psnr", "ms_ssim", "encode_ms", "decode_ms")) -> list[dict]:

@@ -125,6 +125,19 @@ def test_low_frequency_correction_is_smooth_and_keeps_detail():
     assert block_edge_ratio(out) < 1.3 < block_edge_ratio(blocks)
 
 
+def test_evaluation_measures_a_fasdiff_codec(prior, compressor):
+    import numpy as np
+
+    from fasdiff_lite import evaluate
+
+    codec = FaSDiffCodec(compressor, prior, "fasdiff")
+    faces = (np.random.default_rng(0).random((2, 32, 32, 3)) * 255).astype(np.uint8)
+    rows = evaluate.measure_learned(codec, faces, [0.5], progress=False, keep_images=True, steps=2, realism=0.5)
+    assert [r["codec"] for r in rows] == ["fasdiff", "fasdiff"]
+    assert rows[0]["image"].shape == (32, 32, 3) and rows[0]["estimate_bytes"] > 0
+    assert rows[0]["bytes"] == len(codec.compress(torch.from_numpy(faces[0]).permute(2, 0, 1)[None] / 255, 0.5))
+
+
 def test_codec_save_and_load(prior, compressor, tmp_path, monkeypatch):
     codec = FaSDiffCodec(compressor, prior, "fasdiff")
     torch.nn.init.normal_(codec.lfe.film[0].weight, std=0.01)  # something non-trivial to save

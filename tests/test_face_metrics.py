@@ -148,3 +148,20 @@ def test_reid_rank1_on_shared_faces(val10):
 def test_detection_rate_on_real_faces(val10):
     """Measured on this machine: 0.94 on the 150 validation faces at 64 px (upsampled to 256), 1.0 on the first 10."""
     assert fm.detection_rate(val10) >= 0.8
+
+
+@requires_dlib
+@requires_shared
+def test_add_identity_scores_each_codec_and_rate(val10):
+    from fasdiff_lite import evaluate
+
+    faces = np.stack(val10[:6])
+    rows = []
+    for rate, q in ((0.0, 5), (1.0, 90)):  # two "rates": a very poor and a good JPEG
+        for i, f in enumerate(faces):
+            rows.append({"codec": "jpeg", "face": i, "rate": rate, "bytes": 1, "bpp": 1.0, "image": jpeg(f, q)})
+    summary = evaluate.add_identity(evaluate.summarize(rows, keys=("bytes",)), rows, faces, progress=False)
+    poor, good = summary
+    assert poor["rate"] == 0.0 and good["rate"] == 1.0
+    assert good["identity_cosine"] > poor["identity_cosine"] and good["reid_rank1"] >= poor["reid_rank1"]
+    assert 0 <= good["detection_rate"] <= 1
