@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import baselines, bitstream, data, metrics, settings
+from . import baselines, data, metrics, settings
 from . import codec as fasdiff_codec
 from .compressor import SHIPPED, cached_compressor
 

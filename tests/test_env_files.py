@@ -48,7 +48,7 @@ def test_binder_matches_pyproject_and_is_cpu_only():
 
 
 def test_compressai_installed_without_its_numpy_pin_everywhere():
-    assert f"--no-deps $(COMPRESSAI)" in (ROOT / "Makefile").read_text() and COMPRESSAI in (ROOT / "Makefile").read_text()
+    assert "--no-deps $(COMPRESSAI)" in (ROOT / "Makefile").read_text() and COMPRESSAI in (ROOT / "Makefile").read_text()
     assert f"--no-deps {COMPRESSAI}" in (ROOT / "README.md").read_text()
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         cells = json.loads(nb.read_text())["cells"]
