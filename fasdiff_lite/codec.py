@@ -152,13 +152,15 @@ class FaSDiffCodec(nn.Module):
         mods = {"control": self.control, **({"lfe": self.lfe} if self.lfe is not None else {})}
         return {f"{k}.{n}": v.detach().cpu().contiguous() for k, m in mods.items() for n, v in m.state_dict().items()}
 
-    def save_pretrained(self, folder: str | Path, extra: dict | None = None) -> Path:
-        """``codec.json`` (variant, which compressor and prior) + ``control_lfe.safetensors``."""
+    def save_pretrained(self, folder: str | Path, extra: dict | None = None, dtype: torch.dtype | None = torch.float16) -> Path:
+        """``codec.json`` (variant, which compressor and prior) + ``control_lfe.safetensors`` (floating-point
+        tensors stored as ``dtype``, fp16 by default: half the size; loading casts back to the model's dtype)."""
         from safetensors.torch import save_file
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        save_file(self.trainable_state(), str(folder / "control_lfe.safetensors"))
+        state = {k: v.to(dtype) if dtype is not None and v.is_floating_point() else v for k, v in self.trainable_state().items()}
+        save_file(state, str(folder / "control_lfe.safetensors"))
         meta = {"variant": self.variant, "compressor": VARIANTS[self.variant][0], "prior": "tiny",
                 "lfe": self.lfe.extra_config() if self.lfe is not None else None, **(extra or {})}
         (folder / CODEC_FILE).write_text(json.dumps(meta, indent=1))

@@ -94,7 +94,7 @@ def _save_figure(pictures, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows, cols = len(pictures), max(len(p) for p in pictures)
-    fig, axes = plt.subplots(rows, cols, figsize=(2 * cols, 2.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(2 * cols, 2.5 * rows), squeeze=False)
     for r, row in enumerate(pictures):
         for c in range(cols):
             ax = axes[r][c]
