@@ -5,6 +5,7 @@
     fasdiff-lite train {compressor,autoencoder,prior,fasdiff} ...   train a model (progress bar, checkpoints, resume)
     fasdiff-lite compress face.png -o face.fsd --rate R
     fasdiff-lite decompress face.fsd -o out.png
+    fasdiff-lite eval [--data DIR] [--codecs ...] [--rates ...]   every codec on the same faces, with BD-rates
     fasdiff-lite demo                              the Gradio demo
 
 Each ``train`` target lives in ``fasdiff_lite/train/<name>.py`` and provides ``add_arguments(parser)``
@@ -24,6 +25,7 @@ COMMANDS = {
     "quickstart": ("fasdiff_lite.commands.quickstart", "run the main job on the embedded default"),
     "compress": ("fasdiff_lite.commands.compress", "compress an image to a .fsd file"),
     "decompress": ("fasdiff_lite.commands.decompress", "decode a .fsd file to an image"),
+    "eval": ("fasdiff_lite.commands.eval", "evaluate every codec for people and machines, with BD-rates"),
     "demo": ("fasdiff_lite.demo", "launch the Gradio demo"),
 }
 TRAIN_TARGETS = {

@@ -5,18 +5,29 @@
 
 ``estimate_bits`` gives the entropy model's own estimate (−Σ log₂ p of the quantised latents), so the
 real files can be compared with it: the difference is the range coder's overhead plus the container.
+
+A whole evaluation (``fasdiff-lite eval``, notebook 08) is :func:`run_eval`: every codec on the same faces,
+human-vision metrics (PSNR, MS-SSIM; LPIPS and FID/KID when their packages and weights are there, see
+:func:`perceptual_backends`) and machine-vision metrics (``face_metrics``: identity, re-identification,
+detection, landmarks), then BD-rate tables (``bdrate.py``) against JPEG and the plain hyperprior, written out by
+:meth:`EvalResult.save` (CSV, Markdown, rate–distortion and rate–identity plots).
 """
 from __future__ import annotations
 
+import csv
 import math
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import baselines, bitstream, data, metrics
+from . import baselines, bitstream, data, metrics, settings
+from .compressor import SHIPPED as COMPRESSOR_DIRS
+from .bdrate import BD_ANCHORS, bd_rate_table, format_bd_table
 from .compressor import HFCompressor, pad
 
 
@@ -24,7 +35,7 @@ from .compressor import HFCompressor, pad
 def estimate_bits(model: HFCompressor, x: torch.Tensor, rate: float) -> float:
     """The entropy model's estimate of the y and z bits for one image (eval mode: rounding, not noise)."""
     model.eval()
-    out = model.forward_rate(pad(x), rate)
+    out = model.forward_rate(pad(x.to(model.Gain.device)), rate)
     return float(sum(torch.log2(l).sum() for l in out["likelihoods"].values()).neg())
 
 
@@ -83,6 +94,32 @@ def measure_baselines_at(faces: np.ndarray, reference_rows: list[dict], codecs=(
     return rows
 
 
+SWEEP_QUALITIES = (1, 3, 5, 10, 15, 20, 30, 40, 55, 75)
+
+
+def measure_baseline_sweep(faces: np.ndarray, codec: str = "jpeg", qualities=SWEEP_QUALITIES, progress: bool = True,
+                           keep_images: bool = False) -> list[dict]:
+    """A classical codec at fixed quality settings on every face: its whole rate–distortion curve, named
+    ``<codec>-sweep``, with ``rate`` = quality / 100. The BD-rate anchor curve for that codec: the points
+    fitted to a learned codec's bytes (:func:`measure_baselines_at`) span too narrow a quality range to
+    overlap the learned curves (at 64 px, JPEG at equal bytes is several dB below them)."""
+    rows = []
+    for q in tqdm(list(qualities), desc=f"{codec} quality sweep", disable=not progress):
+        for i, face in enumerate(faces):
+            t0 = time.perf_counter()
+            blob = baselines.encode(face, codec, int(q))
+            t1 = time.perf_counter()
+            img = baselines.decode(blob)
+            h, w = face.shape[:2]
+            rows.append({
+                "codec": f"{codec}-sweep", "face": i, "rate": q / 100, "quality": int(q), "bytes": len(blob),
+                "bpp": metrics.bpp(len(blob), h, w), "psnr": float(metrics.psnr(face, img)),
+                "ms_ssim": float(metrics.ms_ssim(face, img)), "encode_ms": (t1 - t0) * 1e3,
+                **({"image": img} if keep_images else {}),
+            })
+    return rows
+
+
 def add_identity(summary: list[dict], rows: list[dict], faces: np.ndarray, progress: bool = True) -> list[dict]:
     """Add the machine-vision metrics (``face_metrics.evaluate_identity``: identity cosine, same-person
     rate, re-identification rank-1, detection rate, landmark NME) to each (codec, rate) line of a
@@ -92,11 +129,16 @@ def add_identity(summary: list[dict], rows: list[dict], faces: np.ndarray, progr
     groups = defaultdict(list)
     for r in rows:
         groups[(r["codec"], round(r["rate"], 4))].append(r)
+    originals: dict[int, object] = {}  # face index -> its analysis: each original is analysed once, not per line
     for line in tqdm(summary, desc="identity", disable=not progress):
         rs = groups[(line["codec"], line["rate"])]
         if not rs or "image" not in rs[0]:
             continue
-        m = face_metrics.evaluate_identity([faces[r["face"]] for r in rs], [r["image"] for r in rs])
+        for r in rs:
+            if r["face"] not in originals:
+                originals[r["face"]] = face_metrics.analyse_originals([faces[r["face"]]])[0]
+        m = face_metrics.evaluate_identity([faces[r["face"]] for r in rs], [r["image"] for r in rs],
+                                           reference=[originals[r["face"]] for r in rs])
         line.update({k: v for k, v in m.items() if k != "n"})
     return summary
 
@@ -155,3 +197,321 @@ def plot_rd(summary: list[dict], metric: str = "psnr", ax=None):
     ax.grid(alpha=0.3)
     ax.legend()
     return ax
+
+
+# ------------------------------------------------------------------ LPIPS, FID/KID (optional)
+class MetricUnavailable(RuntimeError):
+    """An optional metric whose package or network weights are not here (it is skipped, with this message)."""
+
+
+def _batch(images) -> torch.Tensor:
+    return torch.cat([data.to_tensor(im) for im in images])  # N×3×H×W in [0, 1]
+
+
+def _lpips_backend():
+    try:
+        import lpips
+    except ImportError:
+        raise MetricUnavailable("LPIPS skipped: the `lpips` package is not installed (on Colab: pip install lpips; "
+                                "it downloads AlexNet weights on first use)") from None
+    try:
+        net = lpips.LPIPS(net="alex", verbose=False).eval()
+    except Exception as e:  # noqa: BLE001 - a failed download comes in many types
+        raise MetricUnavailable(f"LPIPS skipped: its AlexNet weights could not be loaded ({type(e).__name__}: {e}); "
+                                "they download on first use, which needs the internet") from None
+
+    @torch.no_grad()
+    def lpips_fn(originals, decodeds) -> dict:
+        return {"lpips": float(net(_batch(originals) * 2 - 1, _batch(decodeds) * 2 - 1).mean())}
+
+    return lpips_fn
+
+
+def _fid_kid_backend():
+    try:
+        from torchmetrics.image.fid import FrechetInceptionDistance
+        from torchmetrics.image.kid import KernelInceptionDistance
+    except ImportError:
+        raise MetricUnavailable("FID/KID skipped: `torchmetrics` (with `torch-fidelity`) is not installed (on Colab: "
+                                "pip install torchmetrics torch-fidelity; the Inception weights download on first "
+                                "use)") from None
+    try:
+        FrechetInceptionDistance(normalize=True)
+    except Exception as e:  # noqa: BLE001
+        raise MetricUnavailable(f"FID/KID skipped: the Inception weights could not be loaded ({type(e).__name__}: "
+                                f"{e}); they download on first use, which needs the internet") from None
+
+    @torch.no_grad()
+    def fid_kid_fn(originals, decodeds) -> dict:
+        real, fake = _batch(originals), _batch(decodeds)
+        if len(real) < 2:
+            return {}
+        fid = FrechetInceptionDistance(normalize=True)
+        kid = KernelInceptionDistance(subset_size=min(50, len(real)), normalize=True)
+        out = {}
+        for name, m in (("fid", fid), ("kid", kid)):
+            m.update(real, real=True)
+            m.update(fake, real=False)
+            v = m.compute()
+            out[name] = float(v[0] if isinstance(v, tuple) else v)
+        return out
+
+    return fid_kid_fn
+
+
+def perceptual_backends() -> tuple[dict, list[str]]:
+    """The distribution/perceptual metrics this machine can compute: ``({name: fn(originals, decodeds) →
+    dict}, notes)``. LPIPS (``lpips``) and FID/KID (``torchmetrics``) need packages the suite does not
+    depend on and weights downloaded on first use (Colab); where they are missing, the notes say so and
+    what to install. Read FID on a few dozen 64-px faces with care: it is strongly biased at small N
+    (compare codecs only with each other, on the same faces); KID is unbiased."""
+    found, notes = {}, []
+    for name, build in (("lpips", _lpips_backend), ("fid/kid", _fid_kid_backend)):
+        try:
+            found[name] = build()
+        except MetricUnavailable as e:
+            notes.append(str(e))
+    return found, notes
+
+
+def add_perceptual(summary: list[dict], rows: list[dict], faces: np.ndarray, backends: dict,
+                   progress: bool = True) -> list[dict]:
+    """Add each backend's metrics (``lpips``, ``fid``, ``kid``) to each (codec, rate) line of a
+    :func:`summarize` table, from rows measured with ``keep_images=True`` (see :func:`perceptual_backends`)."""
+    groups = defaultdict(list)
+    for r in rows:
+        groups[(r["codec"], round(r["rate"], 4))].append(r)
+    for line in tqdm(summary, desc="perceptual", disable=not (progress and backends)):
+        rs = groups[(line["codec"], line["rate"])]
+        if not rs or "image" not in rs[0]:
+            continue
+        for fn in backends.values():
+            line.update(fn([faces[r["face"]] for r in rs], [r["image"] for r in rs]))
+    return summary
+
+
+# ------------------------------------------------------------------------ rate–identity plot
+IDENTITY_LABELS = {"identity_cosine": "identity similarity (cosine, dlib)", "reid_rank1": "re-identification rank-1",
+                   "same_person_rate": "same-person rate (distance < 0.6)"}
+
+
+def plot_rate_identity(summary: list[dict], metric: str = "identity_cosine", ax=None):
+    """Rate–identity curves: :func:`plot_rd` with a machine-vision metric on the y axis."""
+    ax = plot_rd(summary, metric, ax)
+    ax.set_ylabel(IDENTITY_LABELS.get(metric, metric))
+    return ax
+
+
+# ------------------------------------------------------------------------------ the whole eval
+LEARNED_COMPRESSORS = ("hf-compressor", "hyperprior")
+TABLE_KEYS = ("rate", "n", "bytes", "bpp", "psnr", "ms_ssim", "lpips", "fid", "kid", "identity_cosine",
+              "same_person_rate", "reid_rank1", "detection_rate", "landmark_nme", "encode_ms", "decode_ms", "fits_pct")
+
+
+def known_codecs() -> list[str]:
+    """Every codec name :func:`run_eval` understands (whether or not it is shipped / available here)."""
+    from . import codec as fasdiff_codec
+
+    return [*fasdiff_codec.SHIPPED, *LEARNED_COMPRESSORS, *baselines.CODECS]
+
+
+def resolve_codecs(names=None) -> tuple[list[str], list[str]]:
+    """(the codecs to run, notes). ``names`` None: every one shipped or available here, with a note for
+    each that is missing. Named explicitly: an unknown or missing codec is an error that says why."""
+    from . import codec as fasdiff_codec
+
+    shipped = set(fasdiff_codec.available_codecs()) | set(baselines.available_codecs())
+    shipped |= {n for n in LEARNED_COMPRESSORS if (settings.ASSETS_DIR / COMPRESSOR_DIRS[n] / "model.safetensors").exists()}
+    known = known_codecs()
+    if names is None or list(names) in (["all"], []):
+        missing = [n for n in known if n not in shipped]
+        notes = []
+        if any(n in fasdiff_codec.SHIPPED for n in missing):
+            notes.append("note: no trained " + ", ".join(n for n in missing if n in fasdiff_codec.SHIPPED) +
+                         " in assets/fasdiff/ yet; evaluating the codecs that are there (train one with "
+                         "`fasdiff-lite train fasdiff --variant ... --export ...`)")
+        other = [n for n in missing if n not in fasdiff_codec.SHIPPED]
+        if other:
+            notes.append(f"note: not available on this machine, skipped: {', '.join(other)}")
+        return [n for n in known if n in shipped], notes
+    names = list(dict.fromkeys(str(n).lower() for n in names))
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown codec(s) {', '.join(unknown)}; choose from: {', '.join(known)} (or 'all')")
+    missing = [n for n in names if n not in shipped]
+    if missing:
+        raise ValueError(f"{', '.join(missing)} not available here (FaSDiff variants need their trained weights in "
+                         f"assets/fasdiff/, AVIF a Pillow that writes it); available: {', '.join(sorted(shipped))}")
+    return names, []
+
+
+def check_rates(rates) -> list[float]:
+    """The rates, sorted and without repeats; each must be a number in [0, 1]."""
+    try:
+        out = sorted({float(r) for r in rates})
+    except (TypeError, ValueError):
+        raise ValueError(f"rates must be numbers in [0, 1], got {rates!r}") from None
+    if not out:
+        raise ValueError("give at least one rate in [0, 1] (two or more for BD-rates)")
+    bad = [r for r in out if not 0.0 <= r <= 1.0]  # NaN fails this too
+    if bad:
+        raise ValueError(f"rates must be in [0, 1] (0 = fewest bytes, 1 = best quality), got {bad}")
+    return out
+
+
+def load_eval_faces(source="auto", limit: int | None = None, size: int = 64) -> tuple[np.ndarray, str]:
+    """(faces, a description). ``source``: ``"auto"`` = the held-out split of ../shared when present, else
+    the shipped sample faces; or a folder of face photos (centre-cropped and resized to ``size``), an
+    ``.npz``, ``"samples"``, ``"shared"`` (its held-out split)."""
+    src = str(source)
+    shared = src in ("auto", "shared") and (src == "shared" or settings.shared_dir() is not None)
+    split = "val" if shared else "all"
+    faces = data.load_faces(src, size=size, split=split, limit=limit)
+    if len(faces) == 0:
+        raise data.DataUnavailable(f"{src}: no faces to evaluate")
+    what = "held-out shared faces" if shared else ("sample faces" if src in ("auto", "samples") else src)
+    return faces, f"{len(faces)} {what}, {size}×{size}"
+
+
+@dataclass
+class EvalResult:
+    """What :func:`run_eval` measured: one row per face × codec × rate (decoded images under ``image``),
+    the per-(codec, rate) ``summary``, the ``bd`` table, and ``notes`` on what was skipped and why."""
+
+    rows: list
+    summary: list
+    bd: list
+    notes: list = field(default_factory=list)
+    config: dict = field(default_factory=dict)
+
+    def table(self, keys=TABLE_KEYS) -> str:
+        present = [k for k in keys if any(k in r for r in self.summary)]
+        return format_table(self.summary, present)
+
+    def bd_table(self) -> str:
+        return format_bd_table(self.bd) if self.bd else "(no BD-rates: need an anchor codec and two or more rates)"
+
+    def report(self) -> str:
+        cfg = ", ".join(f"{k} {v}" for k, v in self.config.items())
+        return "\n\n".join([f"# fasdiff-lite eval\n\n{cfg}", self.table(),
+                            "## BD-rate (% bytes for the same quality; negative = fewer bytes)", self.bd_table(),
+                            *(["## Notes\n\n" + "\n".join(f"- {n}" for n in self.notes)] if self.notes else [])])
+
+    def save(self, out) -> dict[str, Path]:
+        """Write rows.csv, summary.csv, bd_rate.csv, report.md, rd.png and (with identity) identity.png."""
+        from matplotlib.figure import Figure  # no pyplot: works the same in a script, a notebook or a test
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        files = {}
+        for name, table in (("rows", [{k: v for k, v in r.items() if k != "image"} for r in self.rows]),
+                            ("summary", self.summary), ("bd_rate", self.bd)):
+            files[name] = out / f"{name}.csv"
+            with open(files[name], "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in table for k in r)) or ["empty"])
+                w.writeheader()
+                w.writerows(table)
+        files["report"] = out / "report.md"
+        files["report"].write_text(self.report() + "\n")
+        title = ", ".join(f"{k} {v}" for k, v in self.config.items() if k in ("faces", "steps", "realism"))
+        for name, metrics_ in (("rd", ("psnr", "ms_ssim")), ("identity", ("identity_cosine", "reid_rank1"))):
+            metrics_ = [m for m in metrics_ if any(m in r for r in self.summary)]
+            if not metrics_:
+                continue
+            fig = Figure(figsize=(4.8 * len(metrics_), 3.6))
+            axes = fig.subplots(1, len(metrics_), squeeze=False)
+            for ax, m in zip(axes[0], metrics_):
+                (plot_rd if name == "rd" else plot_rate_identity)(self.summary, m, ax)
+                for line in ax.get_lines():  # the quality sweeps are reference curves: dashed
+                    if line.get_label().endswith("-sweep"):
+                        line.set_linestyle("--")
+                ax.legend(fontsize=7)
+            fig.suptitle(title, fontsize=9)
+            fig.tight_layout()
+            files[name + "_png"] = out / f"{name}.png"
+            fig.savefig(files[name + "_png"], dpi=120)
+        return files
+
+
+def run_eval(faces: np.ndarray, codecs=None, rates=(0.0, 0.5, 1.0), steps: int = 4, realism: float = 0.5,
+             identity: bool = True, perceptual: bool = True, progress: bool = True, device: str = "cpu",
+             log=print) -> EvalResult:
+    """Every codec on the same faces: the learned ones at each rate, the classical ones (JPEG, WebP, AVIF)
+    fitted per face to the bytes of the first learned codec (and JPEG also at fixed qualities,
+    :func:`measure_baseline_sweep`), then identity, LPIPS/FID/KID where available, and BD-rates against
+    JPEG (its quality sweep) and the plain hyperprior, on PSNR and on identity similarity.
+
+    ``codecs``: names (see :func:`known_codecs`) or None for all that are here (a missing FaSDiff codec is
+    then a note, not an error). FaSDiff codecs decode with ``steps`` and ``realism``. ``log``: where notes go.
+    """
+    from . import codec as fasdiff_codec
+    from . import face_metrics
+    from .compressor import load_compressor
+
+    faces = np.asarray(faces)
+    if faces.ndim != 4 or len(faces) == 0:
+        raise ValueError(f"expected a batch of faces N×H×W×3 with N ≥ 1, got shape {faces.shape}")
+    rates = check_rates(rates)
+    names, notes = resolve_codecs(codecs)
+    learned = [n for n in names if n not in baselines.CODECS]
+    classical = [n for n in names if n in baselines.CODECS]
+    if classical and not learned:
+        raise ValueError("JPEG/WebP/AVIF are fitted to a learned codec's bytes: add one of "
+                         f"{', '.join(n for n in known_codecs() if n not in baselines.CODECS)}")
+    for n in notes:
+        log(n)
+    t0 = time.perf_counter()
+    rows = []
+    for name in learned:
+        if name in fasdiff_codec.SHIPPED:
+            rows += measure_learned(fasdiff_codec.cached_codec(name, device), faces, rates, name=name, progress=progress,
+                                    keep_images=True, steps=steps, realism=realism)
+        else:
+            rows += measure_learned(load_compressor(name, device), faces, rates, name=name, progress=progress,
+                                    keep_images=True)
+    if classical:
+        notes.append(f"{', '.join(classical)} fitted per face to {learned[0]}'s bytes at each rate "
+                     "(the best quality that fits; fits_pct < 100 where even the lowest quality is bigger)")
+        rows += measure_baselines_at(faces, [r for r in rows if r["codec"] == learned[0]], codecs=classical,
+                                     progress=progress, keep_images=True)
+    anchors = tuple(a for a in BD_ANCHORS if a in names)
+    if "jpeg" in classical and len(rates) >= 2:
+        rows += measure_baseline_sweep(faces, "jpeg", progress=progress, keep_images=True)
+        anchors = ("jpeg-sweep",) + tuple(a for a in anchors if a != "jpeg")
+        notes.append("jpeg-sweep: JPEG at qualities " + ", ".join(map(str, SWEEP_QUALITIES)) + " on the same faces "
+                     "(its rate column is quality/100): the BD-rate anchor for JPEG, whose equal-bytes points span too "
+                     "narrow a quality range to overlap the learned codecs' curves")
+    summary = summarize(rows)
+    if identity and face_metrics.is_available():
+        add_identity(summary, rows, faces, progress=progress)
+    elif identity:
+        notes.append(f"identity metrics skipped: dlib or its model files are not installed ({face_metrics.INSTALL_HINT})")
+    if perceptual:
+        backends, skipped = perceptual_backends()
+        for n in skipped:
+            log(n)
+        notes += skipped
+        add_perceptual(summary, rows, faces, backends, progress=progress)
+    if len(rates) < 2:
+        notes.append("BD-rates need two or more rates; none computed")
+    bd = bd_rate_table(summary, anchors) if len(rates) >= 2 else []
+    config = {"faces": len(faces), "rates": rates, "steps": steps, "realism": realism,
+              "codecs": names, "seconds": round(time.perf_counter() - t0, 1)}
+    return EvalResult(rows, summary, bd, notes, config)
+
+
+@torch.no_grad()
+def tradeoff_point(codec, face, realism: float, rate: float = 0.3, steps: int = 4, identity: bool = True,
+                   blob: bytes | None = None) -> dict:
+    """One face through a FaSDiff codec at one realism: ``image``, ``bytes``, PSNR and MS-SSIM (distortion,
+    for people), identity cosine and distance (for machines; NaN without dlib). The same ``blob`` decoded at
+    several realisms is the perception–distortion–identity trade-off of notebook 08."""
+    from . import face_metrics
+
+    img = data.load_image(face)
+    blob = codec.compress(data.to_tensor(img), rate) if blob is None else blob
+    out = data.to_image(codec.decompress(blob, steps=steps, realism=realism))
+    ident = face_metrics.identity_similarity(img, out) if identity and face_metrics.is_available() else None
+    return {"realism": float(realism), "image": out, "bytes": len(blob), "psnr": float(metrics.psnr(img, out)),
+            "ms_ssim": float(metrics.ms_ssim(img, out)),
+            "identity_cosine": ident.cosine if ident else math.nan, "identity_distance": ident.distance if ident else math.nan}
