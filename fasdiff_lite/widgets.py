@@ -18,6 +18,7 @@ Nothing here holds model logic: the transforms live in :mod:`fasdiff_lite.freque
 """
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -265,7 +266,7 @@ class FrequencyExplorer(_Box):
         self.band_boxes: dict[str, w.Checkbox] = {}
         self.band_panel = w.VBox()
         self.info = w.HTML()
-        self.out = w.Output()
+        self.out = w.Image(format="png")
 
         self._build_band_boxes(frequency.band_names(levels))
         for c in (self.face, self.cutoff, self.kind):
@@ -365,14 +366,14 @@ class FrequencyExplorer(_Box):
         return self.views
 
     def _render(self) -> None:
-        import matplotlib.pyplot as plt
-        from IPython.display import display
+        # A PNG in an Image widget, like the other explorers: no Output widget, whose clear_output(wait=True)
+        # made nbclient wait out its whole cell timeout when the CPU was busy (measured: 180 s).
+        from matplotlib.figure import Figure
 
-        fig = draw_frequency_views(self.views, plt.figure(figsize=(8.4, 6.3)))
-        self.out.clear_output(wait=True)
-        with self.out:
-            display(fig)
-        plt.close(fig)
+        fig = draw_frequency_views(self.views, Figure(figsize=(8.4, 6.3), dpi=80))
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        self.out.value = buf.getvalue()
 
 
 def frequency_explorer(faces=None, names=None, size: int = DEFAULT_SIZE, wavelet: str = "haar", levels: int = 2,

@@ -149,3 +149,21 @@ def test_face_dataset_augments(sample_faces):
     assert x.shape == (3, 64, 64) and 0 <= x.min() and x.max() <= 1
     plain = data.FaceDataset(sample_faces, augment=False)[0]
     assert torch.allclose(plain, data.to_tensor(sample_faces[0])[0])
+
+
+def test_cpu_threads_is_one_in_fast_mode_and_checks_its_input(monkeypatch):
+    import torch
+
+    from fasdiff_lite import settings
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv(settings.FAST_ENV, "1")
+        assert settings.cpu_threads() == 1 == torch.get_num_threads()
+        assert settings.cpu_threads(2) == 2
+        monkeypatch.setenv(settings.FAST_ENV, "0")
+        assert settings.cpu_threads() == 2  # full size: left as it is
+        with pytest.raises(ValueError, match="at least 1"):
+            settings.cpu_threads(0)
+    finally:
+        torch.set_num_threads(before)

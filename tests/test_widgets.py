@@ -175,9 +175,10 @@ def test_explorer_clamps_levels_to_wavelet_and_size(explorer):
 
 def test_explorer_draws_into_its_output(sample_faces):
     ex = W.frequency_explorer(sample_faces[:1], draw=True)
-    assert ex.renders == 1
+    assert ex.renders == 1 and bytes(ex.out.value).startswith(b"\x89PNG")
+    first = bytes(ex.out.value)
     ex.cutoff.value = 0.4
-    assert ex.renders == 2
+    assert ex.renders == 2 and bytes(ex.out.value).startswith(b"\x89PNG") and bytes(ex.out.value) != first
 
 
 def test_explorer_argument_errors(sample_faces):
