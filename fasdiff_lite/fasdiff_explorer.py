@@ -42,7 +42,7 @@ from .codec import SHIPPED as SHIPPED_CODECS
 from .codec import VARIANTS, FaSDiffCodec, available_codecs
 from .compressor import CompressorConfig, HFCompressor, load_compressor
 from .lfe import HybridLFE, LFEConfig, hybrid_lowpass, lf_consistency_loss
-from .rd_explorer import _check_rate, _face, _png, fit_rate
+from .rd_explorer import _check_rate, _check_unit, _face, _png, fit_rate
 
 CUTOFF_MAX = math.sqrt(2)  # Fourier radius as a fraction of Nyquist: √2 reaches the corner
 CODEC_COLORS = {"fasdiff": "C0", "fasdiff-nolfe": "C9", "fasdiff-plain": "C4", "hyperprior": "C1",
@@ -171,13 +171,7 @@ def _check_steps(steps) -> int:
 
 
 def _check_realism(realism) -> float:
-    try:
-        r = float(realism)
-    except (TypeError, ValueError):
-        raise ValueError(f"realism must be a number in [0, 1], got {realism!r}") from None
-    if not 0.0 <= r <= 1.0:  # also refuses NaN
-        raise ValueError(f"realism must be in [0, 1], got {realism}")
-    return r
+    return _check_unit(realism, "realism")
 
 
 def _faces(faces) -> np.ndarray:

@@ -38,16 +38,21 @@ CODEC_COLORS = {"hf-compressor": "C0", "hyperprior": "C1", "jpeg": "C2", "webp":
 
 
 # ------------------------------------------------------------------------------------------ inputs
+def _check_unit(value, name: str) -> float:
+    """``value`` as a float in [0, 1], or a ValueError naming ``name``."""
+    try:
+        r = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}") from None
+    if not 0.0 <= r <= 1.0:  # also rejects NaN
+        raise ValueError(f"{name} must be in [0, 1], got {value}")
+    return r
+
+
 def _check_rate(rate) -> float:
     """A valid rate, snapped to the 16-bit grid the ``.fsd`` header stores it on (as the compressor does
     when it encodes; see :func:`fasdiff_lite.compressor.on_rate_grid`), so the numbers shown match the file."""
-    try:
-        r = float(rate)
-    except (TypeError, ValueError):
-        raise ValueError(f"rate must be a number in [0, 1], got {rate!r}") from None
-    if not 0.0 <= r <= 1.0:  # also rejects NaN
-        raise ValueError(f"rate must be in [0, 1], got {rate}")
-    return on_rate_grid(r)
+    return on_rate_grid(_check_unit(rate, "rate"))
 
 
 def _check_model(model) -> HFCompressor:

@@ -20,6 +20,18 @@ def sample_faces():
     return data.sample_faces(64)
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a test module (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``):
+    64-px work gains nothing from more, and on a busy 2-core machine torch's worker threads stall."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def rng():
     return np.random.default_rng(0)

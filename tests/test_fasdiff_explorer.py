@@ -14,13 +14,7 @@ from fasdiff_lite.lfe import LFEConfig
 from fasdiff_lite.prior import TinyPrior
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: on a busy 2-core machine the first multi-threaded UNet call can stall for seconds."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,7 @@ SHIPPED = all((settings.ASSETS_DIR / f"compressor/{k}/model.safetensors").exists
 requires_weights = pytest.mark.skipif(not SHIPPED, reason="shipped compressor weights not present")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """64-px faces: one thread is as fast, and on a busy 2-core machine two threads are ~50× slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
