@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fasdiff_lite import bdrate, cli, data, evaluate
+from fasdiff_lite import bdrate, cli, data, evaluate, perceptual
 from fasdiff_lite import face_metrics as fm
 from tests.conftest import requires_shared
 
@@ -119,7 +119,7 @@ def test_auto_means_the_held_out_faces():
 def test_missing_lpips_and_torchmetrics_are_skipped_with_a_clear_message(monkeypatch):
     for mod in ("lpips", "torchmetrics", "torchmetrics.image", "torchmetrics.image.fid", "torchmetrics.image.kid"):
         monkeypatch.setitem(sys.modules, mod, None)  # `import mod` raises ImportError
-    found, notes = evaluate.perceptual_backends()
+    found, notes = perceptual.perceptual_backends()
     assert found == {}
     assert any(n.startswith("LPIPS skipped") and "pip install lpips" in n for n in notes)
     assert any(n.startswith("FID/KID skipped") and "pip install torchmetrics" in n for n in notes)
@@ -140,11 +140,11 @@ def test_lpips_path_runs_when_the_package_is_there(monkeypatch, sample_faces):
             return (a - b).abs().mean(dim=(1, 2, 3), keepdim=True)
 
     monkeypatch.setitem(sys.modules, "lpips", types.SimpleNamespace(LPIPS=FakeLPIPS))
-    found, _ = evaluate.perceptual_backends()
+    found, _ = perceptual.perceptual_backends()
     faces = sample_faces[:2]
     summary = [{"codec": "x", "rate": 0.5, "n": 2}]
     rows = [{"codec": "x", "rate": 0.5, "face": i, "image": 255 - f} for i, f in enumerate(faces)]
-    evaluate.add_perceptual(summary, rows, faces, {"lpips": found["lpips"]}, progress=False)
+    perceptual.add_perceptual(summary, rows, faces, {"lpips": found["lpips"]}, progress=False)
     assert summary[0]["lpips"] > 0.1
     lo, hi, shape = seen[0]
     assert lo < -0.5 and hi > 0.5 and shape == (2, 3, 64, 64)  # LPIPS expects [-1, 1], N×3×H×W
