@@ -41,7 +41,8 @@ from .codec import MAX_STEPS  # the decode slider's range: the most the codec ac
 from .codec import SHIPPED as SHIPPED_CODECS
 from .codec import VARIANTS, FaSDiffCodec, available_codecs
 from .compressor import CompressorConfig, HFCompressor, load_compressor
-from .lfe import HybridLFE, LFEConfig, hybrid_lowpass, lf_consistency_loss
+from .lfe import LFEConfig, hybrid_lowpass, lf_consistency_loss
+from .lfe import lf_correct as _smooth_lf_correct
 from .rd_explorer import _check_rate, _check_unit, _face, _png, fit_rate
 
 CUTOFF_MAX = math.sqrt(2)  # Fourier radius as a fraction of Nyquist: √2 reaches the corner
@@ -481,7 +482,7 @@ def lf_correct(x_gen: torch.Tensor, x_fid: torch.Tensor, config: LFEConfig | Non
         raise ValueError(f"kind must be one of {', '.join(map(repr, kinds))}, not {kind!r}")
     with torch.no_grad():
         if kind == "hybrid":
-            return HybridLFE(c).correct(x_gen, x_fid)
+            return _smooth_lf_correct(x_gen, x_fid, c.wavelet, c.levels, c.cutoff)
 
         def lf(x):
             ll, lp = hybrid_lowpass(x, c.wavelet, c.levels, c.cutoff)

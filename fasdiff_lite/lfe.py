@@ -66,6 +66,19 @@ def smooth_ll(x: torch.Tensor, wavelet: str = "haar", levels: int = 2) -> torch.
     return F.interpolate(low, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
+def smooth_lowpass(x: torch.Tensor, wavelet: str = "haar", levels: int = 2, cutoff: float = 0.25) -> torch.Tensor:
+    """LF(x) of the output correction: the mean of the smooth LL band and the Fourier (Gaussian) low-pass."""
+    lp, _ = frequency.fourier_split(x, cutoff, kind="gaussian")
+    return (smooth_ll(x, wavelet, levels) + lp) / 2
+
+
+def lf_correct(x_gen: torch.Tensor, x_fid: torch.Tensor, wavelet: str = "haar", levels: int = 2,
+               cutoff: float = 0.25) -> torch.Tensor:
+    """x_gen − LF(x_gen) + LF(x_fid), clamped to [0, 1]: x_gen's detail on x_fid's coarse structure."""
+    lf = lambda x: smooth_lowpass(x, wavelet, levels, cutoff)  # noqa: E731
+    return (x_gen - lf(x_gen) + lf(x_fid)).clamp(0, 1)
+
+
 def lf_consistency_loss(x: torch.Tensor, x_hat: torch.Tensor, wavelet: str = "haar", levels: int = 2,
                         cutoff: float = 0.25) -> torch.Tensor:
     """‖LL(x̂) − LL(x)‖² + ‖LP(x̂) − LP(x)‖²: the decoded face must keep the original's coarse structure."""
@@ -101,14 +114,14 @@ class HybridLFE(nn.Module):
         return ((ll + lp) / 2).clamp(0, 1)
 
     def lf_image(self, x: torch.Tensor) -> torch.Tensor:
-        """LF(x) of the correction: the mean of the smooth LL band and the Fourier low-pass."""
+        """LF(x) of the correction (:func:`smooth_lowpass` with this module's settings)."""
         c = self.config
-        lp, _ = frequency.fourier_split(x, c.cutoff, kind="gaussian")
-        return (smooth_ll(x, c.wavelet, c.levels) + lp) / 2
+        return smooth_lowpass(x, c.wavelet, c.levels, c.cutoff)
 
     def correct(self, x_gen: torch.Tensor, x_fid: torch.Tensor) -> torch.Tensor:
-        """x_gen − LF(x_gen) + LF(x_fid), clamped to [0, 1]: x_gen's detail on x_fid's coarse structure."""
-        return (x_gen - self.lf_image(x_gen) + self.lf_image(x_fid)).clamp(0, 1)
+        """x_gen's detail on x_fid's coarse structure (:func:`lf_correct` with this module's settings)."""
+        c = self.config
+        return lf_correct(x_gen, x_fid, c.wavelet, c.levels, c.cutoff)
 
     def features(self, x_fid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """Encoder features on the latent grid ``size`` (h, w)."""
