@@ -38,25 +38,43 @@ import torch.nn.functional as F
 with warnings.catch_warnings():  # compressai calls the deprecated torch.jit.script at import time
     warnings.simplefilter("ignore", FutureWarning)
     from compressai.layers import GDN
-    from compressai.models.utils import conv
+    from compressai.models.utils import conv, deconv
     from compressai.models.vbr import MeanScaleHyperpriorVbr
 
 from . import frequency, settings
 
-# 8 trained rate levels: λ (weight of the distortion, MSE on [0,1] × 255²) and the quantisation gain.
-# Lower than CompressAI's defaults: 64-px faces and a diffusion decoder live at low rates.
-LAMBDAS = [0.0009 * (0.0483 / 0.0009) ** (i / 7) for i in range(8)]
-GAINS = [math.sqrt(lam / 0.18) for lam in LAMBDAS]  # gain ∝ √λ, as in CompressAI's VBR tables
+# The rate levels: λ (weight of the distortion, MSE on [0,1] × 255²) from ``lambda_min`` (rate 0) to
+# ``lambda_max`` (rate 1), log-spaced, and the quantisation gain ∝ √λ (as in CompressAI's VBR tables).
+# The range is wide: 64-px faces and a diffusion decoder live at low rates (rate 0 ≈ 0.1 bpp), and
+# rate 1 must still be a high-quality fidelity codec (≥ 32 dB).
 PAD_MULTIPLE = 64  # g_a (16×) then h_a (4×): inputs are padded to a multiple of 64 and cropped back
+
+
+def rate_tables(lambda_min: float, lambda_max: float, levels: int = 8) -> tuple[list[float], list[float]]:
+    """(λ per level, gain per level): log-spaced λ from ``lambda_min`` to ``lambda_max``, gain = √(λ/0.18)."""
+    lambdas = [lambda_min * (lambda_max / lambda_min) ** (i / (levels - 1)) for i in range(levels)]
+    return lambdas, [math.sqrt(lam / 0.18) for lam in lambdas]
 
 
 @dataclass
 class CompressorConfig:
-    N: int = 64  # channels inside the transforms
-    M: int = 96  # channels of the latent y (the visual prompt has M channels at 1/16 resolution)
+    N: int = 112  # channels inside the transforms
+    M: int = 160  # channels of the latent y (the visual prompt has M channels at 1/16 resolution)
+    hyper_kernel: int = 3  # kernel of the hyperprior's strided convs (CompressAI: 5; at 64 px z is 1×1, so 3 does)
     frequency_branch: bool = True
     wavelet: str = "haar"
     model_id: str = "hf-compressor"  # name in the bitstream registry
+    lambda_min: float = 0.00012  # λ at rate 0
+    lambda_max: float = 0.13  # λ at rate 1
+    levels: int = 8  # trained rate levels; rates in between interpolate log-linearly
+
+    @property
+    def lambdas(self) -> list[float]:
+        return rate_tables(self.lambda_min, self.lambda_max, self.levels)[0]
+
+    @property
+    def gains(self) -> list[float]:
+        return rate_tables(self.lambda_min, self.lambda_max, self.levels)[1]
 
 
 class HFAnalysis(nn.Module):
@@ -85,16 +103,20 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         super().__init__(N=c.N, M=c.M)
         if c.frequency_branch:
             self.g_a = HFAnalysis(c.N, c.M, c.wavelet)
-        self.lmbda = list(LAMBDAS)
-        self.levels = len(LAMBDAS)
-        with torch.no_grad():
-            self.Gain.copy_(torch.tensor(GAINS))
-        self._captured = None
-        self.g_s.register_forward_pre_hook(self._capture_latent)
-
-    # -- the visual prompt: CompressAI's decompress returns x̂ only; we keep g_s's input, ŷ, on the way.
-    def _capture_latent(self, module, args):
-        self._captured = args[0]
+        if c.hyper_kernel != 5:  # CompressAI's mean-scale hyper transforms, with smaller strided kernels
+            k = c.hyper_kernel
+            self.h_a = nn.Sequential(
+                conv(c.M, c.N, stride=1, kernel_size=3), nn.LeakyReLU(inplace=True),
+                conv(c.N, c.N, kernel_size=k), nn.LeakyReLU(inplace=True), conv(c.N, c.N, kernel_size=k),
+            )
+            self.h_s = nn.Sequential(
+                deconv(c.N, c.M, kernel_size=k), nn.LeakyReLU(inplace=True),
+                deconv(c.M, c.M * 3 // 2, kernel_size=k), nn.LeakyReLU(inplace=True),
+                conv(c.M * 3 // 2, c.M * 2, stride=1, kernel_size=3),
+            )
+        self.lmbda = c.lambdas
+        self.levels = c.levels
+        self.Gain = nn.Parameter(torch.tensor(c.gains), requires_grad=False)  # the table, saved with the weights
 
     # -- rate control -----------------------------------------------------------------------------
     @staticmethod
@@ -107,11 +129,10 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         return math.exp((1 - t) * math.log(table[i]) + t * math.log(table[i + 1]))
 
     def gain(self, rate: float) -> torch.Tensor:
-        return torch.tensor(self._interp(GAINS, rate), device=self.Gain.device)
+        return torch.tensor(self._interp(self.config.gains, rate), device=self.Gain.device)
 
-    @staticmethod
-    def lmbda_at(rate: float) -> float:
-        return HFCompressor._interp(LAMBDAS, rate)
+    def lmbda_at(self, rate: float) -> float:
+        return self._interp(self.config.lambdas, rate)
 
     def _get_scale(self, stage, s, inputscale):
         # CompressAI ignores `inputscale` while training; we train on continuous rates, so honour it.
@@ -121,32 +142,84 @@ class HFCompressor(MeanScaleHyperpriorVbr):
 
     # -- training-time forward ---------------------------------------------------------------------
     def forward_rate(self, x: torch.Tensor, rate: float) -> dict:
-        """Differentiable pass (noise/STE quantisation) at ``rate``: x_hat, likelihoods, y_hat."""
-        out = super().forward(x, stage=2, inputscale=self.gain(rate))
-        out["y_hat"] = self._captured
+        """Differentiable pass (STE quantisation) at ``rate``: x_hat, likelihoods, and y_hat (the visual prompt,
+        g_s's input, taken on the way through this one call)."""
+        seen = []
+        hook = self.g_s.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+        try:
+            out = super().forward(x, stage=2, inputscale=self.gain(rate))
+        finally:
+            hook.remove()
+        out["y_hat"] = seen[-1]
         return out
 
-    # -- real coding -------------------------------------------------------------------------------
+    # -- real coding: one rANS stream holds z, then y (CompressAI's entropy models and coder) ----------
+    def _tables(self, em) -> tuple[list, list, list]:
+        return em._quantized_cdf.tolist(), em._cdf_length.reshape(-1).int().tolist(), em._offset.reshape(-1).int().tolist()
+
+    def _z_indexes_medians(self, shape) -> tuple[torch.Tensor, torch.Tensor]:
+        eb = self.entropy_bottleneck
+        medians = eb._get_medians().detach().reshape(1, -1, 1, 1).expand(shape)
+        return eb._build_indexes(shape), medians
+
+    def _y_params(self, z_hat: torch.Tensor, gain: torch.Tensor):
+        scales, means = self.h_s(z_hat).chunk(2, 1)
+        return self.gaussian_conditional.build_indexes(scales * gain), scales, means
+
+    def _dequantize_y(self, q: torch.Tensor, scales: torch.Tensor, means: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
+        """ŷ from the decoded integers: CompressAI's VBR reconstruction with its learned offsets (Kamisli et al.)."""
+        q_abs, signs = q.abs(), torch.sign(q)
+        stdev = self.gaussian_conditional.lower_bound_scale(scales * gain)
+        offsets = -self.QuantABCD(torch.stack((stdev, gain.expand_as(stdev)), dim=4)).squeeze(4)
+        offsets[q_abs < 1e-4] = 0  # zeros stay zeros
+        return signs * (q_abs + offsets) / gain + means
+
     @torch.no_grad()
     def compress_tensor(self, x: torch.Tensor, rate: float) -> tuple[list[bytes], tuple[int, int]]:
-        """1×3×H×W in [0,1] → (streams [y, z], original size). Pads to a multiple of 64 first."""
+        """1×3×H×W in [0,1] → ([one rANS stream], original size). Pads to a multiple of 64 first.
+
+        z and y share one stream (CompressAI's ``BufferedRansEncoder``): one coder flush (8 bytes) instead of
+        two, which matters when a whole face is 70 bytes."""
+        from compressai.ans import BufferedRansEncoder
+
         if x.ndim != 4 or x.shape[0] != 1 or x.shape[1] != 3:
             raise ValueError(f"expected one RGB image 1×3×H×W, got {tuple(x.shape)}")
         h, w = x.shape[-2:]
-        rate = on_rate_grid(rate)  # the decoder only knows the rate as the header stores it
-        xp = pad(x.to(self.Gain.device))
-        out = super().compress(xp, stage=2, inputscale=self.gain(rate))
-        return [out["strings"][0][0], out["strings"][1][0]], (h, w)
+        gain = self.gain(on_rate_grid(rate))  # the decoder only knows the rate as the header stores it
+        y = self.g_a(pad(x.to(self.Gain.device)))
+        z = self.h_a(y)
+        eb, gc = self.entropy_bottleneck, self.gaussian_conditional
+        z_idx, z_med = self._z_indexes_medians(z.shape)
+        z_sym = eb.quantize(z, "symbols", z_med)
+        y_idx, _, means = self._y_params(eb.dequantize(z_sym, z_med), gain)
+        y_sym = gc.quantize(y * gain, "symbols", means * gain)
+        enc = BufferedRansEncoder()
+        enc.encode_with_indexes(z_sym.reshape(-1).tolist(), z_idx.reshape(-1).tolist(), *self._tables(eb))
+        enc.encode_with_indexes(y_sym.reshape(-1).tolist(), y_idx.reshape(-1).int().tolist(), *self._tables(gc))
+        return [enc.flush()], (h, w)
 
     @torch.no_grad()
     def decompress_tensor(self, streams: list[bytes], size: tuple[int, int], rate: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """(streams, original size, rate) → (x̂ 1×3×H×W in [0,1], ŷ the visual prompt 1×M×H'/16×W'/16)."""
+        """([stream], original size, rate) → (x̂ 1×3×H×W in [0,1], ŷ the visual prompt 1×M×H'/16×W'/16)."""
+        from compressai.ans import RansDecoder
+
+        if len(streams) != 1:
+            raise ValueError(f"expected 1 stream, got {len(streams)}")
         h, w = size
-        rate = on_rate_grid(rate)
-        ph, pw = _padded(h), _padded(w)
-        z_shape = (ph // PAD_MULTIPLE, pw // PAD_MULTIPLE)
-        out = super().decompress([[streams[0]], [streams[1]]], z_shape, stage=2, inputscale=self.gain(rate))
-        return out["x_hat"][..., :h, :w].clamp(0, 1), self._captured
+        gain = self.gain(on_rate_grid(rate))
+        dev = self.Gain.device
+        z_shape = (1, self.config.N, _padded(h) // PAD_MULTIPLE, _padded(w) // PAD_MULTIPLE)
+        eb, gc = self.entropy_bottleneck, self.gaussian_conditional
+        dec = RansDecoder()
+        dec.set_stream(streams[0])
+        z_idx, z_med = self._z_indexes_medians(z_shape)
+        z_sym = torch.tensor(dec.decode_stream(z_idx.reshape(-1).tolist(), *self._tables(eb)), device=dev)
+        z_hat = eb.dequantize(z_sym.reshape(z_shape), z_med.to(dev))
+        y_idx, scales, means = self._y_params(z_hat, gain)
+        q = torch.tensor(dec.decode_stream(y_idx.reshape(-1).int().tolist(), *self._tables(gc)), device=dev, dtype=torch.float32)
+        y_hat = self._dequantize_y(q.reshape(y_idx.shape), scales, means, gain)
+        x_hat = self.g_s(y_hat)
+        return x_hat[..., :h, :w].clamp(0, 1), y_hat
 
     def compress(self, image, rate: float = 0.5) -> bytes:
         """Any image (path, array, PIL, tensor 1×3×H×W in [0,1]) → ``.fsd`` bytes."""
@@ -156,27 +229,42 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         streams, (h, w) = self.compress_tensor(x, rate)
         return bitstream.pack(bitstream.Packet(self.config.model_id, h, w, float(rate), tuple(streams)))
 
-    def decompress(self, blob: bytes) -> torch.Tensor:
-        """``.fsd`` bytes → 1×3×H×W image in [0,1]. Bytes made by another model raise BitstreamError."""
+    def unpack(self, blob: bytes, model_id: str | None = None):
+        """The ``.fsd`` packet, checked: made by ``model_id`` (default: this compressor) and one stream."""
         from . import bitstream
 
         p = bitstream.unpack(blob)
-        if p.model != self.config.model_id:
-            raise bitstream.BitstreamError(f"this file was made by model {p.model!r}; this decoder is {self.config.model_id!r}")
-        if len(p.streams) != 2:
-            raise bitstream.BitstreamError(f"expected 2 streams (y, z), found {len(p.streams)}")
+        want = model_id or self.config.model_id
+        if p.model != want:
+            raise bitstream.BitstreamError(f"this file was made by model {p.model!r}; this decoder is {want!r}")
+        if len(p.streams) != 1:
+            raise bitstream.BitstreamError(f"expected 1 stream, found {len(p.streams)}")
+        return p
+
+    def decompress(self, blob: bytes) -> torch.Tensor:
+        """``.fsd`` bytes → 1×3×H×W image in [0,1]. Bytes made by another model raise BitstreamError."""
+        p = self.unpack(blob)
         return self.decompress_tensor(list(p.streams), (p.height, p.width), p.rate)[0]
 
     # -- saving and loading (diffusers-style folder: config.json + model.safetensors) ---------------
-    def save_pretrained(self, folder: str | Path, extra: dict | None = None) -> Path:
+    def save_pretrained(self, folder: str | Path, extra: dict | None = None, dtype: torch.dtype | None = torch.float16) -> Path:
+        """``config.json`` + ``model.safetensors``. Parameters are stored as ``dtype`` (fp16 by default: half
+        the size; loading casts back). They are rounded to that precision *before* the entropy coder's CDF
+        tables are rebuilt, so the tables saved beside them describe exactly the weights that load."""
         from safetensors.torch import save_file
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        params = {n for n, _ in self.named_parameters()}
+        if dtype is not None:
+            with torch.no_grad():
+                for p in self.parameters():
+                    p.copy_(p.to(dtype).to(p.dtype))
         self.update(force=True)  # the CDF tables travel with the weights: decoding never recomputes them
-        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        state = {k: (v.to(dtype) if dtype is not None and k in params else v).detach().contiguous().cpu()
+                 for k, v in self.state_dict().items()}
         save_file(state, str(folder / "model.safetensors"))
-        meta = {"config": asdict(self.config), "lambdas": LAMBDAS, "gains": GAINS, **(extra or {})}
+        meta = {"config": asdict(self.config), "lambdas": self.config.lambdas, "gains": self.config.gains, **(extra or {})}
         (folder / "config.json").write_text(json.dumps(meta, indent=1))
         return folder
 
@@ -192,7 +280,8 @@ class HFCompressor(MeanScaleHyperpriorVbr):
             )
         meta = json.loads((folder / "config.json").read_text())
         model = cls(CompressorConfig(**meta["config"]))
-        model.load_state_dict(load_file(str(folder / "model.safetensors")))
+        state = load_file(str(folder / "model.safetensors"))
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         return model.to(device or "cpu").eval()
 
 
@@ -242,7 +331,7 @@ def hf_loss(x: torch.Tensor, x_hat: torch.Tensor, wavelet: str = "haar", levels:
     return torch.stack(terms).mean()
 
 
-def rd_loss(x: torch.Tensor, out: dict, rate: float, hf_weight: float = 1.0) -> dict:
+def rd_loss(x: torch.Tensor, out: dict, lam: float, hf_weight: float = 1.0) -> dict:
     """The training objective: bpp + λ(rate)·255²·(MSE + hf_weight·MSE on detail bands).
 
     - **rate**: −log₂ likelihoods of y and z, per pixel: what the range coder will spend;
@@ -255,6 +344,5 @@ def rd_loss(x: torch.Tensor, out: dict, rate: float, hf_weight: float = 1.0) -> 
     bpp = bits / (n * h * w)
     mse = F.mse_loss(out["x_hat"], x)
     hf = hf_loss(x, out["x_hat"]) if hf_weight > 0 else torch.zeros((), device=x.device)
-    lam = HFCompressor.lmbda_at(rate)
     loss = bpp + lam * 255**2 * (mse + hf_weight * hf)
     return {"loss": loss, "bpp": bpp, "mse": mse, "hf": hf}

@@ -332,3 +332,45 @@ class FaceDataset(torch.utils.data.Dataset):
             grid = torch.nn.functional.affine_grid(theta[None], (1, 3, n, n), align_corners=False)
             x = torch.nn.functional.grid_sample(x[None], grid, padding_mode="reflection", align_corners=False)[0]
         return x
+
+
+def augment_batch(x: torch.Tensor, size: int = 64, min_crop: float = 0.8, max_shift: float = 0.06,
+                  colour: float = 0.08, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random views of a batch of faces, on whatever device the batch is (the GPU when training there).
+
+    x: N×3×S×S in [0, 1] or uint8, usually the 128-px copies of the shared faces. For each face:
+    a random square crop of side ``c·S`` (c uniform in [min_crop, 1], so the face appears at 100–125 %
+    of its usual scale), shifted by up to ``max_shift`` of the side, a horizontal flip half of the time,
+    then an antialiased resize to ``size`` (the same filter family that made the 64-px faces from the
+    128-px ones), and a mild colour jitter (brightness, contrast, saturation each ×[1−colour, 1+colour]).
+    With ``min_crop=1, max_shift=0, colour=0`` and no flip it reduces to the plain resize.
+    """
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"expected a batch N×3×H×W, got {tuple(x.shape)}")
+    if x.dtype == torch.uint8:
+        x = x.float() / 255.0
+    n, dev = x.shape[0], x.device
+
+    def rand(*shape):
+        return torch.rand(*shape, generator=generator, device="cpu").to(dev)
+
+    c = min_crop + (1 - min_crop) * rand(n)
+    flip = torch.where(rand(n) < 0.5, -1.0, 1.0)
+    shift = (rand(n, 2) * 2 - 1) * (max_shift + (1 - c[:, None]))  # a smaller crop may move further
+    theta = torch.zeros(n, 2, 3, device=dev)
+    theta[:, 0, 0], theta[:, 1, 1] = c * flip, c
+    theta[:, :, 2] = shift
+    grid = torch.nn.functional.affine_grid(theta, (n, 3, x.shape[-2], x.shape[-1]), align_corners=False)
+    x = torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    if x.shape[-1] != size or x.shape[-2] != size:
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    if colour > 0:
+        b = 1 + (rand(n, 1, 1, 1) * 2 - 1) * colour
+        k = 1 + (rand(n, 1, 1, 1) * 2 - 1) * colour
+        s = 1 + (rand(n, 1, 1, 1) * 2 - 1) * colour
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (x - mean) * k + mean  # contrast
+        grey = x.mean(dim=1, keepdim=True)
+        x = (x - grey) * s + grey  # saturation
+        x = x * b  # brightness
+    return x.clamp(0, 1)

@@ -26,6 +26,10 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 
+class StopTraining(Exception):
+    """Raised by a step function to end training early (a time budget): the loop checkpoints and returns."""
+
+
 @dataclass
 class LoopConfig:
     steps: int = 1000
@@ -109,7 +113,12 @@ def run(
     t0, running = time.time(), {}
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc=desc, dynamic_ncols=True)
     for step in bar:
-        logs = step_fn(next(batches).to(dev), step)
+        try:
+            logs = step_fn(next(batches).to(dev), step)
+        except StopTraining:
+            save_checkpoint(out, modules, optimizers, step, cfg, history)
+            tqdm.write(f"{desc}: stopped at step {step} (budget reached)")
+            break
         for k, v in logs.items():
             running.setdefault(k, []).append(float(v))
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
