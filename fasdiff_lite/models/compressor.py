@@ -24,11 +24,11 @@ diffusion prior.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import warnings
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -41,7 +41,7 @@ with warnings.catch_warnings():  # compressai calls the deprecated torch.jit.scr
     from compressai.models.utils import conv
     from compressai.models.vbr import MeanScaleHyperpriorVbr
 
-from . import frequency, settings
+from .. import frequency
 
 # 8 trained rate levels: λ (weight of the distortion, MSE on [0,1] × 255²) and the quantisation gain.
 # Lower than CompressAI's defaults: 64-px faces and a diffusion decoder live at low rates.
@@ -89,12 +89,16 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         self.levels = len(LAMBDAS)
         with torch.no_grad():
             self.Gain.copy_(torch.tensor(GAINS))
-        self._captured = None
-        self.g_s.register_forward_pre_hook(self._capture_latent)
 
-    # -- the visual prompt: CompressAI's decompress returns x̂ only; we keep g_s's input, ŷ, on the way.
-    def _capture_latent(self, module, args):
-        self._captured = args[0]
+    # -- the visual prompt: CompressAI returns x̂ only; we keep g_s's input, ŷ, for the length of one call.
+    @contextlib.contextmanager
+    def _capture_prompt(self):
+        box = {}
+        handle = self.g_s.register_forward_pre_hook(lambda module, args: box.__setitem__("y_hat", args[0]))
+        try:
+            yield box
+        finally:
+            handle.remove()
 
     # -- rate control -----------------------------------------------------------------------------
     @staticmethod
@@ -122,8 +126,9 @@ class HFCompressor(MeanScaleHyperpriorVbr):
     # -- training-time forward ---------------------------------------------------------------------
     def forward_rate(self, x: torch.Tensor, rate: float) -> dict:
         """Differentiable pass (noise/STE quantisation) at ``rate``: x_hat, likelihoods, y_hat."""
-        out = super().forward(x, stage=2, inputscale=self.gain(rate))
-        out["y_hat"] = self._captured
+        with self._capture_prompt() as box:
+            out = super().forward(x, stage=2, inputscale=self.gain(rate))
+        out["y_hat"] = box["y_hat"]
         return out
 
     # -- real coding -------------------------------------------------------------------------------
@@ -139,18 +144,22 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         return [out["strings"][0][0], out["strings"][1][0]], (h, w)
 
     @torch.no_grad()
-    def decompress_tensor(self, streams: list[bytes], size: tuple[int, int], rate: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """(streams, original size, rate) → (x̂ 1×3×H×W in [0,1], ŷ the visual prompt 1×M×H'/16×W'/16)."""
+    def decompress_tensor(self, streams: list[bytes], size: tuple[int, int], rate: float,
+                          crop: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """(streams, original size, rate) → (x̂ 1×3×H×W in [0,1], ŷ the visual prompt 1×M×H'/16×W'/16).
+        ``crop=False`` keeps x̂ at the padded size H'×W' (a multiple of 64), the grid ŷ belongs to."""
         h, w = size
         rate = on_rate_grid(rate)
         ph, pw = _padded(h), _padded(w)
         z_shape = (ph // PAD_MULTIPLE, pw // PAD_MULTIPLE)
-        out = super().decompress([[streams[0]], [streams[1]]], z_shape, stage=2, inputscale=self.gain(rate))
-        return out["x_hat"][..., :h, :w].clamp(0, 1), self._captured
+        with self._capture_prompt() as box:
+            out = super().decompress([[streams[0]], [streams[1]]], z_shape, stage=2, inputscale=self.gain(rate))
+        x_hat = out["x_hat"][..., :h, :w] if crop else out["x_hat"]
+        return x_hat.clamp(0, 1), box["y_hat"]
 
     def compress(self, image, rate: float = 0.5) -> bytes:
         """Any image (path, array, PIL, tensor 1×3×H×W in [0,1]) → ``.fsd`` bytes."""
-        from . import bitstream, data
+        from .. import bitstream, data
 
         x = image if isinstance(image, torch.Tensor) and image.ndim == 4 else data.to_tensor(data.load_image(image))
         streams, (h, w) = self.compress_tensor(x, rate)
@@ -158,14 +167,21 @@ class HFCompressor(MeanScaleHyperpriorVbr):
 
     def decompress(self, blob: bytes) -> torch.Tensor:
         """``.fsd`` bytes → 1×3×H×W image in [0,1]. Bytes made by another model raise BitstreamError."""
-        from . import bitstream
+        p = self.unpack(blob)
+        return self.decompress_tensor(list(p.streams), (p.height, p.width), p.rate)[0]
 
+    def unpack(self, blob: bytes, model_id: str | None = None):
+        """The ``.fsd`` packet of ``blob``, checked: made by ``model_id`` (default: this compressor's) and
+        holding this compressor's two streams (y, z). Anything else raises BitstreamError."""
+        from .. import bitstream
+
+        model_id = model_id or self.config.model_id
         p = bitstream.unpack(blob)
-        if p.model != self.config.model_id:
-            raise bitstream.BitstreamError(f"this file was made by model {p.model!r}; this decoder is {self.config.model_id!r}")
+        if p.model != model_id:
+            raise bitstream.BitstreamError(f"this file was made by model {p.model!r}; this decoder is {model_id!r}")
         if len(p.streams) != 2:
             raise bitstream.BitstreamError(f"expected 2 streams (y, z), found {len(p.streams)}")
-        return self.decompress_tensor(list(p.streams), (p.height, p.width), p.rate)[0]
+        return p
 
     # -- saving and loading (diffusers-style folder: config.json + model.safetensors) ---------------
     def save_pretrained(self, folder: str | Path, extra: dict | None = None) -> Path:
@@ -196,26 +212,11 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         return model.to(device or "cpu").eval()
 
 
-SHIPPED = {"hf-compressor": "compressor/hf", "hyperprior": "compressor/hyperprior"}
-
-
-def load_compressor(name: str = "hf-compressor", device=None) -> HFCompressor:
-    """A shipped compressor by name (``hf-compressor`` or ``hyperprior``) or a folder path."""
-    folder = settings.ASSETS_DIR / SHIPPED[name] if name in SHIPPED else Path(name)
-    return HFCompressor.from_pretrained(folder, device)
-
-
-@lru_cache(maxsize=None)
-def cached_compressor(name: str = "hf-compressor", device: str = "cpu") -> HFCompressor:
-    """:func:`load_compressor`, loaded once per process: for decoders (CLI, demo) that only run inference."""
-    return load_compressor(name, device)
-
-
 def on_rate_grid(rate: float) -> float:
     """The rate as the ``.fsd`` header stores it (16 bits). Encoder and decoder must derive the quantisation
     gain from the *same* number: a gain that differs in the 5th digit can move a scale into the next
     entropy table and desynchronise the range decoder."""
-    from . import bitstream
+    from .. import bitstream
 
     return bitstream.quantize_rate(rate) / 65535
 
@@ -232,6 +233,25 @@ def pad(x: torch.Tensor) -> torch.Tensor:
         return x
     mode = "reflect" if ph < h and pw < w else "replicate"
     return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+def likelihood_bits(likelihoods) -> torch.Tensor:
+    """−Σ log₂ p over every latent element: the bits an ideal entropy coder spends (float64, differentiable).
+
+    ``likelihoods``: a tensor of probabilities, or a dict/list of them (CompressAI's ``out["likelihoods"]``).
+    """
+    parts = list(likelihoods.values()) if isinstance(likelihoods, dict) else (
+        list(likelihoods) if isinstance(likelihoods, (list, tuple)) else [likelihoods])
+    if not parts:
+        raise ValueError("no likelihoods given")
+    total = torch.zeros((), dtype=torch.float64)
+    for p in parts:
+        p = torch.as_tensor(p)
+        q = p.detach()
+        if q.numel() and (torch.isnan(q).any() or (q <= 0).any() or (q > 1 + 1e-6).any()):
+            raise ValueError("likelihoods must be probabilities in (0, 1]")
+        total = total.to(p.device) - torch.log2(p.double()).sum()
+    return total
 
 
 def hf_loss(x: torch.Tensor, x_hat: torch.Tensor, wavelet: str = "haar", levels: int = 2) -> torch.Tensor:
