@@ -1,15 +1,18 @@
 """fasdiff-lite: learned facial image compression with a diffusion prior, built to be read and taught.
 
-Modules (each one idea; lower floors never import higher ones):
+Floors (each module imports only from its own floor or below; ``tests/test_layout.py`` checks it)::
 
-    floor 1  settings · data · frequency · metrics · baselines · bitstream   plain tools
-    floor 2  compressor · prior · face_metrics                                the learned pieces
-    floor 3  control · lfe                                                    compressor ↔ prior
-    floor 4  codec                                                            FaSDiffCodec: bytes ↔ image
-    floor 5  train/ · evaluate                                                work done with the models
-    top      cli · demo · widgets                                             faces for people
+    floor 1  settings · data · frequency · bitstream                     plain tools; data: the one path for pixels
+    floor 2  models/compressor · models/prior                            the learned pieces, each usable alone
+    floor 3  models/control · models/lfe                                 what ties the compressor to the prior
+    floor 4  models/codec · models/zoo                                   FaSDiffCodec: bytes ↔ image; shipped models
+             evaluation/ (metrics · face_metrics · perceptual ·          measuring, for people and for machines
+                          baselines · bdrate · run)
+    floor 5  train/ (loop · compressor · autoencoder · prior · fasdiff)  work done with the models
+    top      cli · commands/ · demo · explore/                           faces for people; no model logic
 
-Submodules are imported on first use (``fasdiff_lite.frequency`` etc.), so ``import fasdiff_lite`` is cheap.
+Submodules are imported on first use (``fasdiff_lite.frequency``, ``fasdiff_lite.models`` etc.), so
+``import fasdiff_lite`` is cheap.
 """
 from __future__ import annotations
 
@@ -18,8 +21,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "settings", "data", "frequency", "metrics", "baselines", "bitstream", "compressor", "prior",
-    "face_metrics", "control", "lfe", "codec", "train", "evaluate", "cli", "demo", "widgets", "plots",
+    "settings", "data", "frequency", "bitstream", "models", "evaluation", "train", "explore", "commands", "cli", "demo",
 }
 
 

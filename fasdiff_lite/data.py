@@ -157,7 +157,11 @@ def face_crop(img, size: int | None = 64, box: tuple[int, int, int, int] | None 
 
 
 def to_tensor(img) -> torch.Tensor:
-    """uint8 H×W×3 (or N×H×W×3) → float tensor 1×3×H×W (or N×3×H×W) in [0, 1]."""
+    """uint8 H×W×3 (or N×H×W×3), or anything :func:`load_image` reads → float tensor 1×3×H×W (or N×3×H×W) in
+    [0, 1]. A float tensor (1×)3×H×W or N×3×H×W is taken as it is (already model input)."""
+    if isinstance(img, torch.Tensor) and img.is_floating_point() and img.ndim in (3, 4) and img.shape[-3] == 3:
+        t = img.detach().float()
+        return t if t.ndim == 4 else t[None]
     a = np.asarray(img)
     if a.ndim == 3:
         a = a[None]

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import baselines, data, metrics, settings
-from . import codec as fasdiff_codec
-from .compressor import SHIPPED, cached_compressor
+from . import data
+from .evaluation import baselines, metrics
+from .models import zoo
 
 SIZES = (64, 128, 256)
 LEARNED = ("hf-compressor", "hyperprior")
@@ -25,7 +25,7 @@ TABLE_COLUMNS = ["codec", "bytes", "bpp", "PSNR (dB)", "MS-SSIM", "note"]
 
 
 def available_learned() -> list[str]:
-    return [n for n in LEARNED if (settings.ASSETS_DIR / SHIPPED[n] / "model.safetensors").exists()]
+    return [n for n in LEARNED if n in zoo.available("compressor")]
 
 
 def sample_choices() -> list[str]:
@@ -58,16 +58,16 @@ def compare(image, sample: str | None = None, rate: float = 0.3, size: int = 64,
     rows: list[list] = []
     budget, fsd_path = None, None
     for name in available_learned():
-        blob = cached_compressor(name).compress(data.to_tensor(face), rate=float(rate))
-        img = data.to_image(cached_compressor(name).decompress(blob))
+        blob = zoo.cached(name).compress(data.to_tensor(face), rate=float(rate))
+        img = data.to_image(zoo.cached(name).decompress(blob))
         if budget is None:  # the first learned codec's file sets the budget for everyone
             budget = len(blob)
             fsd_path = Path(out_dir or tempfile.mkdtemp(prefix="fasdiff-demo-")) / f"face_rate{float(rate):.2f}.fsd"
             fsd_path.write_bytes(blob)
         rows.append(_row(name, face, img, len(blob), "sets the byte budget" if len(rows) == 0 else ""))
         gallery.append((img, f"{name}: {len(blob)} B"))
-    for name in fasdiff_codec.available_codecs():
-        codec = fasdiff_codec.cached_codec(name)
+    for name in zoo.available("codec"):
+        codec = zoo.cached(name)
         blob = codec.compress(data.to_tensor(face), rate=float(rate))
         img = data.to_image(codec.decompress(blob, steps=int(steps), realism=float(realism)))
         rows.append(_row(name, face, img, len(blob), f"{int(steps)} steps, realism {float(realism):.2f}"))
@@ -128,7 +128,7 @@ def build_app():
                 sample = gr.Dropdown(names, value=names[0], label="or a sample face")
                 rate = gr.Slider(0, 1, value=0.3, step=0.01, label="rate (0 = fewest bytes, 1 = best quality)")
                 size = gr.Radio([str(s) for s in SIZES], value="64", label="size (pixels)")
-                has_diffusion = bool(fasdiff_codec.available_codecs())
+                has_diffusion = bool(zoo.available("codec"))
                 steps = gr.Slider(1, 50, value=4, step=1, label="FaSDiff: denoising steps", visible=has_diffusion)
                 realism = gr.Slider(0, 1, value=1.0, step=0.05, label="FaSDiff: realism (0 = fidelity output)",
                                     visible=has_diffusion)

@@ -20,7 +20,8 @@ of pywavelets (Haar, Daubechies ``dbN``, Symlets ``symN``, Coiflets ``coifN``) w
 pywavelets; the transform is written with ``conv2d`` so it is batched, differentiable and runs on the GPU.
 Tests check it against ``pywt.wavedec2`` to 1e-5.
 
-Fourier: ``fourier_split(x, cutoff)`` keeps radial frequencies up to ``cutoff`` (a fraction of Nyquist) in
+Fourier: ``radial_power(x)`` is the power spectrum per radial band (notebooks 01 and 04); ``fourier_split(x, cutoff)``
+keeps radial frequencies up to ``cutoff`` (a fraction of Nyquist) in
 the low part and the rest in the high part; low + high = x exactly.
 """
 from __future__ import annotations
@@ -222,15 +223,30 @@ def fourier_split(x: torch.Tensor, cutoff: float = 0.25, kind: str = "ideal") ->
     return low, x - low
 
 
-def radial_spectrum(x: torch.Tensor, bins: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """Mean power per radial-frequency bin (averaged over batch and channels): (bin centres, power)."""
-    p = torch.fft.fft2(x.float()).abs().pow(2).mean(dim=tuple(range(x.ndim - 2)))
-    r = radial_frequency(x.shape[-2], x.shape[-1], x.device).clamp(max=1.0)
-    idx = (r * (bins - 1e-6)).long().flatten()
-    power = torch.zeros(bins).index_add_(0, idx.cpu(), p.flatten().cpu())
-    count = torch.zeros(bins).index_add_(0, idx.cpu(), torch.ones_like(p.flatten().cpu()))
-    centres = (np.arange(bins) + 0.5) / bins
-    return centres, (power / count.clamp_min(1)).numpy()
+def radial_power(x: torch.Tensor, n_bins: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean power |FFT|² per radial frequency band of images N×C×H×W (orthonormal FFT, mean removed).
+
+    Returns (frequency in cycles per pixel, 0 … 0.5; power per band averaged over N and C). White noise
+    of variance σ² has power σ² in every band, so signal-to-noise per band is power(signal)/σ² (notebook 04);
+    natural images have power falling roughly as 1/f² (notebook 01).
+    """
+    x = x.detach().float().cpu()
+    x = x - x.mean(dim=(-2, -1), keepdim=True)
+    h, w = x.shape[-2:]
+    p = torch.fft.fft2(x, norm="ortho").abs().pow(2).mean(dim=tuple(range(x.ndim - 2)))
+    fy, fx = torch.fft.fftfreq(h).abs(), torch.fft.fftfreq(w).abs()
+    r = torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
+    n_bins = n_bins or min(h, w) // 2
+    # bin k holds radii in (k, k+1]·0.5/n_bins; the DC term (r = 0, removed above) is left out, and the
+    # corners beyond 0.5 cycles/pixel go to a last bin that is dropped
+    idx = (torch.ceil(r / 0.5 * n_bins - 1e-6).long() - 1).clamp(max=n_bins)
+    keep = idx >= 0
+    idx, p = idx[keep], p[keep]
+    power = torch.zeros(n_bins + 1).index_add_(0, idx, p)
+    count = torch.zeros(n_bins + 1).index_add_(0, idx, torch.ones(idx.numel()))
+    freqs = (torch.arange(n_bins) + 0.5) / n_bins * 0.5
+    return freqs, (power / count.clamp(min=1))[:n_bins]
+
 
 
 # ------------------------------------------------------------------------------------------ pictures

@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .. import data, metrics
+from .. import bitstream, data
+from ..evaluation import metrics
 
 
 def add_arguments(p) -> None:
@@ -25,15 +26,12 @@ def add_arguments(p) -> None:
 
 def load_encoder(name: str, device: str = "cpu"):
     """The codec object whose ``compress(x, rate)`` writes a ``.fsd`` file, by name (see ``--codec``)."""
-    from .. import codec as fasdiff_codec
-    from ..compressor import SHIPPED, cached_compressor
+    from ..models import zoo
 
     if name == "auto":
-        name = "fasdiff" if "fasdiff" in fasdiff_codec.available_codecs() else "hf-compressor"
-    if name in fasdiff_codec.SHIPPED or (Path(name) / fasdiff_codec.CODEC_FILE).exists():
-        return fasdiff_codec.cached_codec(name, device)
-    if name in SHIPPED or Path(name).is_dir():
-        return cached_compressor(name, device)
+        name = "fasdiff" if "fasdiff" in zoo.available("codec") else "hf-compressor"
+    if name in zoo.names("codec") + zoo.names("compressor") or Path(name).is_dir():
+        return zoo.cached(name, device)
     raise ValueError(f"unknown codec {name!r}: use fasdiff, fasdiff-nolfe, fasdiff-plain, hf-compressor, hyperprior or a folder")
 
 
@@ -48,8 +46,6 @@ def main(args) -> int:
     out = Path(args.output or Path(args.image).with_suffix(".fsd"))
     out.write_bytes(blob)
     h, w = img.shape[:2]
-    from .. import bitstream
-
     print(f"{out}: {len(blob)} bytes, {metrics.bpp(len(blob), h, w):.4f} bpp, {w}×{h}, "
           f"codec {bitstream.unpack(blob).model}, rate {args.rate:g}, encoded in {dt * 1000:.0f} ms")
     return 0

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from .. import bitstream, data, metrics
+from .. import bitstream, data
+from ..evaluation import metrics
 
 
 def add_arguments(p) -> None:
@@ -24,17 +25,15 @@ def add_arguments(p) -> None:
 
 def decode(blob: bytes, device: str = "cpu", steps: int = 4, realism: float = 1.0):
     """bytes → (uint8 image, packet). The header names the model; the matching shipped model decodes."""
-    from .. import codec as fasdiff_codec
-    from ..compressor import SHIPPED, cached_compressor
+    from ..models import zoo
 
     packet = bitstream.unpack(blob)
-    if packet.model in SHIPPED:
-        return data.to_image(cached_compressor(packet.model, device).decompress(blob)), packet
-    if packet.model in fasdiff_codec.available_codecs():
-        x = fasdiff_codec.cached_codec(packet.model, device).decompress(blob, steps=steps, realism=realism)
-        return data.to_image(x), packet
-    raise bitstream.BitstreamError(f"no decoder for model {packet.model!r} is installed here "
-                                   f"(installed: {', '.join(list(SHIPPED) + fasdiff_codec.available_codecs())})")
+    installed = zoo.available("compressor") + zoo.available("codec")
+    if packet.model not in installed:
+        raise bitstream.BitstreamError(f"no decoder for model {packet.model!r} is installed here "
+                                       f"(installed: {', '.join(installed)})")
+    kw = {"steps": steps, "realism": realism} if zoo.kind_of(packet.model) == "codec" else {}
+    return data.to_image(zoo.cached(packet.model, device).decompress(blob, **kw)), packet
 
 
 def main(args) -> int:

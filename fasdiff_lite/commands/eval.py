@@ -9,7 +9,7 @@ JPEG / WebP / AVIF get, per face, the best quality that fits the first learned c
 real bytes and bpp, PSNR, MS-SSIM (LPIPS, FID/KID where installed), and with dlib the identity metrics
 (``face_metrics``: identity similarity, same-person rate, re-identification rank-1, detection, landmark
 NME). Then BD-rates against JPEG and the plain hyperprior on PSNR and identity. Writes to ``--out``:
-rows.csv, summary.csv, bd_rate.csv, report.md, rd.png, identity.png. The work is :func:`fasdiff_lite.evaluate.run_eval`.
+rows.csv, summary.csv, bd_rate.csv, report.md, rd.png, identity.png. The work is :func:`fasdiff_lite.evaluation.run.run_eval`.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def add_arguments(p) -> None:
 def main(args) -> int:
     import torch
 
-    from .. import evaluate
+    from ..evaluation import run as evaluate
 
     if args.threads:
         torch.set_num_threads(args.threads)

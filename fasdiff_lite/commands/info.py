@@ -3,12 +3,6 @@ from __future__ import annotations
 
 from .. import settings
 
-SHIPPED = {
-    "compressor (high-frequency-sensitive)": "compressor/hf/model.safetensors",
-    "compressor (plain hyperprior)": "compressor/hyperprior/model.safetensors",
-    "tiny diffusion prior": "prior/tiny/unet",
-}
-
 
 def add_arguments(p) -> None:
     pass
@@ -18,6 +12,9 @@ def main(args) -> int:
     for k, v in settings.describe().items():
         print(f"{k:>14}: {v}")
     print("shipped models:")
-    for name, rel in SHIPPED.items():
-        print(f"{'':>14}  {'yes' if (settings.ASSETS_DIR / rel).exists() else 'no ':>3}  {name}")
+    from ..models import zoo
+
+    here = set(zoo.available())
+    for name in zoo.names():
+        print(f"{'':>14}  {'yes' if name in here else 'no ':>3}  {name:14s} ({zoo.kind_of(name)}, {zoo.folder(name)})")
     return 0

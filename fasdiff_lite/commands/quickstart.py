@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import baselines, data, metrics, settings
-from ..codec import available_codecs, cached_codec
-from ..compressor import SHIPPED, cached_compressor
+from .. import data
+from ..evaluation import baselines, metrics
+from ..models import zoo
 from .decompress import decode
 
 
@@ -32,11 +32,11 @@ def run(rate: float = 0.3, source: str = "samples", limit: int = 4, out: str | P
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     faces = data.load_faces(source, size=64, limit=limit)
-    learned = [name for name in SHIPPED if (settings.ASSETS_DIR / SHIPPED[name] / "model.safetensors").exists()]
+    learned = zoo.available("compressor")
     if not learned:
         print("no shipped learned codec found in assets/ — showing the classical baselines only")
-    diffusion = [name for name in available_codecs() if name == "fasdiff"]  # the full method; ablations: notebook 07
-    models = {**{name: cached_codec(name) for name in diffusion}, **{name: cached_compressor(name) for name in learned}}
+    diffusion = [name for name in zoo.available("codec") if name == "fasdiff"]  # the full method; ablations: notebook 07
+    models = {name: zoo.cached(name) for name in diffusion + learned}
     rows, pictures = [], []
     for i, face in enumerate(faces):
         x = data.to_tensor(face)

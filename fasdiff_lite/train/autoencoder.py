@@ -24,68 +24,35 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from .. import settings
 from ..data import DataUnavailable, FaceDataset, load_faces
-from ..prior import CONFIG_DIR, _quiet_diffusers, _read_json
+from ..models.prior import CONFIG_DIR, _quiet_diffusers, _read_json
 from . import loop
 
-DEFAULTS = {"steps": 1200, "batch_size": 16, "lr": 1e-3, "kl_weight": 1e-4, "freq_weight": 0.1}
-FAST = {"steps": 4, "batch_size": 4, "limit": 32}
 
+@dataclass
+class Config(loop.TrainConfig):
+    config: str | None = None  # folder with vae.json (default: fasdiff_lite/configs/tiny_prior)
+    kl_weight: float = 1e-4  # weight of the KL term (per latent element)
+    freq_weight: float = 0.1  # weight of the FFT L1 term (0 turns it off)
 
-# --------------------------------------------------------------------------- arguments shared by trainers
-def add_common_arguments(parser: argparse.ArgumentParser, defaults: dict, out: str) -> None:
-    """The options every trainer of the prior takes (``train/prior.py`` uses them too)."""
-    g = parser.add_argument_group("training")
-    g.add_argument("--steps", type=int, default=None, help=f"optimisation steps (default {defaults['steps']}; FAST: {FAST['steps']})")
-    g.add_argument("--batch-size", type=int, default=None, help=f"faces per step (default {defaults['batch_size']})")
-    g.add_argument("--lr", type=float, default=defaults["lr"], help="peak learning rate (AdamW, warm-up then cosine decay)")
-    g.add_argument("--seed", type=int, default=0, help="random seed (weights, batches, noise)")
-    g.add_argument("--out", default=out, help="run folder: checkpoints and history (resumed if present)")
-    g.add_argument("--threads", type=int, default=None, help="CPU threads for torch (use 1 beside other jobs)")
-    g.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: CUDA when present)")
-    g.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help="continue from the checkpoint in --out")
-    g.add_argument("--checkpoint-every", type=int, default=250, help="steps between checkpoints")
-    g.add_argument("--export", metavar="DIR", default=None, help="after training, write the diffusers-style folder here")
-    d = parser.add_argument_group("data")
-    d.add_argument("--faces", default="shared", help="'shared' (train split only), 'samples', a folder or an .npz")
-    d.add_argument("--limit", type=int, default=None, help="use only the first N faces")
+    FULL: ClassVar[dict] = {"steps": 1200, "batch_size": 16, "lr": 1e-3, "warmup": None, "min_lr": 0.1,
+                            "out": "runs/tiny_vae"}
+    FAST: ClassVar[dict] = {"steps": 4, "batch_size": 4, "limit": 32}
 
-
-def setup(args, defaults: dict) -> tuple[dict, torch.device]:
-    """Resolve FAST-mode defaults and threads; return (settings dict, device)."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    cfg = {
-        "steps": args.steps or settings.pick(defaults["steps"], FAST["steps"]),
-        "batch_size": args.batch_size or settings.pick(defaults["batch_size"], FAST["batch_size"]),
-        "limit": args.limit or settings.pick(None, FAST["limit"]),
-    }
-    return cfg, settings.device(args.device)
-
-
-def training_faces(source: str, limit: int | None) -> np.ndarray:
-    """The faces to train on: the shared set's *train* split (never the 150 validation faces), or another source."""
-    split = "train" if str(source) == "shared" else "all"
-    try:
-        return load_faces(source, size=64, split=split, limit=limit)
-    except DataUnavailable as e:
-        raise DataUnavailable(f"{e}\n(pass --faces samples to try the trainer on the two shipped sample faces)") from None
-
-
-def lr_at(step: int, total: int, peak: float, warmup: int = 100, floor: float = 0.1) -> float:
-    """Linear warm-up to ``peak``, then cosine decay to ``floor·peak``. A function of the step, so it resumes."""
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+    def resolved(self) -> "Config":
+        cfg = super().resolved()
+        if cfg.warmup is None:
+            cfg.warmup = min(100, cfg.steps // 10 + 1)
+        return cfg
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -118,8 +85,8 @@ def load_vae(folder: str | Path, device=None):
     return vae.to(settings.device(device)).eval().requires_grad_(False)
 
 
-def vae_loss(vae, x: torch.Tensor, kl_weight: float, freq_weight: float) -> tuple[torch.Tensor, dict]:
-    """The training loss for a batch of faces in [0, 1] (see the module docstring)."""
+def vae_loss(vae, x: torch.Tensor, kl_weight: float, freq_weight: float) -> dict:
+    """The training loss for a batch of faces in [0, 1] (see the module docstring): ``loss`` and what is logged."""
     target = x * 2 - 1
     posterior = vae.encode(target).latent_dist
     z = posterior.sample()
@@ -129,39 +96,29 @@ def vae_loss(vae, x: torch.Tensor, kl_weight: float, freq_weight: float) -> tupl
     kl = posterior.kl().mean() / z[0].numel()  # per latent element
     freq = (torch.fft.fft2(recon, norm="ortho") - torch.fft.fft2(target, norm="ortho")).abs().mean()
     loss = l1 + mse + freq_weight * freq + kl_weight * kl
-    logs = {"loss": loss.item(), "psnr": float(10 * torch.log10(4 / mse.detach().clamp(min=1e-10))),
-            "kl": kl.item(), "latent_std": z.detach().std().item()}
-    return loss, logs
+    return {"loss": loss, "psnr": 10 * torch.log10(4 / mse.detach().clamp(min=1e-10)), "kl": kl.detach(),
+            "latent_std": z.detach().std()}
 
 
 # ------------------------------------------------------------------------------------ train, export
-def train(args) -> tuple[object, list, dict]:
+def train(cfg: Config) -> tuple[object, list, dict]:
     """Train the VAE through ``train/loop.py``; return (vae, history, run facts)."""
-    cfg, dev = setup(args, DEFAULTS)
-    faces = training_faces(args.faces, cfg["limit"])
-    vae = build_vae(getattr(args, "config", None))
-    opt = torch.optim.AdamW(vae.parameters(), lr=args.lr, weight_decay=0.0)
-    steps = cfg["steps"]
+    cfg = cfg.resolved()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    faces = loop.training_faces(cfg)
+    vae = build_vae(cfg.config)
+    opt = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, weight_decay=0.0)
 
     def step_fn(batch: torch.Tensor, step: int) -> dict:
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, steps, args.lr, warmup=min(100, steps // 10 + 1))
-        loss, logs = vae_loss(vae, batch, args.kl_weight, args.freq_weight)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        opt.step()
-        return logs
+        return vae_loss(vae, batch, cfg.kl_weight, cfg.freq_weight)
 
-    lc = loop.LoopConfig(steps=steps, batch_size=cfg["batch_size"], seed=args.seed, out_dir=args.out,
-                         checkpoint_every=args.checkpoint_every, log_every=min(25, steps), resume=args.resume,
-                         device=str(dev), extra={"kl_weight": args.kl_weight, "freq_weight": args.freq_weight,
-                                                 "faces": str(args.faces), "n_faces": len(faces)})
+    cfg.extra = {"n_faces": len(faces)}
     t0 = time.time()
-    history = loop.run(lc, FaceDataset(faces), {"vae": vae}, {"opt": opt}, step_fn, desc="autoencoder")
-    facts = {"steps": steps, "batch_size": cfg["batch_size"], "lr": args.lr, "kl_weight": args.kl_weight,
-             "freq_weight": args.freq_weight, "faces": str(args.faces), "n_train_faces": len(faces),
-             "seed": args.seed, "threads": torch.get_num_threads(), "device": str(dev),
+    history = loop.run(cfg, FaceDataset(faces), {"vae": vae}, opt, step_fn, desc="autoencoder")
+    facts = {"steps": cfg.steps, "batch_size": cfg.batch_size, "lr": cfg.lr, "kl_weight": cfg.kl_weight,
+             "freq_weight": cfg.freq_weight, "faces": str(cfg.faces), "n_train_faces": len(faces),
+             "seed": cfg.seed, "threads": torch.get_num_threads(), "device": str(settings.device(cfg.device)),
              "wall_time_s_this_run": round(time.time() - t0, 1),
              "train_time_s_logged": history[-1]["time_s"] if history else None}
     return vae.eval(), history, facts
@@ -216,23 +173,23 @@ def export(vae, export_dir: str | Path, train_faces: np.ndarray, facts: dict | N
 
 # ------------------------------------------------------------------------------------------ the CLI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_common_arguments(parser, DEFAULTS, out="runs/tiny_vae")
+    loop.add_arguments(parser, Config)
     m = parser.add_argument_group("model and loss")
     m.add_argument("--config", default=None, help="folder with vae.json (default: fasdiff_lite/configs/tiny_prior)")
-    m.add_argument("--kl-weight", type=float, default=DEFAULTS["kl_weight"], help="weight of the KL term (per latent element)")
-    m.add_argument("--freq-weight", type=float, default=DEFAULTS["freq_weight"], help="weight of the FFT L1 term (0 turns it off)")
+    m.add_argument("--kl-weight", type=float, default=1e-4, help="weight of the KL term (per latent element)")
+    m.add_argument("--freq-weight", type=float, default=0.1, help="weight of the FFT L1 term (0 turns it off)")
 
 
 def main(args) -> int:
-    vae, history, facts = train(args)
+    cfg = Config.from_args(args)
+    vae, history, facts = train(cfg)
     if history:
         last = history[-1]
         print(f"autoencoder: step {last['step']}, loss {last['loss']:.4f}, train PSNR {last['psnr']:.2f} dB")
-    if args.export:
-        cfg, _ = setup(args, DEFAULTS)
-        report = export(vae, args.export, training_faces(args.faces, cfg["limit"]), facts)
+    if cfg.export:
+        report = export(vae, cfg.export, loop.training_faces(cfg.resolved()), facts)
         psnr_txt = f"{report['val_psnr_db']:.2f} dB on {report['n_val_faces']} validation faces" if report["val_psnr_db"] else "n/a"
-        print(f"exported VAE to {Path(args.export) / 'vae'}: scaling_factor {report['scaling_factor']}, "
+        print(f"exported VAE to {Path(cfg.export) / 'vae'}: scaling_factor {report['scaling_factor']}, "
               f"shift_factor {report['shift_factor']}, reconstruction PSNR {psnr_txt}")
     return 0
 

@@ -1,46 +1,131 @@
-"""One training loop for every model in the suite (minGPT-style: the loop knows nothing about the model).
+"""One training loop for every model in the suite (minGPT-style: the loop owns the boilerplate, not the model).
 
 A model's training file (``train/compressor.py``, ``train/prior.py``, ...) supplies
 
-- ``modules``: the ``nn.Module``s to checkpoint, by name;
-- ``optimizers``: the optimizers to checkpoint, by name;
-- ``step_fn(batch, step) -> dict``: one optimisation step (forward, backward, optimizer.step) that
-  returns the numbers to log (floats);
+- a config: a :class:`TrainConfig` subclass with its own fields and defaults (``FULL`` and ``FAST``);
+- ``modules``: the ``nn.Module``s to train and checkpoint, by name, and one ``optimizer``;
+- ``step_fn(batch, step) -> dict``: the forward pass, returning its losses (``"loss"`` is minimised; every
+  other entry is logged);
+- optionally ``aux=(optimizer, loss_fn)``: a second objective with its own optimizer, stepped after the main
+  one (CompressAI's auxiliary loss that fits the entropy bottleneck's quantiles), and ``after_step(step)``
+  (an EMA update, say);
 
-and this loop does the rest: seeding, batching with shuffling, a tqdm progress bar, periodic
-checkpoints (weights as safetensors, optimizer and RNG state through ``torch.load(weights_only=True)``,
-a JSON history), and resuming from the last checkpoint in ``out_dir``.
+and :func:`run` does the rest: seeding, shuffled batches, the learning rate (linear warm-up, then cosine decay
+to ``min_lr``·peak, a function of the step so it resumes exactly), zero_grad / backward / gradient clipping /
+step, a tqdm progress bar, periodic checkpoints (weights as safetensors; optimizer and RNG state through
+``torch.load(weights_only=True)``; a JSON history) and resuming from the last checkpoint in ``out``.
+
+Every trainer takes the same command-line flags (:func:`add_arguments`) and is callable from a notebook::
+
+    from fasdiff_lite.train import compressor
+    model, history = compressor.train(compressor.Config(faces="samples", steps=20))
 """
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
+import math
 import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-
-class StopTraining(Exception):
-    """Raised by a step function to end training early (a time budget): the loop checkpoints and returns."""
+from .. import data, settings
 
 
 @dataclass
-class LoopConfig:
-    steps: int = 1000
-    batch_size: int = 16
+class TrainConfig:
+    """What every trainer takes. ``None`` means the trainer's default (``FULL``, or ``FAST`` in FAST mode)."""
+
+    faces: str = "auto"  # 'auto' / 'shared' (the train split only), 'samples', a folder or an .npz
+    limit: int | None = None  # use only the first N faces
+    steps: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None  # peak learning rate
+    warmup: int | None = None  # linear warm-up steps (then cosine decay)
+    min_lr: float | None = None  # the cosine ends at min_lr·lr
+    grad_clip: float = 1.0  # max gradient norm (0: no clipping)
     seed: int = 0
-    out_dir: str = "runs/model"
-    checkpoint_every: int = 500  # steps; a checkpoint is also written at the end
+    out: str | None = None  # run folder: checkpoints and history (resumed if present)
+    export: str | None = None  # after training, write the shippable folder here
+    checkpoint_every: int = 250
     log_every: int = 25
     resume: bool = True
-    device: str | None = None  # None: CUDA when present, else CPU
-    extra: dict = field(default_factory=dict)  # model-specific settings, saved with the checkpoint
+    threads: int | None = None
+    device: str | None = None  # None: CUDA when present
+    minutes: float | None = None  # a wall-clock budget: the LR schedule follows the clock, training stops at it
+    extra: dict = field(default_factory=dict)  # anything else to keep with the checkpoint
+
+    FULL: ClassVar[dict] = {"steps": 1000, "batch_size": 16, "lr": 1e-3, "warmup": 0, "min_lr": 0.1, "out": "runs/model"}
+    FAST: ClassVar[dict] = {"steps": 4, "batch_size": 4, "limit": 32}
+
+    def resolved(self) -> "TrainConfig":
+        """A copy with every ``None`` filled from ``FULL`` (or ``FAST`` first, in FAST mode)."""
+        fill = {**self.FULL, **(self.FAST if settings.is_fast() else {})}
+        return dataclasses.replace(self, **{k: v for k, v in fill.items() if getattr(self, k, None) is None})
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def add_arguments(parser: argparse.ArgumentParser, config: type[TrainConfig]) -> None:
+    """The flags every trainer shares (``--faces``, ``--steps``, ``--resume/--no-resume``, ...), with the
+    defaults of ``config``; a trainer adds its model's own flags after these."""
+    full, fast = config.FULL, config.FAST
+
+    def default(k):
+        return f"default {full.get(k)}" + (f"; FAST: {fast[k]}" if k in fast else "")
+
+    g = parser.add_argument_group("training (the same in every trainer)")
+    g.add_argument("--faces", default="auto", help="'auto' or 'shared' (the shared faces' train split; the 150 "
+                   "validation faces are never trained on), 'samples', a folder or an .npz")
+    g.add_argument("--limit", type=int, default=None, help="use only the first N faces")
+    g.add_argument("--steps", type=int, default=None, help=f"optimisation steps ({default('steps')})")
+    g.add_argument("--batch-size", type=int, default=None, help=f"faces per step ({default('batch_size')})")
+    g.add_argument("--lr", type=float, default=None, help=f"peak learning rate ({default('lr')}): warm-up, then cosine decay")
+    g.add_argument("--warmup", type=int, default=None, help=f"warm-up steps ({default('warmup')})")
+    g.add_argument("--seed", type=int, default=0, help="random seed (weights, batches, noise)")
+    g.add_argument("--out", default=None, help=f"run folder for checkpoints and history ({default('out')})")
+    g.add_argument("--export", metavar="DIR", default=None, help="after training, write the shippable folder here")
+    g.add_argument("--checkpoint-every", type=int, default=250, help="steps between checkpoints")
+    g.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help="continue from the checkpoint in --out (--no-resume: start afresh)")
+    g.add_argument("--threads", type=int, default=None, help="CPU threads for torch (use 1 beside other jobs)")
+    g.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: CUDA when present)")
+    g.add_argument("--minutes", type=float, default=None, help="wall-clock budget: stop (and checkpoint) after this "
+                   "many minutes; the LR schedule follows the clock")
+
+
+def uses_shared(cfg: TrainConfig) -> bool:
+    """True when ``cfg.faces`` means the shared faces (their train split)."""
+    return str(cfg.faces) == "shared" or (str(cfg.faces) == "auto" and settings.shared_dir() is not None)
+
+
+def training_faces(cfg: TrainConfig, size: int = 64) -> np.ndarray:
+    """The faces to train on: the shared set's *train* split for 'auto'/'shared' (never the 150 validation
+    faces), or another source. ``size=128`` gives the shared set's 128-px copies (for crop augmentation)."""
+    shared = uses_shared(cfg)
+    try:
+        return data.load_faces(cfg.faces, size=size, split="train" if shared else "all", limit=cfg.limit)
+    except data.DataUnavailable as e:
+        raise data.DataUnavailable(f"{e}\n(pass --faces samples to try the trainer on the two shipped sample faces)") from None
+
+
+def lr_at(step: int, total: int, peak: float, warmup: int = 0, floor: float = 0.1) -> float:
+    """Linear warm-up to ``peak``, then cosine decay to ``floor·peak``. A function of the step, so it resumes."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
 def seed_everything(seed: int) -> None:
@@ -61,16 +146,14 @@ def _batches(dataset, batch_size: int, generator: torch.Generator):
             yield torch.stack([dataset[int(j)] for j in perm[i : i + batch_size]])
 
 
-def save_checkpoint(out_dir: Path, modules: dict, optimizers: dict, step: int, cfg: LoopConfig, history: list) -> Path:
+def save_checkpoint(out_dir: Path, modules: dict, optimizers: dict, step: int, cfg: TrainConfig, history: list) -> Path:
     ck = Path(out_dir) / "checkpoint"
     ck.mkdir(parents=True, exist_ok=True)
     for name, m in modules.items():
         state = {k: v.detach().contiguous().cpu() for k, v in m.state_dict().items()}
         save_file(state, str(ck / f"{name}.safetensors"))
-    torch.save(
-        {"optimizers": {k: o.state_dict() for k, o in optimizers.items()}, "torch_rng": torch.get_rng_state()},
-        ck / "state.pt",
-    )
+    torch.save({"optimizers": {k: o.state_dict() for k, o in optimizers.items()}, "torch_rng": torch.get_rng_state()},
+               ck / "state.pt")
     (ck / "progress.json").write_text(json.dumps({"step": step, "config": asdict(cfg), "history": history}, indent=1))
     return ck
 
@@ -88,38 +171,52 @@ def load_checkpoint(out_dir: Path, modules: dict, optimizers: dict) -> tuple[int
     return int(progress["step"]), list(progress["history"])
 
 
-def run(
-    cfg: LoopConfig,
-    dataset,
-    modules: dict,
-    optimizers: dict,
-    step_fn: Callable[[torch.Tensor, int], dict],
-    desc: str = "train",
-) -> list[dict]:
-    """Train for ``cfg.steps`` steps; return the logged history (one dict every ``log_every`` steps)."""
-    out = Path(cfg.out_dir)
-    dev = torch.device(cfg.device) if cfg.device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def run(cfg: TrainConfig, dataset, modules: dict, optimizer: torch.optim.Optimizer,
+        step_fn: Callable[[torch.Tensor, int], dict], aux: tuple | None = None,
+        after_step: Callable[[int], None] | None = None, desc: str = "train") -> list[dict]:
+    """Train for ``cfg.steps`` steps (``cfg`` resolved); return the logged history (one row every ``log_every``)."""
+    out = Path(cfg.out)
+    dev = settings.device(cfg.device)
     seed_everything(cfg.seed)
     for m in modules.values():
         m.to(dev).train()
+    optimizers = {"main": optimizer, **({"aux": aux[0]} if aux else {})}
+    params = [p for g in optimizer.param_groups for p in g["params"]]
     start, history = 0, []
     if cfg.resume and (out / "checkpoint" / "progress.json").exists():
         start, history = load_checkpoint(out, modules, optimizers)
         for m in modules.values():
             m.to(dev)
         tqdm.write(f"resumed {desc} from {out / 'checkpoint'} at step {start}")
-    gen = torch.Generator().manual_seed(cfg.seed + start)
-    batches = _batches(dataset, cfg.batch_size, gen)
+    batches = _batches(dataset, cfg.batch_size, torch.Generator().manual_seed(cfg.seed + start))
     t0, running = time.time(), {}
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc=desc, dynamic_ncols=True)
+    budget = cfg.minutes * 60 if cfg.minutes else None
     for step in bar:
-        try:
-            logs = step_fn(next(batches).to(dev), step)
-        except StopTraining:
+        if budget and time.time() - t0 > budget:
+            tqdm.write(f"{desc}: {cfg.minutes} min budget reached at step {step}")
             save_checkpoint(out, modules, optimizers, step, cfg, history)
-            tqdm.write(f"{desc}: stopped at step {step} (budget reached)")
             break
-        for k, v in logs.items():
+        # with a budget, the schedule runs on the larger of the step and the clock fraction
+        at = max(step, int(cfg.steps * (time.time() - t0) / budget)) if budget else step
+        for g in optimizer.param_groups:
+            g["lr"] = lr_at(at, cfg.steps, cfg.lr, cfg.warmup, cfg.min_lr)
+        losses = step_fn(next(batches).to(dev), step)
+        optimizer.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        optimizer.step()
+        if aux:
+            aux_opt, aux_loss_fn = aux
+            aux_loss = aux_loss_fn()
+            aux_opt.zero_grad(set_to_none=True)
+            aux_loss.backward()
+            aux_opt.step()
+            losses["aux"] = aux_loss
+        if after_step:
+            after_step(step)
+        for k, v in losses.items():
             running.setdefault(k, []).append(float(v))
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
             row = {"step": step + 1, "time_s": round(time.time() - t0, 2)}

@@ -28,17 +28,35 @@ import argparse
 import copy
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from .. import settings
-from ..prior import PRIOR_FILE, TinyPrior
+from ..models.prior import PRIOR_FILE, TinyPrior
 from . import loop
-from .autoencoder import add_common_arguments, load_vae, lr_at, setup, training_faces
+from .autoencoder import load_vae
 
-DEFAULTS = {"steps": 6000, "batch_size": 32, "lr": 1e-3, "ema": 0.999}
+
+@dataclass
+class Config(loop.TrainConfig):
+    vae: str = str(settings.ASSETS_DIR / "prior" / "tiny")  # folder with vae/ inside, or 'untrained'
+    config: str | None = None  # folder with unet.json, scheduler.json, prior.json (default: configs/tiny_prior)
+    ema: float = 0.999  # decay of the exported weight average
+    no_flip: bool = False  # do not add mirrored faces to the training latents
+
+    FULL: ClassVar[dict] = {"steps": 6000, "batch_size": 32, "lr": 1e-3, "warmup": None, "min_lr": 0.1,
+                            "out": "runs/tiny_unet"}
+    FAST: ClassVar[dict] = {"steps": 4, "batch_size": 4, "limit": 32}
+
+    def resolved(self) -> "Config":
+        cfg = super().resolved()
+        if cfg.warmup is None:
+            cfg.warmup = min(200, cfg.steps // 10 + 1)
+        return cfg
 
 
 class LatentSet(torch.utils.data.Dataset):
@@ -108,41 +126,34 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 
 # ------------------------------------------------------------------------------------ train, export
-def train(args) -> tuple[TinyPrior, list, dict]:
-    cfg, dev = setup(args, DEFAULTS)
-    faces = training_faces(args.faces, cfg["limit"])
-    prior = build_prior(args.vae, args.config, dev)
-    moments = latent_moments(prior.vae, faces, flip=not args.no_flip)
+def train(cfg: Config) -> tuple[TinyPrior, list, dict]:
+    cfg = cfg.resolved()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    dev = settings.device(cfg.device)
+    faces = loop.training_faces(cfg)
+    prior = build_prior(cfg.vae, cfg.config, dev)
+    moments = latent_moments(prior.vae, faces, flip=not cfg.no_flip)
     shift, scale = prior.shift_factor, prior.scaling_factor
     unet = prior.unet
     ema = copy.deepcopy(unet).requires_grad_(False)
-    opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
-    steps, c = cfg["steps"], prior.vae.config.latent_channels
-    noise_gen = torch.Generator().manual_seed(args.seed + 1)
+    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=0.0)
+    c = prior.vae.config.latent_channels
+    noise_gen = torch.Generator().manual_seed(cfg.seed + 1)
 
     def step_fn(batch: torch.Tensor, step: int) -> dict:
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, steps, args.lr, warmup=min(200, steps // 10 + 1))
         mean, std = batch[:, :c], batch[:, c:]
         z = mean + std * torch.randn(mean.shape, generator=noise_gen).to(mean.device)  # z ~ q(z|x)
-        z0 = (z - shift) * scale
-        loss = diffusion_loss(prior, z0, noise_gen)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step()
-        update_ema(ema, unet, ema_decay(step, args.ema))
-        return {"loss": loss.item()}
+        return {"loss": diffusion_loss(prior, (z - shift) * scale, noise_gen)}
 
-    lc = loop.LoopConfig(steps=steps, batch_size=cfg["batch_size"], seed=args.seed, out_dir=args.out,
-                         checkpoint_every=args.checkpoint_every, log_every=min(50, steps), resume=args.resume,
-                         device=str(dev), extra={"vae": str(args.vae), "ema": args.ema, "faces": str(args.faces)})
+    cfg.extra = {"n_faces": len(faces)}
     t0 = time.time()
-    history = loop.run(lc, LatentSet(moments), {"unet": unet, "ema": ema}, {"opt": opt}, step_fn, desc="prior")
+    history = loop.run(cfg, LatentSet(moments), {"unet": unet, "ema": ema}, opt, step_fn,
+                       after_step=lambda step: update_ema(ema, unet, ema_decay(step, cfg.ema)), desc="prior")
     prior.vae.eval()
-    facts = {"steps": steps, "batch_size": cfg["batch_size"], "lr": args.lr, "ema": args.ema,
-             "faces": str(args.faces), "n_train_faces": len(faces), "n_latents": len(moments),
-             "flip": not args.no_flip, "vae": str(args.vae), "seed": args.seed,
+    facts = {"steps": cfg.steps, "batch_size": cfg.batch_size, "lr": cfg.lr, "ema": cfg.ema,
+             "faces": str(cfg.faces), "n_train_faces": len(faces), "n_latents": len(moments),
+             "flip": not cfg.no_flip, "vae": str(cfg.vae), "seed": cfg.seed,
              "threads": torch.get_num_threads(), "device": str(dev),
              "wall_time_s_this_run": round(time.time() - t0, 1),
              "train_time_s_logged": history[-1]["time_s"] if history else None,
@@ -194,13 +205,13 @@ def export(prior: TinyPrior, export_dir: str | Path, facts: dict, history: list 
 
 # ------------------------------------------------------------------------------------------ the CLI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_common_arguments(parser, DEFAULTS, out="runs/tiny_unet")
+    loop.add_arguments(parser, Config)
     m = parser.add_argument_group("model")
-    m.add_argument("--vae", default=str(settings.ASSETS_DIR / "prior" / "tiny"),
+    m.add_argument("--vae", default=Config.vae,
                    help="folder with the trained VAE (vae/ inside; default: the shipped tiny prior), or 'untrained'")
     m.add_argument("--config", default=None, help="folder with unet.json, scheduler.json, prior.json "
                    "(default: fasdiff_lite/configs/tiny_prior)")
-    m.add_argument("--ema", type=float, default=DEFAULTS["ema"], help="decay of the exported weight average")
+    m.add_argument("--ema", type=float, default=Config.ema, help="decay of the exported weight average")
     m.add_argument("--no-flip", action="store_true", help="do not add mirrored faces to the training latents")
 
 
@@ -212,7 +223,7 @@ def main(args) -> int:
             f"  fasdiff-lite train autoencoder --export runs/tiny_vae/export\n"
             f"and pass --vae runs/tiny_vae/export (or --vae untrained for a smoke test)"
         )
-    prior, history, facts = train(args)
+    prior, history, facts = train(Config.from_args(args))
     if history:
         last = history[-1]
         print(f"prior: step {last['step']}, loss {last['loss']:.4f}, {last['time_s']:.0f} s")
@@ -220,7 +231,7 @@ def main(args) -> int:
         if Path(args.export).resolve() == Path(args.vae).resolve() and (Path(args.export) / PRIOR_FILE).exists():
             print(f"overwriting the prior in {args.export}")
         export(prior, args.export, facts, history)
-        print(f"exported the prior to {args.export} (load it with fasdiff_lite.prior.load_prior({str(args.export)!r}))")
+        print(f"exported the prior to {args.export} (load it with fasdiff_lite.models.prior.load_prior({str(args.export)!r}))")
     return 0
 
 

@@ -36,7 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import frequency
+from .. import frequency
 
 
 @dataclass
@@ -107,11 +107,6 @@ class HybridLFE(nn.Module):
     def lowpass(self, x_fid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.config
         return hybrid_lowpass(x_fid, c.wavelet, c.levels, c.cutoff)
-
-    def start_image(self, x_fid: torch.Tensor) -> torch.Tensor:
-        """The mean of the two low-pass views as :func:`hybrid_lowpass` draws them (LL as blocks)."""
-        ll, lp = self.lowpass(x_fid)
-        return ((ll + lp) / 2).clamp(0, 1)
 
     def lf_image(self, x: torch.Tensor) -> torch.Tensor:
         """LF(x) of the correction (:func:`smooth_lowpass` with this module's settings)."""

@@ -28,7 +28,6 @@ import json
 import math
 import warnings
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -41,7 +40,7 @@ with warnings.catch_warnings():  # compressai calls the deprecated torch.jit.scr
     from compressai.models.utils import conv, deconv
     from compressai.models.vbr import MeanScaleHyperpriorVbr
 
-from . import frequency, settings
+from .. import frequency
 
 # The rate levels: λ (weight of the distortion, MSE on [0,1] × 255²) from ``lambda_min`` (rate 0) to
 # ``lambda_max`` (rate 1), log-spaced, and the quantisation gain ∝ √λ (as in CompressAI's VBR tables).
@@ -199,8 +198,10 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         return [enc.flush()], (h, w)
 
     @torch.no_grad()
-    def decompress_tensor(self, streams: list[bytes], size: tuple[int, int], rate: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """([stream], original size, rate) → (x̂ 1×3×H×W in [0,1], ŷ the visual prompt 1×M×H'/16×W'/16)."""
+    def decompress_tensor(self, streams: list[bytes], size: tuple[int, int], rate: float,
+                          crop: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """([stream], original size, rate) → (x̂ 1×3×H×W in [0,1], ŷ the visual prompt 1×M×H'/16×W'/16).
+        ``crop=False`` keeps x̂ at the padded size H'×W' (a multiple of 64), the grid ŷ belongs to."""
         from compressai.ans import RansDecoder
 
         if len(streams) != 1:
@@ -219,26 +220,27 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         q = torch.tensor(dec.decode_stream(y_idx.reshape(-1).int().tolist(), *self._tables(gc)), device=dev, dtype=torch.float32)
         y_hat = self._dequantize_y(q.reshape(y_idx.shape), scales, means, gain)
         x_hat = self.g_s(y_hat)
-        return x_hat[..., :h, :w].clamp(0, 1), y_hat
+        return (x_hat[..., :h, :w] if crop else x_hat).clamp(0, 1), y_hat
 
     def compress(self, image, rate: float = 0.5) -> bytes:
         """Any image (path, array, PIL, tensor 1×3×H×W in [0,1]) → ``.fsd`` bytes."""
-        from . import bitstream, data
+        from .. import bitstream, data
 
         x = image if isinstance(image, torch.Tensor) and image.ndim == 4 else data.to_tensor(data.load_image(image))
         streams, (h, w) = self.compress_tensor(x, rate)
         return bitstream.pack(bitstream.Packet(self.config.model_id, h, w, float(rate), tuple(streams)))
 
     def unpack(self, blob: bytes, model_id: str | None = None):
-        """The ``.fsd`` packet, checked: made by ``model_id`` (default: this compressor) and one stream."""
-        from . import bitstream
+        """The ``.fsd`` packet of ``blob``, checked: made by ``model_id`` (default: this compressor's) and
+        holding this compressor's one stream (z then y). Anything else raises BitstreamError."""
+        from .. import bitstream
 
+        model_id = model_id or self.config.model_id
         p = bitstream.unpack(blob)
-        want = model_id or self.config.model_id
-        if p.model != want:
-            raise bitstream.BitstreamError(f"this file was made by model {p.model!r}; this decoder is {want!r}")
+        if p.model != model_id:
+            raise bitstream.BitstreamError(f"this file was made by model {p.model!r}; this decoder is {model_id!r}")
         if len(p.streams) != 1:
-            raise bitstream.BitstreamError(f"expected 1 stream, found {len(p.streams)}")
+            raise bitstream.BitstreamError(f"expected 1 stream (z then y), found {len(p.streams)}")
         return p
 
     def decompress(self, blob: bytes) -> torch.Tensor:
@@ -285,26 +287,11 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         return model.to(device or "cpu").eval()
 
 
-SHIPPED = {"hf-compressor": "compressor/hf", "hyperprior": "compressor/hyperprior"}
-
-
-def load_compressor(name: str = "hf-compressor", device=None) -> HFCompressor:
-    """A shipped compressor by name (``hf-compressor`` or ``hyperprior``) or a folder path."""
-    folder = settings.ASSETS_DIR / SHIPPED[name] if name in SHIPPED else Path(name)
-    return HFCompressor.from_pretrained(folder, device)
-
-
-@lru_cache(maxsize=None)
-def cached_compressor(name: str = "hf-compressor", device: str = "cpu") -> HFCompressor:
-    """:func:`load_compressor`, loaded once per process: for decoders (CLI, demo) that only run inference."""
-    return load_compressor(name, device)
-
-
 def on_rate_grid(rate: float) -> float:
     """The rate as the ``.fsd`` header stores it (16 bits). Encoder and decoder must derive the quantisation
     gain from the *same* number: a gain that differs in the 5th digit can move a scale into the next
     entropy table and desynchronise the range decoder."""
-    from . import bitstream
+    from .. import bitstream
 
     return bitstream.quantize_rate(rate) / 65535
 
@@ -323,6 +310,25 @@ def pad(x: torch.Tensor) -> torch.Tensor:
     return F.pad(x, (0, pw, 0, ph), mode=mode)
 
 
+def likelihood_bits(likelihoods) -> torch.Tensor:
+    """−Σ log₂ p over every latent element: the bits an ideal entropy coder spends (float64, differentiable).
+
+    ``likelihoods``: a tensor of probabilities, or a dict/list of them (CompressAI's ``out["likelihoods"]``).
+    """
+    parts = list(likelihoods.values()) if isinstance(likelihoods, dict) else (
+        list(likelihoods) if isinstance(likelihoods, (list, tuple)) else [likelihoods])
+    if not parts:
+        raise ValueError("no likelihoods given")
+    total = torch.zeros((), dtype=torch.float64)
+    for p in parts:
+        p = torch.as_tensor(p)
+        q = p.detach()
+        if q.numel() and (torch.isnan(q).any() or (q <= 0).any() or (q > 1 + 1e-6).any()):
+            raise ValueError("likelihoods must be probabilities in (0, 1]")
+        total = total.to(p.device) - torch.log2(p.double()).sum()
+    return total
+
+
 def hf_loss(x: torch.Tensor, x_hat: torch.Tensor, wavelet: str = "haar", levels: int = 2) -> torch.Tensor:
     """Mean squared error on the wavelet detail bands only (the high-frequency term of the objective)."""
     a = frequency.dwt2(x, wavelet, levels)[1:]
@@ -332,7 +338,7 @@ def hf_loss(x: torch.Tensor, x_hat: torch.Tensor, wavelet: str = "haar", levels:
 
 
 def rd_loss(x: torch.Tensor, out: dict, lam: float, hf_weight: float = 1.0) -> dict:
-    """The training objective: bpp + λ(rate)·255²·(MSE + hf_weight·MSE on detail bands).
+    """The training objective: bpp + λ·255²·(MSE + hf_weight·MSE on detail bands), λ = ``model.lmbda_at(rate)``.
 
     - **rate**: −log₂ likelihoods of y and z, per pixel: what the range coder will spend;
     - **distortion**: pixel MSE, scaled like CompressAI's λ tables;
@@ -340,8 +346,7 @@ def rd_loss(x: torch.Tensor, out: dict, lam: float, hf_weight: float = 1.0) -> d
       thing the encoder gives up (a pixel MSE alone blurs faces at low rates).
     """
     n, _, h, w = x.shape
-    bits = sum(torch.log(l).sum() for l in out["likelihoods"].values()) / (-math.log(2))
-    bpp = bits / (n * h * w)
+    bpp = likelihood_bits(out["likelihoods"]).float() / (n * h * w)
     mse = F.mse_loss(out["x_hat"], x)
     hf = hf_loss(x, out["x_hat"]) if hf_weight > 0 else torch.zeros((), device=x.device)
     loss = bpp + lam * 255**2 * (mse + hf_weight * hf)

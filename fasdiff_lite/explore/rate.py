@@ -1,4 +1,5 @@
-"""The rate–distortion explorer (ipywidgets) and the small helpers notebooks 02–03 build their story on.
+"""The rate–distortion explorer (ipywidgets) and the helpers notebook 02 builds its story on (notebook 03 and 07
+reuse the equal-bytes ones).
 
 One continuous rate slider drives *one* set of compressor weights; every move re-encodes the face and
 shows, side by side and **at equal bytes**::
@@ -15,73 +16,40 @@ Pure functions (tested; the widget only wires them up):
   model's estimated bits, PSNR, MS-SSIM.
 - :func:`fit_rate`: the highest rate whose file fits a byte budget (learned codecs at equal bytes).
 - :func:`compare_at_rate`: all codecs for one face at one slider position (what the widget shows).
-- :func:`bits_from_likelihoods`, :func:`quantization_demo`, :func:`bitstream_anatomy`: notebook 02.
-- :func:`subband_errors`, :func:`plot_band_errors`, :func:`plot_side_by_side`: notebook 03.
+- :func:`estimated_bits` (the entropy model's −Σ log₂ p, :func:`fasdiff_lite.models.compressor.likelihood_bits`),
+  :func:`quantization_demo`, :func:`bitstream_anatomy`.
 
 :func:`rate_explorer` returns the ipywidgets box (its controller is ``box.explorer``; setting
 ``box.explorer.slider.value`` from Python updates the views, which is how the tests drive it).
 """
 from __future__ import annotations
 
-import io
 import math
 from collections import OrderedDict
 
 import numpy as np
 import torch
 
-from . import baselines, bitstream, data, frequency, metrics, settings
-from .compressor import SHIPPED, HFCompressor, load_compressor, on_rate_grid, pad
+from .. import bitstream, data, settings
+from ..evaluation import baselines, metrics
+from ..models import zoo
+from ..models.compressor import HFCompressor, likelihood_bits, pad
+from .common import CODEC_COLORS, as_face, check_model, check_rate, default_faces, figure_png, png
 
 LEARNED = ("hf-compressor", "hyperprior")
-CODEC_COLORS = {"hf-compressor": "C0", "hyperprior": "C1", "jpeg": "C2", "webp": "C3", "avif": "C4"}  # as evaluate.plot_rd
 
 
-# ------------------------------------------------------------------------------------------ inputs
-def _check_unit(value, name: str) -> float:
-    """``value`` as a float in [0, 1], or a ValueError naming ``name``."""
-    try:
-        r = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}") from None
-    if not 0.0 <= r <= 1.0:  # also rejects NaN
-        raise ValueError(f"{name} must be in [0, 1], got {value}")
-    return r
-
-
-def _check_rate(rate) -> float:
-    """A valid rate, snapped to the 16-bit grid the ``.fsd`` header stores it on (as the compressor does
-    when it encodes; see :func:`fasdiff_lite.compressor.on_rate_grid`), so the numbers shown match the file."""
-    return on_rate_grid(_check_unit(rate, "rate"))
-
-
-def _check_model(model) -> HFCompressor:
-    if not isinstance(model, HFCompressor):
-        raise ValueError(f"expected a compressor (fasdiff_lite.compressor.HFCompressor), got {type(model).__name__}")
-    return model
-
-
-def _face(face) -> np.ndarray:
-    """One face as uint8 H×W×3 (anything :func:`fasdiff_lite.data.load_image` reads, or a 1×3×H×W tensor)."""
-    if face is None:
-        raise ValueError("no face given: pass an image (array, PIL, path) or a 1×3×H×W tensor in [0, 1]")
-    if isinstance(face, torch.Tensor) and face.ndim == 4:
-        if face.shape[0] != 1:
-            raise ValueError(f"expected one face, got a batch of {face.shape[0]}")
-        return data.to_image(face)
-    return data.load_image(face)
-
-
+# ------------------------------------------------------------------------------------------ models
 def shipped_models(names=LEARNED, device=None) -> "OrderedDict[str, HFCompressor]":
     """The shipped compressors by name, or a FileNotFoundError saying which weights are missing and why."""
-    missing = [n for n in names if not (settings.ASSETS_DIR / SHIPPED[n] / "model.safetensors").exists()]
+    missing = [n for n in names if n not in zoo.available("compressor")]
     if missing:
         raise FileNotFoundError(
             f"the shipped weights for {', '.join(missing)} are not in {settings.ASSETS_DIR / 'compressor'}. "
             "On a fresh clone they come with the repository (git pull); or train your own with "
             "`fasdiff-lite train compressor` and pass models={'hf-compressor': HFCompressor.from_pretrained(folder)}"
         )
-    return OrderedDict((n, load_compressor(n, device)) for n in names)
+    return OrderedDict((n, zoo.load(n, device)) for n in names)
 
 
 def _models(models) -> "OrderedDict[str, HFCompressor]":
@@ -92,56 +60,25 @@ def _models(models) -> "OrderedDict[str, HFCompressor]":
     if isinstance(models, dict):
         out = OrderedDict(models)
     else:
-        out = OrderedDict((_check_model(m).config.model_id, m) for m in models)
+        out = OrderedDict((check_model(m).config.model_id, m) for m in models)
     if not out:
         raise ValueError("need at least one learned compressor")
     for m in out.values():
-        _check_model(m)
+        check_model(m)
     return out
 
 
-def default_faces(n: int | None = None, size: int = 64) -> tuple[np.ndarray, list[str]]:
-    """Validation faces of the shared set when present (else the shipped samples), with labels."""
-    n = n or settings.pick(12, 4)
-    if settings.shared_dir() is not None:
-        faces = data.load_faces("shared", size, split="val", limit=n)
-        return faces, [f"validation face {i}" for i in range(len(faces))]
-    faces = data.sample_faces(size)[:n]
-    return faces, data.sample_names()[: len(faces)]
-
 
 # ------------------------------------------------------------------------------------- bits and bytes
-def bits_from_likelihoods(likelihoods) -> float:
-    """−Σ log₂ p over every latent element: the number of bits an ideal entropy coder would spend.
-
-    ``likelihoods``: a tensor of probabilities, or a dict/list of them (CompressAI's ``out["likelihoods"]``).
-    """
-    if isinstance(likelihoods, dict):
-        parts = list(likelihoods.values())
-    elif isinstance(likelihoods, (list, tuple)):
-        parts = list(likelihoods)
-    else:
-        parts = [likelihoods]
-    if not parts:
-        raise ValueError("no likelihoods given")
-    total = 0.0
-    for p in parts:
-        p = torch.as_tensor(p, dtype=torch.float64)
-        if p.numel() and (torch.isnan(p).any() or (p <= 0).any() or (p > 1 + 1e-6).any()):
-            raise ValueError("likelihoods must be probabilities in (0, 1]")
-        total += float(-torch.log2(p).sum())
-    return total
-
-
 @torch.no_grad()
 def estimated_bits(model: HFCompressor, face, rate: float) -> dict:
     """The entropy model's estimate for one face, split into y (the latent) and z (the side information)."""
-    model = _check_model(model)
-    rate = _check_rate(rate)
+    model = check_model(model)
+    rate = check_rate(rate)
     model.eval()
-    x = data.to_tensor(_face(face)).to(model.Gain.device)
+    x = data.to_tensor(as_face(face)).to(model.Gain.device)
     out = model.forward_rate(pad(x), rate)
-    bits = {k: bits_from_likelihoods(v) for k, v in out["likelihoods"].items()}
+    bits = {k: float(likelihood_bits(v)) for k, v in out["likelihoods"].items()}
     bits["total"] = sum(bits.values())
     return bits
 
@@ -164,6 +101,7 @@ def bitstream_anatomy(blob: bytes) -> list[tuple[str, int]]:
     return rows
 
 
+
 # ------------------------------------------------------------------------------------- one codec, one rate
 @torch.no_grad()
 def rate_views(model: HFCompressor, face, rate: float) -> dict:
@@ -173,9 +111,9 @@ def rate_views(model: HFCompressor, face, rate: float) -> dict:
     ``stream_bytes``, ``header_bytes`` (container overhead), ``estimated_bits`` (the entropy model's
     −Σ log₂ p of y and z), ``overhead_pct`` (file vs estimate), ``psnr``, ``ms_ssim``.
     """
-    model = _check_model(model)
-    rate = _check_rate(rate)
-    img = _face(face)
+    model = check_model(model)
+    rate = check_rate(rate)
+    img = as_face(face)
     model.eval()
     blob = model.compress(data.to_tensor(img).to(model.Gain.device), rate)
     decoded = data.to_image(model.decompress(blob))
@@ -197,14 +135,14 @@ def fit_rate(model: HFCompressor, face, max_bytes: int, steps: int = 10) -> tupl
 
     Returns ``(rate, fits)``; ``fits`` is False when even rate 0 is bigger than the budget.
     """
-    model = _check_model(model)
+    model = check_model(model)
     if int(max_bytes) < 1:
         raise ValueError(f"max_bytes must be ≥ 1, got {max_bytes}")
-    x = data.to_tensor(_face(face)).to(model.Gain.device)
+    x = data.to_tensor(as_face(face)).to(model.Gain.device)
     model.eval()
 
     def size(r: float) -> int:
-        return len(model.compress(x, _check_rate(r)))
+        return len(model.compress(x, check_rate(r)))
 
     if size(0.0) > max_bytes:
         return 0.0, False
@@ -212,14 +150,14 @@ def fit_rate(model: HFCompressor, face, max_bytes: int, steps: int = 10) -> tupl
         return 1.0, True
     lo, hi = 0.0, 1.0
     for _ in range(steps):
-        mid = _check_rate((lo + hi) / 2)
+        mid = check_rate((lo + hi) / 2)
         lo, hi = (mid, hi) if size(mid) <= max_bytes else (lo, mid)
     return lo, True
 
 
 def baseline_view(face, codec: str, max_bytes: int) -> dict:
     """A classical codec fitted to ``max_bytes`` (best quality that fits), measured like :func:`rate_views`."""
-    img = _face(face)
+    img = as_face(face)
     res = baselines.fit_bytes(img, codec, int(max_bytes))
     h, w = img.shape[:2]
     return {"codec": codec, "quality": res.quality, "fits": res.fits, "image": res.decoded, "blob": res.data,
@@ -234,8 +172,8 @@ def compare_at_rate(models, face, rate: float, codecs=("jpeg", "webp")) -> "Orde
     model gets the highest rate that fits (``fitted_rate``), every classical codec the best quality.
     """
     models = _models(models)
-    rate = _check_rate(rate)
-    img = _face(face)
+    rate = check_rate(rate)
+    img = as_face(face)
     names = list(models)
     first = rate_views(models[names[0]], img, rate)
     views = OrderedDict([(names[0], first)])
@@ -264,7 +202,7 @@ def rd_curve(model: HFCompressor, face, rates) -> list[tuple[float, float, float
 
 def baseline_curve(face, codec: str, qualities=None) -> list[tuple[float, float, float]]:
     """``[(bpp, PSNR, MS-SSIM), ...]`` of a classical codec on one face over a sweep of qualities."""
-    img = _face(face)
+    img = as_face(face)
     lo, hi = baselines.CODECS[codec][1]
     if qualities is None:  # denser at low qualities, where the learned codecs live
         qualities = np.unique((lo + (hi - lo) * np.linspace(0, 1, 16) ** 2).round().astype(int))
@@ -277,6 +215,7 @@ def baseline_curve(face, codec: str, qualities=None) -> list[tuple[float, float,
     return sorted(out)
 
 
+
 # ------------------------------------------------------------------------------------------ quantization
 @torch.no_grad()
 def quantization_demo(model: HFCompressor, face, rate: float = 0.5, seed: int = 0) -> dict:
@@ -287,10 +226,10 @@ def quantization_demo(model: HFCompressor, face, rate: float = 0.5, seed: int = 
     u + U(−½, ½) instead. Returns ``u``, ``rounded``, ``noisy`` (flat numpy arrays), the two errors'
     mean squares (both ≈ 1/12), and the bits each version of the likelihood estimates (nearly equal).
     """
-    model = _check_model(model)
-    rate = _check_rate(rate)
+    model = check_model(model)
+    rate = check_rate(rate)
     model.eval()
-    x = pad(data.to_tensor(_face(face)).to(model.Gain.device))
+    x = pad(data.to_tensor(as_face(face)).to(model.Gain.device))
     g = model.gain(rate)
     y = model.g_a(x)
     z_hat, _ = model.entropy_bottleneck(model.h_a(y), training=False)
@@ -306,7 +245,7 @@ def quantization_demo(model: HFCompressor, face, rate: float = 0.5, seed: int = 
         "u": u.flatten().cpu().numpy(), "rounded": torch.round(u).flatten().cpu().numpy(),
         "noisy": noisy.flatten().cpu().numpy(),
         "round_mse": float((torch.round(u) - u).pow(2).mean()), "noise_mse": float((noisy - u).pow(2).mean()),
-        "bits_rounding": bits_from_likelihoods(lik_round), "bits_noise": bits_from_likelihoods(lik_noise),
+        "bits_rounding": float(likelihood_bits(lik_round)), "bits_noise": float(likelihood_bits(lik_noise)),
         "latent_shape": tuple(y.shape), "gain": float(g),
     }
 
@@ -329,85 +268,8 @@ def plot_quantization(demo: dict, ax=None, bins: int = 60):
     return ax
 
 
-# --------------------------------------------------------------------------------------- sub-band errors
-def _batch(images) -> torch.Tensor:
-    if isinstance(images, torch.Tensor):
-        t = images.detach().float()
-        return t if t.ndim == 4 else t.unsqueeze(0)
-    a = np.asarray(images)
-    return data.to_tensor(a)
-
-
-def subband_errors(originals, decoded, wavelet: str = "haar", levels: int = 2) -> dict[str, float]:
-    """Error energy per wavelet band: Σ (band(x) − band(x̂))² / (number of pixel values), averaged over faces.
-
-    The DWT is orthogonal, so the bands' errors add up to the pixel MSE (on [0, 1]) exactly: each number
-    says how much of the MSE lives in that band.
-    """
-    x, y = _batch(originals), _batch(decoded)
-    if x.shape != y.shape:
-        raise ValueError(f"originals and decoded differ in shape: {tuple(x.shape)} vs {tuple(y.shape)}")
-    bx = frequency.split_bands(frequency.dwt2(x, wavelet, levels))
-    by = frequency.split_bands(frequency.dwt2(y, wavelet, levels))
-    n = x[0].numel()
-    return {k: float((bx[k] - by[k]).pow(2).flatten(1).sum(1).mean() / n) for k in bx}
-
-
-def plot_band_errors(errors: dict[str, dict[str, float]], ax=None, db: bool = False):
-    """Grouped bars: one group per band, one bar per codec (``errors[codec][band]`` from :func:`subband_errors`)."""
-    import matplotlib.pyplot as plt
-
-    if not errors:
-        raise ValueError("no errors to plot")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3))
-    codecs = list(errors)
-    bands = list(next(iter(errors.values())))
-    width = 0.8 / len(codecs)
-    for i, c in enumerate(codecs):
-        vals = np.array([errors[c][b] for b in bands]) * 255**2  # in (0–255 scale)² per pixel value
-        ax.bar(np.arange(len(bands)) + (i - (len(codecs) - 1) / 2) * width, vals, width,
-               label=c, color=CODEC_COLORS.get(c))
-    ax.set_xticks(np.arange(len(bands)), bands)
-    ax.set_ylabel("error energy (0–255 scale)²")
-    ax.set_yscale("log")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    return ax
-
-
-def plot_side_by_side(original, images: dict, box: tuple[int, int, int] | None = None, titles: dict | None = None):
-    """Original and decoded images in a row, with a zoomed crop of ``box = (top, left, size)`` below."""
-    import matplotlib.pyplot as plt
-
-    original = _face(original)
-    items = [("original", original)] + [(k, _face(v)) for k, v in images.items()]
-    rows = 2 if box else 1
-    fig, axes = plt.subplots(rows, len(items), figsize=(2.2 * len(items), 2.3 * rows), squeeze=False)
-    for j, (name, img) in enumerate(items):
-        axes[0, j].imshow(img)
-        axes[0, j].set_title((titles or {}).get(name, name), fontsize=8)
-        if box:
-            t, l, s = box
-            axes[0, j].add_patch(plt.Rectangle((l - 0.5, t - 0.5), s, s, fill=False, ec="yellow", lw=1))
-            axes[1, j].imshow(img[t:t + s, l:l + s], interpolation="nearest")
-        for a in axes[:, j]:
-            a.axis("off")
-    fig.tight_layout()
-    return fig
-
 
 # ------------------------------------------------------------------------------------------- the widget
-def _png(img: np.ndarray, scale: int = 3) -> bytes:
-    from PIL import Image
-
-    im = Image.fromarray(img)
-    im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
-    buf = io.BytesIO()
-    im.save(buf, format="PNG")
-    return buf.getvalue()
-
-
 class RateExplorer:
     """Controller behind :func:`rate_explorer`: widgets in ``.widget``; the latest views in ``.views``."""
 
@@ -436,7 +298,7 @@ class RateExplorer:
         self.views: OrderedDict = OrderedDict()
 
         self.face_picker = W.Dropdown(options=[(l, i) for i, l in enumerate(self.labels)], value=0, description="face")
-        self.slider = W.FloatSlider(value=_check_rate(rate), min=0.0, max=1.0, step=0.01, description="rate",
+        self.slider = W.FloatSlider(value=check_rate(rate), min=0.0, max=1.0, step=0.01, description="rate",
                                     continuous_update=continuous_update, readout_format=".2f",
                                     layout=W.Layout(width="420px"))
         self.metric = W.ToggleButtons(options=[("PSNR", "psnr"), ("MS-SSIM", "ms_ssim")], value="psnr",
@@ -485,11 +347,11 @@ class RateExplorer:
         self.views = self._cache[key]
         face = self.faces[i]
         h, w = face.shape[:2]
-        self.images["original"].value = _png(face, self.scale)
+        self.images["original"].value = png(face, self.scale)
         self.captions["original"].value = f"<b>original</b><br>{w}×{h}, {3 * h * w} raw bytes"
         budget = next(iter(self.views.values()))["bytes"]
         for name, v in self.views.items():
-            self.images[name].value = _png(v["image"], self.scale)
+            self.images[name].value = png(v["image"], self.scale)
             extra = ""
             if "fitted_rate" in v:
                 extra = f"<br>fitted rate {v['fitted_rate']:.2f}"
@@ -523,9 +385,7 @@ class RateExplorer:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        return buf.getvalue()
+        return figure_png(fig)
 
     def _table(self, budget: int) -> str:
         def est(v):

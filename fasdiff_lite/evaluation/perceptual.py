@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import data
+from .. import data
 
 
 class MetricUnavailable(RuntimeError):

@@ -108,7 +108,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import data
+from .. import data
 
 WORK_SIZE = 256  # images whose longer side is shorter than this are upsampled to it (bicubic)
 SAME_PERSON_DISTANCE = 0.6  # dlib's threshold on the Euclidean distance of two descriptors

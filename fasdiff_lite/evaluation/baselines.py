@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from . import data
+from .. import data
 
 # codec -> (Pillow format, quality range, extra save options). Quality: higher = bigger, better.
 CODECS = {

@@ -37,7 +37,7 @@ class VisualPromptControl(nn.Module):
         from diffusers import ControlNetModel
 
         latent_channels = int(unet.config.in_channels)
-        self.prompt_channels = prompt_channels
+        self.prompt_channels, self.adapter_channels = int(prompt_channels), int(adapter_channels)
         self.adapter = nn.Sequential(
             nn.Conv2d(prompt_channels, adapter_channels, 3, padding=1), nn.SiLU(),
             nn.Conv2d(adapter_channels, latent_channels, 3, padding=1),
@@ -45,6 +45,10 @@ class VisualPromptControl(nn.Module):
         self.controlnet = ControlNetModel.from_unet(
             unet, conditioning_channels=latent_channels, conditioning_embedding_out_channels=(32,)
         )
+
+    def config(self) -> dict:
+        """The arguments that rebuild this control on the same UNet (saved in a codec folder's ``codec.json``)."""
+        return {"prompt_channels": self.prompt_channels, "adapter_channels": self.adapter_channels}
 
     @property
     def residual_channels(self) -> tuple[int, ...]:

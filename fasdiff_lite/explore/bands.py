@@ -1,4 +1,4 @@
-"""Interactive explorers for the notebooks (ipywidgets), built on pure functions you can test.
+"""The frequency explorer of notebook 01 (ipywidgets), built on a pure function you can test.
 
 Each explorer is split in two:
 
@@ -11,21 +11,21 @@ Each explorer is split in two:
 What is here:
 
 - :func:`frequency_views` / :func:`frequency_explorer` — keep some wavelet bands of a face and see what
-  comes back; split the same face into a Fourier low-pass and high-pass (notebook 01);
-- :func:`show_images` — one row of pictures with titles, the helper the notebooks use for figures.
+  comes back; split the same face into a Fourier low-pass and high-pass.
 
 Nothing here holds model logic: the transforms live in :mod:`fasdiff_lite.frequency`.
 """
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
 import pywt
 import torch
 
-from . import data, frequency, metrics
+from .. import data, frequency
+from ..evaluation import metrics
+from .common import figure_png, photo_faces, square_face
 
 DEFAULT_SIZE = 64
 SIZES = (64, 128)  # the explorer redraws on every change; these stay interactive on a laptop CPU
@@ -50,13 +50,6 @@ def _check_wavelet(wavelet: str) -> str:
         raise ValueError(f"wavelet must be a name such as {', '.join(frequency.WAVELETS)}; got {wavelet!r}")
     frequency._filters(wavelet)  # raises ValueError for unknown or non-orthogonal wavelets
     return wavelet
-
-
-def _as_face(image) -> np.ndarray:
-    a = data.load_image(image)
-    if a.shape[0] != a.shape[1]:
-        raise ValueError(f"expected a square face image, got {a.shape[1]}×{a.shape[0]}; use data.face_crop first")
-    return a
 
 
 def frequency_views(image, wavelet: str = "haar", levels: int = 2, keep=None, cutoff: float = 0.25,
@@ -85,7 +78,7 @@ def frequency_views(image, wavelet: str = "haar", levels: int = 2, keep=None, cu
     ``energy``, ``kept_energy``          per-band energy fractions (mean removed) and the sum over ``keep``
     """
     _check_wavelet(wavelet)
-    face = _as_face(image)
+    face = square_face(image)
     side = face.shape[0]
     if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)):
         raise ValueError(f"levels must be a whole number, got {levels!r}")
@@ -145,33 +138,6 @@ def _db(v: float) -> str:
     return "∞ dB" if math.isinf(v) else f"{v:.1f} dB"
 
 
-def show_images(images, titles=None, cmap=None, size: float = 2.2, suptitle: str | None = None, axes=None):
-    """Draw images in one row (uint8 H×W×3, float H×W×3 / H×W in [0, 1], or 1×3×H×W tensors); returns the figure."""
-    import matplotlib.pyplot as plt
-
-    images = list(images)
-    titles = list(titles) if titles is not None else [""] * len(images)
-    if len(titles) != len(images):
-        raise ValueError(f"{len(images)} images but {len(titles)} titles")
-    if axes is None:
-        fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size + 0.4), squeeze=False)
-        axes = axes[0]
-    else:
-        fig = axes[0].figure
-    for ax, im, t in zip(axes, images, titles):
-        if isinstance(im, torch.Tensor):
-            im = data.to_image(im)
-        im = np.asarray(im)
-        ax.imshow(im, cmap=cmap if im.ndim == 2 else None, vmin=0 if im.ndim == 2 else None,
-                  vmax=(1 if im.dtype != np.uint8 else 255) if im.ndim == 2 else None)
-        ax.set_title(t, fontsize=9)
-        ax.axis("off")
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
 def draw_frequency_views(views: dict, fig=None):
     """The explorer's figure for a :func:`frequency_views` result: 2 rows × 3 pictures."""
     import matplotlib.pyplot as plt
@@ -201,20 +167,8 @@ def draw_frequency_views(views: dict, fig=None):
     return fig
 
 
+
 # ------------------------------------------------------------------------------------------ explorer
-def _default_faces() -> tuple[list[np.ndarray], list[str]]:
-    """The shipped sample faces, plus a few validation faces of ../shared when that folder is here."""
-    faces = list(data.sample_faces(256))
-    names = [n.replace("_", " ") for n in data.sample_names()]
-    try:
-        shared = data.load_faces("shared", size=128, split="val", limit=4)
-        faces += list(shared)
-        names += [f"shared val #{i}" for i in range(len(shared))]
-    except data.DataUnavailable:
-        pass
-    return faces, names
-
-
 try:  # ipywidgets comes with the [notebooks] extra; the pure functions above work without it
     from ipywidgets import VBox as _Box
 except ImportError:  # pragma: no cover - exercised only where ipywidgets is missing
@@ -370,10 +324,7 @@ class FrequencyExplorer(_Box):
         # made nbclient wait out its whole cell timeout when the CPU was busy (measured: 180 s).
         from matplotlib.figure import Figure
 
-        fig = draw_frequency_views(self.views, Figure(figsize=(8.4, 6.3), dpi=80))
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        self.out.value = buf.getvalue()
+        self.out.value = figure_png(draw_frequency_views(self.views, Figure(figsize=(8.4, 6.3), dpi=80)))
 
 
 def frequency_explorer(faces=None, names=None, size: int = DEFAULT_SIZE, wavelet: str = "haar", levels: int = 2,
@@ -391,7 +342,7 @@ def frequency_explorer(faces=None, names=None, size: int = DEFAULT_SIZE, wavelet
     low-pass and high-pass, and the PSNR of each against the original.
     """
     if faces is None:
-        faces, default_names = _default_faces()
+        faces, default_names = photo_faces()
         names = names if names is not None else default_names
     else:
         faces = list(faces) if not isinstance(faces, np.ndarray) or faces.ndim == 4 else [faces]

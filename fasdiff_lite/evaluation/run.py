@@ -25,10 +25,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import baselines, bitstream, data, metrics, settings
-from .compressor import SHIPPED as COMPRESSOR_DIRS
+from .. import bitstream, data, settings
+from ..models import zoo
+from ..models.compressor import HFCompressor, likelihood_bits, pad
+from . import baselines, metrics
 from .bdrate import BD_ANCHORS, bd_rate_table, format_bd_table
-from .compressor import HFCompressor, pad
 from .perceptual import add_perceptual, perceptual_backends
 
 
@@ -37,7 +38,7 @@ def estimate_bits(model: HFCompressor, x: torch.Tensor, rate: float) -> float:
     """The entropy model's estimate of the y and z bits for one image (eval mode: rounding, not noise)."""
     model.eval()
     out = model.forward_rate(pad(x.to(model.Gain.device)), rate)
-    return float(sum(torch.log2(l).sum() for l in out["likelihoods"].values()).neg())
+    return float(likelihood_bits(out["likelihoods"]))
 
 
 def measure_learned(model, faces: np.ndarray, rates, name: str | None = None, progress: bool = True,
@@ -180,6 +181,11 @@ def format_table(summary: list[dict], keys=("rate", "n", "bytes", "bpp", "psnr",
     return "\n".join(lines)
 
 
+# One colour per codec in every plot of the suite (these RD plots and the notebook explorers alike).
+CODEC_COLORS = {"hf-compressor": "C0", "hyperprior": "C1", "jpeg": "C2", "webp": "C3", "avif": "C4",
+                "fasdiff": "C6", "fasdiff-nolfe": "C9", "fasdiff-plain": "C8"}
+
+
 def plot_rd(summary: list[dict], metric: str = "psnr", ax=None):
     """Rate–distortion curves (bpp on x) for every codec in a :func:`summarize` table."""
     import matplotlib.pyplot as plt
@@ -192,7 +198,7 @@ def plot_rd(summary: list[dict], metric: str = "psnr", ax=None):
             by[r["codec"]].append((r["bpp"], r[metric]))
     for codec, pts in by.items():
         pts.sort()
-        ax.plot(*zip(*pts), marker="o", label=codec)
+        ax.plot(*zip(*pts), marker="o", label=codec, color=CODEC_COLORS.get(codec.removesuffix("-sweep")))
     ax.set_xlabel("bits per pixel (real file sizes)")
     ax.set_ylabel({"psnr": "PSNR (dB)", "ms_ssim": "MS-SSIM"}.get(metric, metric))
     ax.grid(alpha=0.3)
@@ -213,34 +219,29 @@ def plot_rate_identity(summary: list[dict], metric: str = "identity_cosine", ax=
 
 
 # ------------------------------------------------------------------------------ the whole eval
-LEARNED_COMPRESSORS = ("hf-compressor", "hyperprior")
 TABLE_KEYS = ("rate", "n", "bytes", "bpp", "psnr", "ms_ssim", "lpips", "fid", "kid", "identity_cosine",
               "same_person_rate", "reid_rank1", "detection_rate", "landmark_nme", "encode_ms", "decode_ms", "fits_pct")
 
 
 def known_codecs() -> list[str]:
     """Every codec name :func:`run_eval` understands (whether or not it is shipped / available here)."""
-    from . import codec as fasdiff_codec
-
-    return [*fasdiff_codec.SHIPPED, *LEARNED_COMPRESSORS, *baselines.CODECS]
+    return [*zoo.names("codec"), *zoo.names("compressor"), *baselines.CODECS]
 
 
 def resolve_codecs(names=None) -> tuple[list[str], list[str]]:
     """(the codecs to run, notes). ``names`` None: every one shipped or available here, with a note for
     each that is missing. Named explicitly: an unknown or missing codec is an error that says why."""
-    from . import codec as fasdiff_codec
-
-    shipped = set(fasdiff_codec.available_codecs()) | set(baselines.available_codecs())
-    shipped |= {n for n in LEARNED_COMPRESSORS if (settings.ASSETS_DIR / COMPRESSOR_DIRS[n] / "model.safetensors").exists()}
+    fasdiff = zoo.names("codec")
+    shipped = set(zoo.available("codec")) | set(zoo.available("compressor")) | set(baselines.available_codecs())
     known = known_codecs()
     if names is None or list(names) in (["all"], []):
         missing = [n for n in known if n not in shipped]
         notes = []
-        if any(n in fasdiff_codec.SHIPPED for n in missing):
-            notes.append("note: no trained " + ", ".join(n for n in missing if n in fasdiff_codec.SHIPPED) +
+        if any(n in fasdiff for n in missing):
+            notes.append("note: no trained " + ", ".join(n for n in missing if n in fasdiff) +
                          " in assets/fasdiff/ yet; evaluating the codecs that are there (train one with "
                          "`fasdiff-lite train fasdiff --variant ... --export ...`)")
-        other = [n for n in missing if n not in fasdiff_codec.SHIPPED]
+        other = [n for n in missing if n not in fasdiff]
         if other:
             notes.append(f"note: not available on this machine, skipped: {', '.join(other)}")
         return [n for n in known if n in shipped], notes
@@ -354,9 +355,7 @@ def run_eval(faces: np.ndarray, codecs=None, rates=(0.0, 0.5, 1.0), steps: int =
     ``codecs``: names (see :func:`known_codecs`) or None for all that are here (a missing FaSDiff codec is
     then a note, not an error). FaSDiff codecs decode with ``steps`` and ``realism``. ``log``: where notes go.
     """
-    from . import codec as fasdiff_codec
     from . import face_metrics
-    from .compressor import load_compressor
 
     faces = np.asarray(faces)
     if faces.ndim != 4 or len(faces) == 0:
@@ -373,12 +372,9 @@ def run_eval(faces: np.ndarray, codecs=None, rates=(0.0, 0.5, 1.0), steps: int =
     t0 = time.perf_counter()
     rows = []
     for name in learned:
-        if name in fasdiff_codec.SHIPPED:
-            rows += measure_learned(fasdiff_codec.cached_codec(name, device), faces, rates, name=name, progress=progress,
-                                    keep_images=True, steps=steps, realism=realism)
-        else:
-            rows += measure_learned(load_compressor(name, device), faces, rates, name=name, progress=progress,
-                                    keep_images=True)
+        kw = {"steps": steps, "realism": realism} if zoo.kind_of(name) == "codec" else {}
+        rows += measure_learned(zoo.cached(name, device), faces, rates, name=name, progress=progress,
+                                keep_images=True, **kw)
     if classical:
         notes.append(f"{', '.join(classical)} fitted per face to {learned[0]}'s bytes at each rate "
                      "(the best quality that fits; fits_pct < 100 where even the lowest quality is bigger)")

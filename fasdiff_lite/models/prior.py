@@ -57,9 +57,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from . import settings
+from .. import frequency, settings
 
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 TINY_DIR_NAME = "prior/tiny"  # under settings.ASSETS_DIR
 SD_MODELS = {  # short names accepted by load_prior
     "stable-diffusion": "stabilityai/stable-diffusion-2-1-base",
@@ -99,6 +99,7 @@ class DiffusionPrior(nn.Module):
     """
 
     kind = "generic"
+    source: dict | None = None  # the load_prior arguments that rebuild it ({"name": "tiny"}); None: built in memory
 
     def __init__(self, vae, unet, scheduler_config: dict, context: torch.Tensor, sampler: str = "ddim"):
         super().__init__()
@@ -252,72 +253,70 @@ class DiffusionPrior(nn.Module):
         return (z_t - (1 - a).sqrt() * eps) / a.sqrt()
 
     # ------------------------------------------------------------------------------- sampling
-    @torch.no_grad()
-    def sample(
-        self,
-        n: int = 1,
-        steps: int = 20,
-        generator: torch.Generator | None = None,
-        start_latent: torch.Tensor | None = None,
-        start_t: int | None = None,
-        progress: bool = True,
-        height: int | None = None,
-        width: int | None = None,
-        scheduler: str | None = None,
-        control: Callable[[torch.Tensor, torch.Tensor], dict] | None = None,
-        output: str = "image",
-        max_steps: int | None = None,
-    ) -> torch.Tensor:
-        """Draw ``n`` images by denoising pure noise in ``steps`` steps (or refine ``start_latent``).
-
-        start_latent, start_t: begin from ``start_latent`` (a scaled latent, N×C×h×w) noised to
-            timestep ``start_t`` (default: T−1) instead of from pure noise, and run only the scheduled
-            steps at or below ``start_t`` (the first of them sets the actual noise level), as in
-            image-to-image. ``n`` is then taken from ``start_latent``.
-        max_steps: with ``start_latent``, run at most this many of those steps (the last ones, nearest
-            to t = 0), so that a caller who scheduled a finer grid gets exactly the count it asked for.
-        control: optional ``fn(z_t, t) -> dict`` of extra UNet arguments, e.g. a ControlNet's
-            ``down_block_additional_residuals`` and ``mid_block_additional_residual``.
-        scheduler: ``"ddim"``, ``"dpm"`` or ``"ddpm"`` for this call (default: :attr:`scheduler`).
-        output: ``"image"`` (N×3×H×W in [0, 1]) or ``"latent"``.
-        """
-        if output not in ("image", "latent"):
-            raise ValueError(f"output must be 'image' or 'latent', not {output!r}")
+    def get_timesteps(self, steps: int, start_t: int | None = None, max_steps: int | None = None,
+                      scheduler: str | None = None) -> torch.Tensor:
+        """Set the sampler's grid of ``steps`` timesteps and return the part to run (diffusers img2img's
+        ``get_timesteps``): all of it by default; with ``start_t``, only the grid steps at or below it
+        (the first sets the starting noise level), and with ``max_steps`` at most that many of those, the
+        last ones (nearest to t = 0), so a caller who scheduled a finer grid runs exactly the count it asked for."""
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
-        name = scheduler or self.sampler_name
-        if name not in SAMPLERS:
-            raise ValueError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
-        sched = self.schedulers[name]
+        sched = self._sampler(scheduler)
         sched.set_timesteps(steps, device=self.device)
         timesteps = sched.timesteps
-        if start_latent is None:
-            if start_t is not None:
-                raise ValueError("start_t needs a start_latent to noise")
-            size = height or self.image_size, width or self.image_size
-            shape = (n, *self.latent_shape(*size))
-            z = randn(shape, generator, self.device, self.dtype) * sched.init_noise_sigma
-        else:
-            start_t = self.num_train_timesteps - 1 if start_t is None else int(start_t)
-            timesteps = timesteps[timesteps <= start_t]
-            if max_steps is not None:
-                timesteps = timesteps[-int(max_steps):]
-            if len(timesteps) == 0:
-                raise ValueError(
-                    f"no scheduled timestep is at or below start_t={start_t} with {steps} steps; "
-                    "raise start_t or the number of steps"
-                )
-            z0 = start_latent.to(self.device, self.dtype)
-            z, _ = self.add_noise(z0, timesteps[0], randn(z0.shape, generator, self.device, self.dtype))
-            if hasattr(sched, "_step_index"):  # multistep solvers keep a step counter; restart it
-                sched._step_index = None
+        if start_t is not None:
+            timesteps = timesteps[timesteps <= int(start_t)]
+        if max_steps is not None:
+            timesteps = timesteps[-int(max_steps):]
+        if len(timesteps) == 0:
+            raise ValueError(f"no scheduled timestep is at or below start_t={start_t} with {steps} steps; "
+                             "raise start_t or the number of steps")
+        return timesteps
+
+    @torch.no_grad()
+    def denoise(self, z: torch.Tensor, timesteps: torch.Tensor, control: Callable | None = None,
+                generator: torch.Generator | None = None, scheduler: str | None = None,
+                progress: bool = False) -> torch.Tensor:
+        """Run the sampler over ``timesteps`` (a tail of its grid, as :meth:`get_timesteps` returns) from the
+        latent ``z``, noised to ``timesteps[0]``; returns the denoised latent ẑ0.
+
+        control: optional ``fn(z_t, t) -> dict`` of extra UNet arguments, e.g. a ControlNet's
+        ``down_block_additional_residuals`` and ``mid_block_additional_residual``.
+        """
+        sched = self._sampler(scheduler)
+        grid = sched.timesteps
+        begin = len(grid) - len(timesteps)
+        if begin < 0 or not torch.equal(grid[begin:].cpu(), torch.as_tensor(timesteps).cpu()):
+            raise ValueError("timesteps must be the tail of the sampler's grid: get them from get_timesteps")
+        if hasattr(sched, "set_begin_index"):  # multistep solvers count their steps from here
+            sched.set_begin_index(begin)
         step_kwargs = {"generator": generator} if "generator" in inspect.signature(sched.step).parameters else {}
         for t in _progress(timesteps, progress, f"sampling ({sched.__class__.__name__[:-9]}, {len(timesteps)} steps)"):
             z_in = sched.scale_model_input(z, t)
             extra = control(z_in, t) if control is not None else {}
             out = self.model_output(z_in, t, **extra)
             z = sched.step(out, t, z, **step_kwargs).prev_sample
+        return z
+
+    @torch.no_grad()
+    def sample(self, n: int = 1, steps: int = 20, generator: torch.Generator | None = None, progress: bool = True,
+               height: int | None = None, width: int | None = None, scheduler: str | None = None,
+               control: Callable | None = None, output: str = "image") -> torch.Tensor:
+        """Draw ``n`` images by denoising pure noise in ``steps`` steps: :meth:`get_timesteps`, then
+        :meth:`denoise`. ``output``: ``"image"`` (N×3×H×W in [0, 1]) or ``"latent"``."""
+        if output not in ("image", "latent"):
+            raise ValueError(f"output must be 'image' or 'latent', not {output!r}")
+        timesteps = self.get_timesteps(steps, scheduler=scheduler)
+        shape = (n, *self.latent_shape(height or self.image_size, width or self.image_size))
+        z = randn(shape, generator, self.device, self.dtype) * self._sampler(scheduler).init_noise_sigma
+        z = self.denoise(z, timesteps, control, generator, scheduler, progress)
         return z if output == "latent" else self.decode(z)
+
+    def _sampler(self, name: str | None):
+        name = name or self.sampler_name
+        if name not in SAMPLERS:
+            raise ValueError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
+        return self.schedulers[name]
 
     @property
     def image_size(self) -> int:
@@ -440,8 +439,14 @@ class StableDiffusionPrior(DiffusionPrior):
 def load_prior(name: str | Path = "tiny", device=None, model_id: str | None = None, **kwargs) -> DiffusionPrior:
     """The prior by name: ``"tiny"`` (shipped weights), ``"stable-diffusion"`` (SD 2.1-base, or
     ``model_id``), ``"sd-turbo"``, or a folder (one written by ``save_pretrained``, or a diffusers
-    Stable Diffusion checkpoint). ``device``: None picks CUDA when present."""
-    name = str(name)
+    Stable Diffusion checkpoint). ``device``: None picks CUDA when present. The prior remembers where it
+    came from (``prior.source``), so a codec saved on it can name it."""
+    prior = _load_prior(str(name), device, model_id, **kwargs)
+    prior.source = {"name": str(name), **({"model_id": model_id} if model_id else {})}
+    return prior
+
+
+def _load_prior(name: str, device, model_id: str | None, **kwargs) -> DiffusionPrior:
     if name == "tiny":
         folder = settings.ASSETS_DIR / TINY_DIR_NAME
         if not (folder / PRIOR_FILE).exists():
@@ -506,35 +511,11 @@ def empty_prompt_embedding(model_id: str | Path, device=None, cache: bool = True
 
 
 # ---------------------------------------------------------------------- noise and frequency bands
-def radial_power(x: torch.Tensor, n_bins: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean power |FFT|² per radial frequency band of images N×C×H×W (orthonormal FFT, mean removed).
-
-    Returns (frequency in cycles per pixel, 0 … 0.5; power per band averaged over N and C). White noise
-    of variance σ² has power σ² in every band, so signal-to-noise per band is power(signal)/σ².
-    """
-    x = x.detach().float().cpu()
-    x = x - x.mean(dim=(-2, -1), keepdim=True)
-    h, w = x.shape[-2:]
-    p = torch.fft.fft2(x, norm="ortho").abs().pow(2).mean(dim=tuple(range(x.ndim - 2)))
-    fy, fx = torch.fft.fftfreq(h).abs(), torch.fft.fftfreq(w).abs()
-    r = torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
-    n_bins = n_bins or min(h, w) // 2
-    # bin k holds radii in (k, k+1]·0.5/n_bins; the DC term (r = 0, removed above) is left out, and the
-    # corners beyond 0.5 cycles/pixel go to a last bin that is dropped
-    idx = (torch.ceil(r / 0.5 * n_bins - 1e-6).long() - 1).clamp(max=n_bins)
-    keep = idx >= 0
-    idx, p = idx[keep], p[keep]
-    power = torch.zeros(n_bins + 1).index_add_(0, idx, p)
-    count = torch.zeros(n_bins + 1).index_add_(0, idx, torch.ones(idx.numel()))
-    freqs = (torch.arange(n_bins) + 0.5) / n_bins * 0.5
-    return freqs, (power / count.clamp(min=1))[:n_bins]
-
-
 def spectral_snr(x0: torch.Tensor, alpha_bar: float, n_bins: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Signal-to-noise ratio per radial frequency band of x_t = √ᾱ·x0 + √(1−ᾱ)·ε (x0 scaled to [−1, 1]
     for images): SNR(f) = ᾱ·P_x0(f) / (1 − ᾱ). Natural images have P(f) ∝ 1/f², so the highest
     frequencies drop below SNR = 1 first: diffusion erases fine detail first and coarse layout last."""
-    freqs, p = radial_power(x0, n_bins)
+    freqs, p = frequency.radial_power(x0, n_bins)
     return freqs, alpha_bar * p / max(1 - alpha_bar, 1e-12)
 
 
@@ -543,11 +524,9 @@ def wavelet_band_snr(x0: torch.Tensor, alpha_bar: float, wavelet: str = "haar", 
     x_t = √ᾱ·x0 + √(1−ᾱ)·ε. The wavelet transform is orthogonal, so white noise of variance 1−ᾱ puts
     exactly that variance on every coefficient of every band; the signal's power per coefficient is
     mean(c²) of the band. The fine detail bands (level 1) hold the least power and drown first."""
-    from .frequency import dwt2, split_bands
-
     x0 = x0.detach().float().cpu()
     x0 = x0 - x0.mean(dim=(-2, -1), keepdim=True)  # the constant brightness is not structure
-    bands = split_bands(dwt2(x0, wavelet, levels))
+    bands = frequency.split_bands(frequency.dwt2(x0, wavelet, levels))
     return {k: float(alpha_bar * v.pow(2).mean() / max(1 - alpha_bar, 1e-12)) for k, v in bands.items()}
 
 
@@ -659,5 +638,5 @@ def _unreachable_message(model_id: str, err: Exception) -> str:
 
 __all__ = [
     "DiffusionPrior", "TinyPrior", "StableDiffusionPrior", "PriorUnavailable", "EmptyPrompt", "load_prior",
-    "empty_prompt_embedding", "radial_power", "spectral_snr", "wavelet_band_snr", "SD_MODELS", "SAMPLERS",
+    "empty_prompt_embedding", "spectral_snr", "wavelet_band_snr", "SD_MODELS", "SAMPLERS",
 ]

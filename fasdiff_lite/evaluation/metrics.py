@@ -1,4 +1,4 @@
-"""Human-vision metrics: bpp from real bytes, PSNR, SSIM, MS-SSIM.
+"""Human-vision metrics: bpp from real bytes, PSNR, SSIM, MS-SSIM, and the detail ratio (realism on one face).
 
 All functions take images as H×W×3 uint8 arrays (or anything :func:`fasdiff_lite.data.load_image`
 reads), or float tensors N×3×H×W in [0, 1].
@@ -18,7 +18,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from . import data
+from .. import data, frequency
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 WIN_SIZE, WIN_SIGMA = 11, 1.5
@@ -32,19 +32,8 @@ def bpp(num_bytes: int, height: int, width: int) -> float:
     return 8.0 * num_bytes / (height * width)
 
 
-def _as_tensor(img) -> torch.Tensor:
-    if isinstance(img, torch.Tensor):
-        t = img.detach().float()
-        if t.ndim == 3:
-            t = t.unsqueeze(0)
-        if t.ndim != 4 or t.shape[1] != 3:
-            raise ValueError(f"expected N×3×H×W in [0, 1], got {tuple(img.shape)}")
-        return t
-    return data.to_tensor(data.load_image(img))
-
-
 def _pair(a, b) -> tuple[torch.Tensor, torch.Tensor]:
-    x, y = _as_tensor(a), _as_tensor(b)
+    x, y = data.to_tensor(a), data.to_tensor(b)
     if x.shape != y.shape:
         raise ValueError(f"images differ in shape: {tuple(x.shape)} vs {tuple(y.shape)}")
     return x, y.to(x.device)
@@ -127,3 +116,17 @@ def summary(original, decoded, num_bytes: int | None = None) -> dict:
     if num_bytes is not None:
         out.update(bytes=int(num_bytes), bpp=bpp(num_bytes, *x.shape[-2:]))
     return out
+
+
+def detail_ratio(original, decoded, levels: int = 2, wavelet: str = "haar") -> float:
+    """Energy of the decoded face's wavelet detail bands (levels 1…``levels``) over the original's.
+
+    A crude stand-in for perceptual realism on one face: 1 means as much fine texture as the original,
+    below 1 blurrier (the fidelity reconstruction), above 1 extra (possibly invented) texture. It says
+    nothing about *which* detail: pair it with PSNR (which punishes detail in the wrong place)."""
+    a, b = data.to_tensor(original), data.to_tensor(decoded)
+
+    def detail(x):
+        return sum(float(d.pow(2).sum()) for lvl in frequency.dwt2(x, wavelet, levels)[1:] for d in lvl)
+
+    return detail(b) / max(detail(a), 1e-12)

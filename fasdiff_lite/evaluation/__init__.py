@@ -1,0 +1,11 @@
+"""Measuring, for people and for machines (floor 4: uses the models, never used by them)::
+
+    metrics        bpp, PSNR, SSIM, MS-SSIM, and the detail ratio (a one-face stand-in for realism)
+    face_metrics   machine vision, offline: identity similarity, re-identification, detection, landmarks (dlib)
+    perceptual     optional LPIPS and FID/KID, skipped with a note where their packages or weights are missing
+    baselines      JPEG / WebP / AVIF at a byte budget
+    bdrate         the Bjøntegaard delta rate: one number per pair of rate–quality curves
+    run            every codec on the same faces at equal bytes (``fasdiff-lite eval``, notebook 08)
+
+Import the file you need (``from fasdiff_lite.evaluation import metrics``); this package imports nothing itself.
+"""
