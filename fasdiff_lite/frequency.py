@@ -183,6 +183,13 @@ def band_energy(x: torch.Tensor, wavelet: str = "haar", levels: int = 3, remove_
     return {k: v / total for k, v in e.items()}
 
 
+def detail_energy(x: torch.Tensor, wavelet: str = "haar", levels: int = 2) -> torch.Tensor:
+    """Per image: mean square of the wavelet detail bands (H, V, D) of the finest ``levels`` levels, i.e. how
+    much fine detail an image holds (``evaluation.realism.detail_ratio`` divides two of these). Differentiable."""
+    coeffs = dwt2(x, wavelet, levels)
+    return sum(band.pow(2).flatten(1).sum(1) for level in coeffs[1:] for band in level) / x[0].numel()
+
+
 def band_psnr_drop(x: torch.Tensor, wavelet: str = "haar", levels: int = 3) -> dict[str, float]:
     """PSNR (dB, images in [0,1]) after removing the finest 1, 2, … detail levels: what losing high bands costs."""
     out = {}

@@ -5,15 +5,16 @@
     compress:    image ─▶ HFCompressor (pads, codes) ─range coder─▶ .fsd bytes   (the compressor's streams, in a
                                                                                  container whose model id names
                                                                                  the codec)
-    decompress:  1. unpack         bytes ─▶ packet (checked by the compressor: this codec's id, streams y and z)
+    decompress:  1. unpack         bytes ─▶ packet (checked by the compressor: this codec's id, one stream)
                  2. fidelity       ─▶ x_fid (fidelity reconstruction) and ŷ (the visual prompt)
                                       realism = 0 stops here: the answer is x_fid
                  3. timesteps      (steps, realism) ─▶ the last `steps` DDIM timesteps at or below t₀ = realism·(T−1)
-                 4. denoise        z = VAE(x_fid) noised to t₀ (noise seeded by the file's own bytes), then
-                                   ε̂ = prior UNet(z_t, t | ControlNet(z_t, t, ŷ) residuals, FiLM-modulated by
-                                   HybridLFE(x_fid)) at each timestep       (low frequencies survive the noise;
-                                                                             detail does not)
-                 5. decode         x_gen = VAE⁻¹(ẑ₀)
+                 4. denoise        z_fid = VAE(x_fid): the dense visual prompt on the latent grid, and the start:
+                                   z_fid noised to t₀ (noise seeded by the file's own bytes), then
+                                   ε̂ = prior UNet(z_t, t | ControlNet(z_t, t, [ŷ, z_fid]) residuals, FiLM-modulated
+                                   by HybridLFE(x_fid)) at each timestep
+                 5. decode         x_gen = D(ẑ₀), D the codec's own fine-tuned copy of the VAE decoder
+                                   (``LatentDecoder``, trained with an adversarial term: models/adversarial.py)
                  6. LF correction  x_out = x_gen − LF(x_gen) + LF(x_fid)   (LFE variants; HybridLFE.correct)
                  7. crop           back to the original size
 
@@ -38,11 +39,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .. import bitstream, data
+from .. import bitstream, data, frequency
 from .compressor import HFCompressor, hf_loss, pad
 from .control import VisualPromptControl
 from .lfe import HybridLFE, LFEConfig, lf_consistency_loss
-from .prior import DiffusionPrior, load_prior, randn
+from .adversarial import generator_loss
+from .prior import DiffusionPrior, LatentDecoder, load_prior, randn
 
 VARIANTS = {  # model id -> (compressor it was trained on by default, use LFE)
     "fasdiff": ("hf-compressor", True),
@@ -54,20 +56,26 @@ WEIGHTS_FILE = "control_lfe.safetensors"
 FORMAT = 2  # codec.json schema: 2 records the compressor, the prior's source and the control's config
 MAX_STEPS = 50  # most denoising steps a decode may ask for
 SAMPLER = "ddim"
+LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05}  # training_loss's defaults
 
 
 class FaSDiffCodec(nn.Module):
     """Compressor + diffusion prior + visual-prompt control (+ hybrid low-frequency enhancement)."""
 
     def __init__(self, compressor: HFCompressor, prior: DiffusionPrior, variant: str = "fasdiff",
-                 control: VisualPromptControl | None = None, lfe: HybridLFE | None = None):
+                 control: VisualPromptControl | None = None, lfe: HybridLFE | None = None,
+                 decoder: LatentDecoder | bool = True):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
         self.variant = variant
         self.compressor = compressor.eval().requires_grad_(False)
         self.prior = prior.eval().requires_grad_(False)
-        self.control = control or VisualPromptControl(prior.unet, compressor.config.M).to(prior.device)
+        latent_channels = int(prior.unet.config.in_channels)
+        self.control = control or VisualPromptControl(prior.unet, compressor.config.M,
+                                                      dense_channels=latent_channels).to(prior.device)
+        # the codec's own decoder: a fine-tunable copy of the prior's VAE decoder (False: use the prior's)
+        self.decoder = LatentDecoder(prior).to(prior.device) if decoder is True else (decoder or None)
         use_lfe = VARIANTS[variant][1]
         if use_lfe and lfe is None:
             lfe = HybridLFE(LFEConfig(residual_channels=self.control.residual_channels)).to(prior.device)
@@ -90,7 +98,7 @@ class FaSDiffCodec(nn.Module):
         latent noised to ``realism·(T−1)`` (image-to-image style).
         """
         steps, realism = check_steps(steps), check_realism(realism)
-        # 1. unpack: the compressor checks the header (this codec's id, two streams)
+        # 1. unpack: the compressor checks the header (this codec's id, its stream)
         p = self.compressor.unpack(blob, self.variant)
         # 2. fidelity reconstruction x_fid (at the padded size) and the visual prompt ŷ
         x_fid, prompt = self.compressor.decompress_tensor(list(p.streams), (p.height, p.width), p.rate, crop=False)
@@ -101,12 +109,12 @@ class FaSDiffCodec(nn.Module):
         timesteps = self.timesteps(steps, realism)
         # 4. denoise: x_fid's latent noised to timesteps[0], with noise seeded by the file's own bytes
         g = torch.Generator(device="cpu").manual_seed(bitstream.seed_of(blob))
-        z0 = self.prior.encode(x_fid)
-        z, _ = self.prior.add_noise(z0, timesteps[0], randn(z0.shape, g, z0.device, z0.dtype))
-        control = self.control_fn(prompt, x_fid, tuple(z0.shape[-2:]))
+        z_fid = self.prior.encode(x_fid)
+        z, _ = self.prior.add_noise(z_fid, timesteps[0], randn(z_fid.shape, g, z_fid.device, z_fid.dtype))
+        control = self.control_fn(prompt, x_fid, z_fid)
         z = self.prior.denoise(z, timesteps, control, generator=g, scheduler=SAMPLER, progress=progress)
         # 5. decode the latent
-        x = self.prior.decode(z)
+        x = self.decode_latent(z)
         # 6. low-frequency correction: x's detail on x_fid's coarse structure (LFE variants)
         if self.lfe is not None:
             x = self.lfe.correct(x, x_fid)
@@ -133,51 +141,79 @@ class FaSDiffCodec(nn.Module):
                 break
         return self.prior.get_timesteps(total, start_t, max_steps=steps, scheduler=SAMPLER)
 
-    def control_fn(self, prompt: torch.Tensor, x_fid: torch.Tensor, latent_size: tuple[int, int]):
-        """``fn(z_t, t) -> UNet residual kwargs`` for :meth:`DiffusionPrior.denoise`."""
+    def control_fn(self, prompt: torch.Tensor, x_fid: torch.Tensor, z_fid: torch.Tensor):
+        """``fn(z_t, t) -> UNet residual kwargs`` for :meth:`DiffusionPrior.denoise`: the control sees ŷ and, when
+        built with a dense prompt, x_fid's latent ``z_fid``; the LFE's FiLM (LFE variants) modulates its residuals."""
         modulate = None
         if self.lfe is not None:
-            feats = self.lfe.features(x_fid, latent_size)
+            feats = self.lfe.features(x_fid, tuple(z_fid.shape[-2:]))
             modulate = lambda residuals: self.lfe.modulate(residuals, feats)  # noqa: E731
         context = self.prior.context
-        return lambda z_t, t: self.control(z_t, t, context, prompt, modulate=modulate)
+        dense = z_fid if self.control.dense_channels else None
+        return lambda z_t, t: self.control(z_t, t, context, prompt, modulate=modulate, dense=dense)
+
+    def decode_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """Step 5: latents → images in [0, 1], with the codec's own decoder (or the prior's when it has none)."""
+        return self.decoder(z) if self.decoder is not None else self.prior.decode(z)
 
     # ------------------------------------------------------------------------------ training
-    def training_loss(self, x: torch.Tensor, rate: float, hf_weight: float = 0.5, lf_weight: float = 1.0) -> dict:
-        """The FaSDiff objective for one batch of faces x at ``rate`` (differentiable in the control and the LFE)::
+    def training_loss(self, x: torch.Tensor, rate: float, steps: int = 4, realism: float = 1.0,
+                      weights: dict | None = None, discriminator: nn.Module | None = None) -> dict:
+        """The FaSDiff objective for one batch of faces x at ``rate`` (differentiable in the control, the LFE and
+        the codec's decoder), in two parts::
 
-            ŷ, x_fid = compressor(x, r)       frozen, real rounding: what the decoder will see
-            z0 = VAE(x);  t ~ U{0 … T−1};  z_t = √ᾱ_t·z0 + √(1−ᾱ_t)·ε
-            ε̂ = UNet(z_t, t | ControlNet(z_t, t, ŷ) residuals [· (1+γ) + β from HybridLFE(x_fid)])
+            ŷ, x_fid = compressor(x, r);  z_fid = VAE(x_fid);  z0 = VAE(x)        frozen, real rounding
+          (a) the paper's diffusion loss: t ~ U{0 … T−1}, z_t = √ᾱ_t·z0 + √(1−ᾱ_t)·ε
+                diffusion = ‖ε̂(z_t, t | control(ŷ, z_fid), FiLM) − ε‖²
+          (b) the decoder as it runs: `steps` DDIM steps from z_fid noised to realism·(T−1) (steps 3–4 of
+              decompress, with gradients through every step), then the codec's decoder and the LF correction:
+                x̂ = LFcorrect(D(ẑ0), x_fid)
+                l1 = ‖x̂ − x‖₁                                   fidelity: the right face
+                hf = ‖DWT_detail(x̂) − DWT_detail(x)‖²           high-frequency term
+                lf = ‖LL(x̂) − LL(x)‖² + ‖LP(x̂) − LP(x)‖²         low-frequency consistency (LFE variants)
+                detail = |log E_detail(x̂) − log E_detail(x)|   as much fine detail as a real face (not less: blur)
+                adv = −Disc(x̂)                                  adversarial (hinge): sharp, plausible detail
+            loss = diffusion + w_l1·l1 + w_hf·hf + w_lf·lf + w_detail·detail + w_adv·adv
 
-            loss = ‖ε̂ − ε‖²                                                diffusion (noise prediction with control)
-                 + w_hf · ᾱ_t · ‖DWT_detail(x̂0) − DWT_detail(x)‖²         high-frequency term
-                 + w_lf · ᾱ_t · (‖LL(x̂0) − LL(x)‖² + ‖LP(x̂0) − LP(x)‖²)   low-frequency consistency (LFE variants)
-
-        where x̂0 = VAE⁻¹(ẑ0) is the clean image the step implies. The pixel terms are weighted by ᾱ_t: at high
-        noise x̂0 is a guess and should not be pushed around. Returns ``loss``, ``diffusion``, ``hf``, ``lf``.
+        Few-step diffusion decoders are sharp only when trained for the step counts they run (StableCodec, OSCAR):
+        trained for noise prediction alone, 1–4 steps give the conditional mean, i.e. blur. ``weights``
+        overrides :data:`LOSS_WEIGHTS`; ``discriminator`` is needed when ``adv`` has a weight. Returns the terms,
+        ``loss``, and ``x_hat`` (detached, for the discriminator's own step).
         """
+        w = {**LOSS_WEIGHTS, **(weights or {})}
         prior = self.prior
-        with torch.no_grad():  # the compressor and the VAE are frozen
+        with torch.no_grad():  # the compressor and the VAE encoder are frozen
             out = self.compressor.forward_rate(pad(x), rate)  # eval mode: real rounding, as at decode time
-            prompt, x_fid = out["y_hat"], out["x_hat"].clamp(0, 1)[..., : x.shape[-2], : x.shape[-1]]
-            z0 = prior.encode(x)
+            prompt, x_fid = out["y_hat"], out["x_hat"].clamp(0, 1)
+            z_fid, z0 = prior.encode(x_fid), prior.encode(pad(x))
+        control = self.control_fn(prompt, x_fid, z_fid)
+        zero = torch.zeros((), device=x.device)
+        # (a) diffusion loss at a random timestep
         t = torch.randint(0, prior.num_train_timesteps, (z0.shape[0],), device=z0.device)
         z_t, eps = prior.add_noise(z0, t)
-        residuals = self.control_fn(prompt, x_fid, tuple(z0.shape[-2:]))(z_t, t)
-        eps_hat = prior.predict_noise(z_t, t, **residuals)
-        diffusion = F.mse_loss(eps_hat.float(), eps.float())
-        w = prior.alphas_cumprod.to(z0.device)[t].mean()  # ᾱ_t: trust x̂0 only where the noise is low
-        z0_hat = prior.predict_x0(z_t, t, eps_hat)
-        x0_hat = ((prior.vae.decode(z0_hat / prior.scaling_factor + prior.shift_factor).sample + 1) / 2).clamp(0, 1)
-        zero = torch.zeros((), device=x.device)
-        hf = hf_loss(x, x0_hat) if hf_weight > 0 else zero
-        lf = lf_consistency_loss(x, x0_hat) if (lf_weight > 0 and self.lfe is not None) else zero
-        return {"loss": diffusion + w * (hf_weight * hf + lf_weight * lf), "diffusion": diffusion, "hf": hf, "lf": lf}
+        diffusion = F.mse_loss(prior.predict_noise(z_t, t, **control(z_t, t)).float(), eps.float())
+        # (b) the few-step decode, as at decode time
+        timesteps = self.timesteps(steps, realism)
+        z, _ = prior.add_noise(z_fid, timesteps[0])
+        z = prior.denoise(z, timesteps, control, scheduler=SAMPLER)
+        x_hat = self.decode_latent(z)
+        if self.lfe is not None:
+            x_hat = self.lfe.correct(x_hat, x_fid)
+        x_hat = x_hat[..., : x.shape[-2], : x.shape[-1]]
+        l1 = F.l1_loss(x_hat, x)
+        hf = hf_loss(x, x_hat) if w["hf"] > 0 else zero
+        lf = lf_consistency_loss(x, x_hat) if (w["lf"] > 0 and self.lfe is not None) else zero
+        e = lambda im: frequency.detail_energy(im).clamp_min(1e-8).log()  # noqa: E731
+        detail = (e(x_hat) - e(x)).abs().mean() if w["detail"] > 0 else zero
+        adv = generator_loss(discriminator(x_hat)) if (w["adv"] > 0 and discriminator is not None) else zero
+        loss = diffusion + w["l1"] * l1 + w["hf"] * hf + w["lf"] * lf + w["detail"] * detail + w["adv"] * adv
+        return {"loss": loss, "diffusion": diffusion, "l1": l1, "hf": hf, "lf": lf, "detail": detail, "adv": adv,
+                "x_hat": x_hat.detach()}
 
     def trainable_modules(self) -> dict[str, nn.Module]:
         """What training changes: the control, and the LFE when this variant has one."""
-        return {"control": self.control, **({"lfe": self.lfe} if self.lfe is not None else {})}
+        return {"control": self.control, **({"lfe": self.lfe} if self.lfe is not None else {}),
+                **({"decoder": self.decoder} if self.decoder is not None else {})}
 
     # ------------------------------------------------------------------------------ saving
     def trainable_state(self) -> dict[str, torch.Tensor]:
@@ -214,6 +250,7 @@ class FaSDiffCodec(nn.Module):
             prior = {"folder": "prior"}
         meta = {"format": FORMAT, "variant": self.variant, "compressor": compressor, "prior": prior,
                 "control": self.control.config(), "lfe": self.lfe.extra_config() if self.lfe is not None else None,
+                "decoder": self.decoder is not None,
                 **(extra or {})}
         (folder / CODEC_FILE).write_text(json.dumps(meta, indent=1))
         return folder
@@ -257,7 +294,7 @@ class FaSDiffCodec(nn.Module):
             cfg = dict(meta["lfe"])
             cfg["residual_channels"] = tuple(cfg["residual_channels"])
             lfe = HybridLFE(LFEConfig(**cfg))
-        codec = cls(compressor, prior, meta["variant"], control=control, lfe=lfe)
+        codec = cls(compressor, prior, meta["variant"], control=control, lfe=lfe, decoder=bool(meta.get("decoder", False)))
         state = load_file(str(folder / WEIGHTS_FILE))
         for name, module in codec.trainable_modules().items():
             module.load_state_dict({k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")})

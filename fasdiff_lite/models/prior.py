@@ -358,6 +358,26 @@ class DiffusionPrior(nn.Module):
 
 
 # ------------------------------------------------------------------------------- the tiny prior
+class LatentDecoder(nn.Module):
+    """A trainable copy of a prior's VAE decoder: scaled latents → images in [0, 1], with gradients.
+
+    The prior stays frozen and shared; a FaSDiff codec fine-tunes its own copy of the decoder (with an
+    adversarial term, see ``models/adversarial.py``), because the tiny VAE's decoder, trained with pixel
+    losses only, draws smooth faces. For Stable Diffusion the copy is the SD VAE decoder (about 50 M parameters).
+    """
+
+    def __init__(self, prior: "DiffusionPrior"):
+        super().__init__()
+        vae = prior.vae
+        self.post_quant_conv = copy.deepcopy(vae.post_quant_conv) if vae.post_quant_conv is not None else nn.Identity()
+        self.decoder = copy.deepcopy(vae.decoder)
+        self.scaling_factor, self.shift_factor = float(prior.scaling_factor), float(prior.shift_factor)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        z = z / self.scaling_factor + self.shift_factor
+        return ((self.decoder(self.post_quant_conv(z)).float() + 1) / 2).clamp(0, 1)
+
+
 class TinyPrior(DiffusionPrior):
     """The small prior shipped with the suite (configs in ``fasdiff_lite/configs/tiny_prior``)."""
 

@@ -64,19 +64,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--eval-every", type=int, default=1000, help="held-out measurement every N steps (0: never)")
 
 
-class RawFaces(torch.utils.data.Dataset):
-    """uint8 faces as 3×S×S tensors, untouched: augmentation runs batched on the device (``augment_batch``)."""
-
-    def __init__(self, faces: np.ndarray):
-        self.faces = torch.from_numpy(np.ascontiguousarray(faces)).permute(0, 3, 1, 2).contiguous()
-
-    def __len__(self) -> int:
-        return len(self.faces)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.faces[i]
-
-
 @torch.no_grad()
 def heldout(model: HFCompressor, faces: torch.Tensor, rates=EVAL_RATES, batch: int = 50) -> dict:
     """Entropy-model bpp and mean PSNR on held-out faces (N×3×64×64 in [0, 1]) at each rate, real rounding."""
@@ -130,7 +117,7 @@ def train(cfg: Config) -> tuple[HFCompressor, list[dict]]:
 
     cfg.extra = {"model": asdict(mcfg), "hf_weight": hf_weight, "n_faces": len(faces)}
     t0 = time.time()
-    history = loop.run(cfg, RawFaces(faces), {"model": model}, main_opt, step_fn,
+    history = loop.run(cfg, data.FaceDataset(faces, augment=False), {"model": model}, main_opt, step_fn,
                        aux=(aux_opt, model.aux_loss), desc=f"compressor ({kind})")
     model.to("cpu").eval()
     model.training_info = {

@@ -1,19 +1,24 @@
-"""``fasdiff-lite train fasdiff``: train the visual-prompt control (and the hybrid LFE) of a FaSDiff codec.
+"""``fasdiff-lite train fasdiff``: train a FaSDiff codec's decoder side: the visual-prompt control, the hybrid LFE
+(LFE variants) and the codec's own copy of the VAE decoder, against a small patch discriminator.
 
-The prior is frozen, as in the paper; the compressor is frozen too (it was trained for rate and distortion by
-``train compressor``; its decoded latent is the visual prompt). One step draws a rate r ~ U[0, 1] and minimises
-:meth:`FaSDiffCodec.training_loss <fasdiff_lite.models.codec.FaSDiffCodec.training_loss>` (noise prediction with
-control, plus the high- and low-frequency terms; the objective is written out there, beside the model). The
-paper's identity term needs a differentiable face recogniser; the offline one here (dlib) is not, so it is
-measured, not trained on.
+The prior's UNet and VAE encoder are frozen, as in the paper; the compressor is frozen too (it was trained for
+rate and distortion by ``train compressor``; its decoded latent is the visual prompt). Each step draws a rate
+r ~ U[0, 1] and a decode setting (steps, realism) — half the time the CLI's default (4 steps, realism 1), else
+1–4 steps at realism U[0.3, 1], so the sliders keep working — and minimises
+:meth:`FaSDiffCodec.training_loss <fasdiff_lite.models.codec.FaSDiffCodec.training_loss>` (the paper's diffusion
+loss, plus the few-step decode's fidelity, high- and low-frequency, detail and adversarial terms; written out
+there, beside the model). Then the discriminator takes its own step (hinge loss, ``models/adversarial.py``).
+The paper's identity term needs a differentiable face recogniser; the offline one here (dlib) is not, so it is
+measured, not trained on. Faces: the shared train split at 128 px, a random view each time (``data.augment_batch``).
 
-    fasdiff-lite train fasdiff --variant fasdiff --steps 3000 --threads 1 --export assets/fasdiff/full
+    fasdiff-lite train fasdiff --variant fasdiff --minutes 480 --export assets/fasdiff/full
 
 From a notebook: ``codec, history = train(Config(variant="fasdiff-nolfe", faces="samples", steps=10))``.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from dataclasses import dataclass
 from typing import ClassVar
@@ -22,7 +27,8 @@ import torch
 
 from .. import data, settings
 from ..models import zoo
-from ..models.codec import VARIANTS, FaSDiffCodec
+from ..models.adversarial import PatchDiscriminator, discriminator_loss
+from ..models.codec import LOSS_WEIGHTS, VARIANTS, FaSDiffCodec
 from ..models.prior import load_prior
 from . import loop
 
@@ -32,11 +38,15 @@ class Config(loop.TrainConfig):
     variant: str = "fasdiff"  # fasdiff (full), fasdiff-nolfe (no low-frequency module), fasdiff-plain
     prior: str = "tiny"  # the frozen prior: tiny (shipped) or a folder
     compressor: str | None = None  # the frozen compressor: a shipped name or a folder (default: the variant's)
-    hf_weight: float = 0.5
-    lf_weight: float = 1.0
+    hf_weight: float = LOSS_WEIGHTS["hf"]
+    lf_weight: float = LOSS_WEIGHTS["lf"]
+    l1_weight: float = LOSS_WEIGHTS["l1"]
+    detail_weight: float = LOSS_WEIGHTS["detail"]
+    adv_weight: float = LOSS_WEIGHTS["adv"]
+    adv_start: int = 500  # steps before the adversarial term switches on (the discriminator trains from step 0)
 
-    FULL: ClassVar[dict] = {"steps": 3000, "batch_size": 16, "lr": 2e-4, "warmup": 100, "min_lr": 0.1, "out": None}
-    FAST: ClassVar[dict] = {"steps": 3, "batch_size": 2}
+    FULL: ClassVar[dict] = {"steps": 20000, "batch_size": 32, "lr": 1e-4, "warmup": 200, "min_lr": 0.1, "out": None}
+    FAST: ClassVar[dict] = {"steps": 2, "batch_size": 2, "warmup": 1}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,8 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--prior", default="tiny", help="the frozen prior: tiny (shipped) or a folder")
     m.add_argument("--compressor", default=None, help="the frozen compressor: a shipped name or a folder "
                    "(default: hf-compressor, or hyperprior for fasdiff-plain)")
-    m.add_argument("--hf-weight", type=float, default=0.5)
-    m.add_argument("--lf-weight", type=float, default=1.0)
+    for k, v in LOSS_WEIGHTS.items():
+        m.add_argument(f"--{k}-weight", type=float, default=v, help=f"weight of the {k} term (default {v})")
+    m.add_argument("--adv-start", type=int, default=500, help="steps before the adversarial term switches on")
 
 
 def build(cfg: Config) -> FaSDiffCodec:
@@ -59,29 +70,54 @@ def build(cfg: Config) -> FaSDiffCodec:
     return FaSDiffCodec(compressor, prior, cfg.variant)
 
 
+def decode_setting(gen: torch.Generator | None = None) -> tuple[int, float]:
+    """A (steps, realism) to train one step at: the CLI's default (4, 1.0) half the time, else 1–4 steps at
+    realism U[0.3, 1]."""
+    u = torch.rand(3, generator=gen)
+    if u[0] < 0.5:
+        return 4, 1.0
+    return min(4, 1 + int(u[1] * 4)), float(0.3 + 0.7 * u[2])
+
+
 def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     cfg = cfg.resolved()
     if cfg.out is None:
         cfg.out = f"runs/{cfg.variant}"
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    faces = loop.training_faces(cfg)
+    shared = loop.uses_shared(cfg)
+    faces = loop.training_faces(cfg, size=128 if shared else 64)
     codec = build(cfg)
     cfg.device = str(codec.prior.device)
     modules = codec.trainable_modules()
     opt = torch.optim.AdamW([p for m in modules.values() for p in m.parameters()], lr=cfg.lr, weight_decay=0.0)
+    disc = PatchDiscriminator().to(codec.prior.device)
+    d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
+    weights = {"l1": cfg.l1_weight, "hf": cfg.hf_weight, "lf": cfg.lf_weight, "detail": cfg.detail_weight,
+               "adv": cfg.adv_weight}
+    box = {}
 
     def step_fn(x: torch.Tensor, step: int) -> dict:
         codec.compressor.eval()
         codec.prior.eval()
-        return codec.training_loss(x, float(torch.rand(())), cfg.hf_weight, cfg.lf_weight)
+        x = data.augment_batch(x, 64)
+        steps, realism = decode_setting()
+        w = dict(weights, adv=weights["adv"] if step >= cfg.adv_start else 0.0)
+        losses = codec.training_loss(x, float(torch.rand(())), steps, realism, w, disc)
+        box["real"], box["fake"] = x, losses.pop("x_hat")
+        return losses
 
-    cfg.extra = {"variant": cfg.variant, "n_faces": len(faces)}
+    def disc_loss() -> torch.Tensor:  # the discriminator's step, after the decoder's (loop.run's aux hook)
+        return discriminator_loss(disc(box["real"]), disc(box["fake"]))
+
+    cfg.extra = {"variant": cfg.variant, "n_faces": len(faces), "weights": weights}
     t0 = time.time()
-    history = loop.run(cfg, data.FaceDataset(faces), modules, opt, step_fn, desc=f"train {cfg.variant}")
-    codec.training_info = {"steps": cfg.steps, "batch_size": cfg.batch_size, "lr": cfg.lr, "hf_weight": cfg.hf_weight,
-                           "lf_weight": cfg.lf_weight, "seed": cfg.seed, "faces": str(cfg.faces),
+    history = loop.run(cfg, data.FaceDataset(faces, augment=False), {**modules, "discriminator": disc}, opt, step_fn,
+                       aux=(d_opt, disc_loss), desc=f"train {cfg.variant}")
+    codec.training_info = {"steps": history[-1]["step"] if history else 0, "batch_size": cfg.batch_size, "lr": cfg.lr,
+                           "weights": weights, "adv_start": cfg.adv_start, "seed": cfg.seed, "faces": str(cfg.faces),
                            "n_faces": len(faces), "wall_time_s_this_run": round(time.time() - t0, 1),
+                           "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                            "threads": torch.get_num_threads()}
     return codec.eval(), history
 
@@ -91,5 +127,6 @@ def main(args) -> int:
     codec, history = train(cfg)
     if cfg.export:
         folder = codec.save_pretrained(cfg.export, extra={"training": codec.training_info, "history_tail": history[-5:]})
+        (folder / "history.json").write_text(json.dumps(history))
         print(f"exported to {folder}")
     return 0

@@ -177,6 +177,9 @@ def run(cfg: TrainConfig, dataset, modules: dict, optimizer: torch.optim.Optimiz
     """Train for ``cfg.steps`` steps (``cfg`` resolved); return the logged history (one row every ``log_every``)."""
     out = Path(cfg.out)
     dev = settings.device(cfg.device)
+    if dev.type == "cuda":  # small convolutions: let cuDNN pick its kernels, and allow TF32 matrix products
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     seed_everything(cfg.seed)
     for m in modules.values():
         m.to(dev).train()
@@ -213,11 +216,11 @@ def run(cfg: TrainConfig, dataset, modules: dict, optimizer: torch.optim.Optimiz
             aux_opt.zero_grad(set_to_none=True)
             aux_loss.backward()
             aux_opt.step()
-            losses["aux"] = aux_loss
+            losses["aux"] = aux_loss.detach()
         if after_step:
             after_step(step)
         for k, v in losses.items():
-            running.setdefault(k, []).append(float(v))
+            running.setdefault(k, []).append(float(v.detach()) if torch.is_tensor(v) else float(v))
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
             row = {"step": step + 1, "time_s": round(time.time() - t0, 2)}
             row.update({k: float(np.mean(v)) for k, v in running.items()})

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import data, frequency
+from .. import data, frequency
 
 
 def _batch(images) -> torch.Tensor:
@@ -34,18 +34,13 @@ def _batch(images) -> torch.Tensor:
     return torch.cat([data.to_tensor(data.load_image(im)) for im in images])
 
 
-def detail_energy(x: torch.Tensor, wavelet: str = "haar", levels: int = 2) -> torch.Tensor:
-    """Per-image energy (mean square) of the wavelet detail bands of the finest ``levels`` levels."""
-    coeffs = frequency.dwt2(x, wavelet, levels)
-    return sum(band.pow(2).flatten(1).sum(1) for level in coeffs[1:] for band in level) / x[0].numel()
-
-
 def detail_ratio(decoded, original, wavelet: str = "haar", levels: int = 2) -> np.ndarray:
     """Per face: detail-band energy of the decoded face ÷ that of the original (1.0 = as detailed)."""
     a, b = _batch(decoded), _batch(original)
     if a.shape != b.shape:
         raise ValueError(f"decoded and original faces differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
-    return (detail_energy(a, wavelet, levels) / detail_energy(b, wavelet, levels).clamp_min(1e-12)).numpy()
+    e = frequency.detail_energy
+    return (e(a, wavelet, levels) / e(b, wavelet, levels).clamp_min(1e-12)).numpy()
 
 
 def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
