@@ -597,6 +597,9 @@ def _load_folder(folder: Path, dtype: torch.dtype):
     with _quiet_diffusers():
         vae = AutoencoderKL.from_pretrained(folder / "vae", torch_dtype=dtype, low_cpu_mem_usage=False)
         unet = UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=dtype, low_cpu_mem_usage=False)
+    for model in (vae, unet):  # own, freshly allocated memory: weights read straight from the file keep its byte
+        for t in (*model.parameters(), *model.buffers()):  # offsets, and misaligned weights take other SIMD paths
+            t.data = t.data.clone()  # (last-bit differences from the same weights in memory)
     sched = _read_json(folder / "scheduler" / "scheduler_config.json")
     context = load_file(str(folder / CONTEXT_FILE))["context"]
     return vae, unet, sched, context

@@ -202,7 +202,7 @@ def run(cfg: TrainConfig, dataset, modules: dict, optimizer: torch.optim.Optimiz
         if after_step:
             after_step(step)
         for k, v in losses.items():
-            running.setdefault(k, []).append(float(v))
+            running.setdefault(k, []).append(float(v.detach() if isinstance(v, torch.Tensor) else v))
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
             row = {"step": step + 1, "time_s": round(time.time() - t0, 2)}
             row.update({k: float(np.mean(v)) for k, v in running.items()})
