@@ -1,4 +1,4 @@
-"""Machine-vision metrics (fasdiff_lite.face_metrics). Tests that need dlib and its model files skip
+"""Machine-vision metrics (fasdiff_lite.evaluation.face_metrics). Tests that need dlib and its model files skip
 cleanly where ``dlib-bin`` / ``face-recognition-models`` are not installed."""
 import sys
 

@@ -64,11 +64,15 @@ class TrainConfig:
 
     FULL: ClassVar[dict] = {"steps": 1000, "batch_size": 16, "lr": 1e-3, "warmup": 0, "min_lr": 0.1, "out": "runs/model"}
     FAST: ClassVar[dict] = {"steps": 4, "batch_size": 4, "limit": 32}
+    WARMUP_CAP: ClassVar[int] = 0  # with no warm-up given anywhere: min(WARMUP_CAP, steps/10 + 1) steps
 
     def resolved(self) -> "TrainConfig":
         """A copy with every ``None`` filled from ``FULL`` (or ``FAST`` first, in FAST mode)."""
         fill = {**self.FULL, **(self.FAST if settings.is_fast() else {})}
-        return dataclasses.replace(self, **{k: v for k, v in fill.items() if getattr(self, k, None) is None})
+        cfg = dataclasses.replace(self, **{k: v for k, v in fill.items() if getattr(self, k, None) is None})
+        if cfg.warmup is None:
+            cfg.warmup = min(self.WARMUP_CAP, cfg.steps // 10 + 1)
+        return cfg
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "TrainConfig":
