@@ -16,8 +16,9 @@ from pathlib import Path
 
 import torch
 
-from fasdiff_lite import data, evaluate, settings
-from fasdiff_lite.compressor import load_compressor
+from fasdiff_lite import data, settings
+from fasdiff_lite.evaluation import run as evaluate
+from fasdiff_lite.models import zoo
 
 
 def main() -> None:
@@ -37,7 +38,7 @@ def main() -> None:
     rows = []
     hf_rows = None
     for name in ("hf-compressor", "hyperprior"):
-        model = load_compressor(name)
+        model = zoo.load(name)
         r = evaluate.measure_learned(model, faces, args.rates, name=name)
         hf_rows = hf_rows or r
         rows += r

@@ -4,7 +4,7 @@
     FASDIFF_FAST=1 python benchmarks/face_metrics_speed.py   # 5 faces: a smoke run
     python benchmarks/face_metrics_speed.py --size 128 --source path/to/my/faces
 
-Prints a Markdown table: milliseconds per face for each stage of ``fasdiff_lite.face_metrics``
+Prints a Markdown table: milliseconds per face for each stage of ``fasdiff_lite.evaluation.face_metrics``
 (upsample to 256 px, HOG detection, 5-point shape, ResNet descriptor, 68-point landmarks) and for
 ``evaluate_identity`` per (original, decoded) pair, plus the detection rate it saw. dlib runs on the
 CPU here (the ``dlib-bin`` wheel has no CUDA), so there is no GPU column.
@@ -17,8 +17,9 @@ import time
 
 import numpy as np
 
-from fasdiff_lite import baselines, data, settings
-from fasdiff_lite import face_metrics as fm
+from fasdiff_lite import data, settings
+from fasdiff_lite.evaluation import baselines
+from fasdiff_lite.evaluation import face_metrics as fm
 
 
 def per_face(fn, items, repeat: int = 1) -> float:

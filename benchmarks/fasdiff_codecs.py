@@ -9,7 +9,7 @@ fitted to the full codec's bytes for each face. Human vision: bpp (real files), 
 vision (offline dlib): identity cosine, same-person rate, re-identification rank-1 against all originals,
 detection rate. Then the decode time per face at 1, 4 and 20 steps.
 
-The measuring is ``fasdiff_lite.evaluate.run_eval`` (what ``fasdiff-lite eval`` runs, so it also writes
+The measuring is ``fasdiff_lite.evaluation.run.run_eval`` (what ``fasdiff-lite eval`` runs, so it also writes
 JPEG's quality sweep and the BD-rates); this script adds the decode-time table. Prints Markdown tables and
 writes ``--out``/{rows.csv, summary.csv, bd_rate.csv, report.md, rd.png, identity.png}. The model card in
 ``assets/fasdiff/`` quotes its output.
@@ -23,8 +23,9 @@ import time
 import numpy as np
 import torch
 
-from fasdiff_lite import data, evaluate, settings
-from fasdiff_lite.codec import available_codecs, cached_codec
+from fasdiff_lite import data, settings
+from fasdiff_lite.evaluation import run as evaluate
+from fasdiff_lite.models import zoo
 
 KEYS = ("rate", "n", "bytes", "bpp", "psnr", "ms_ssim", "identity_cosine", "same_person_rate", "reid_rank1",
         "detection_rate", "decode_ms")
@@ -57,7 +58,7 @@ def main() -> None:
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    variants = available_codecs()
+    variants = zoo.available("codec")
     if not variants:
         raise SystemExit("no FaSDiff codec in assets/fasdiff: train one with `fasdiff-lite train fasdiff --export ...`")
     faces, what = evaluate.load_eval_faces(args.source, limit=args.limit)
@@ -74,7 +75,7 @@ def main() -> None:
     print("| codec | " + " | ".join(f"{s} steps" for s in args.timing_steps) + " |")
     print("|---|" + "---|" * len(args.timing_steps))
     for name in variants:
-        times = decode_times(cached_codec(name), faces[: args.timing_faces], args.timing_steps, args.realism)
+        times = decode_times(zoo.cached(name), faces[: args.timing_faces], args.timing_steps, args.realism)
         print(f"| {name} | " + " | ".join(f"{times[s]:.0f}" for s in args.timing_steps) + " |")
 
     files = result.save(args.out)

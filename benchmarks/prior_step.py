@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from fasdiff_lite import prior as P
+from fasdiff_lite.models import prior as P
 from fasdiff_lite import settings
 
 

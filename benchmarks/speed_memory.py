@@ -46,8 +46,10 @@ def measure(name: str, args) -> dict:
     """One codec, in this process: load, warm up, time encode and decode, record the peaks."""
     import torch
 
-    from fasdiff_lite import baselines, codec, data, evaluate
-    from fasdiff_lite.compressor import load_compressor
+    from fasdiff_lite import data
+    from fasdiff_lite.evaluation import baselines
+    from fasdiff_lite.evaluation import run as evaluate
+    from fasdiff_lite.models import zoo
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -61,10 +63,9 @@ def measure(name: str, args) -> dict:
         out["decode_ms"] = {0: mean_ms(baselines.decode, blobs)}
         out["bytes"] = float(np.mean([len(b) for b in blobs]))
     else:
-        model = (codec.cached_codec(name, args.device) if name in codec.SHIPPED
-                 else load_compressor(name, args.device))
+        model = zoo.cached(name, args.device)
         xs = [data.to_tensor(f).to(args.device) for f in faces]
-        diffusion = name in codec.SHIPPED
+        diffusion = zoo.kind_of(name) == "codec"
         steps = args.steps if diffusion else [0]
 
         def decode(blob, s):
@@ -125,7 +126,7 @@ def main() -> None:
         print(json.dumps(measure(args.child, args)))
         return
 
-    from fasdiff_lite import evaluate
+    from fasdiff_lite.evaluation import run as evaluate
 
     names, notes = evaluate.resolve_codecs(args.codecs)
     for n in notes:

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from fasdiff_lite import baselines, data, metrics
+from fasdiff_lite import data
+from fasdiff_lite.evaluation import baselines, metrics
 
 
 def test_available_codecs_include_jpeg_and_webp():

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from fasdiff_lite import bitstream, cli, settings
-from fasdiff_lite.codec import FaSDiffCodec
-from fasdiff_lite.compressor import CompressorConfig, HFCompressor
-from fasdiff_lite.control import VisualPromptControl
-from fasdiff_lite.lfe import HybridLFE, LFEConfig, hybrid_lowpass, lf_consistency_loss
-from fasdiff_lite.prior import TinyPrior
+from fasdiff_lite.models.codec import FaSDiffCodec
+from fasdiff_lite.models.compressor import CompressorConfig, HFCompressor
+from fasdiff_lite.models.control import VisualPromptControl
+from fasdiff_lite.models.lfe import HybridLFE, LFEConfig, hybrid_lowpass, lf_consistency_loss
+from fasdiff_lite.models.prior import TinyPrior
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_decode_runs_exactly_the_steps_asked(prior, compressor, steps, realism, 
 
 
 def test_low_frequency_correction_is_smooth_and_keeps_detail():
-    from fasdiff_lite.fasdiff_explorer import block_edge_ratio
+    from fasdiff_lite.explore.lowfreq import block_edge_ratio, correct_with
 
     lfe = HybridLFE(LFEConfig())
     g = torch.Generator().manual_seed(0)
@@ -121,14 +121,14 @@ def test_low_frequency_correction_is_smooth_and_keeps_detail():
     lf = lfe.lf_image
     assert (lf(out) - lf(x_fid)).pow(2).mean() < 0.2 * (lf(x_gen) - lf(x_fid)).pow(2).mean()
     assert ((out - lf(out)) - (x_gen - lf(x_gen))).pow(2).mean() < 0.2 * ((x_fid - lf(x_fid)) - (x_gen - lf(x_gen))).pow(2).mean()
-    blocks = (x_gen - lfe.start_image(x_gen) + lfe.start_image(x_fid)).clamp(0, 1)
+    blocks = correct_with(x_gen, x_fid, kind="hybrid-blocks")  # LL as the inverse transform's blocks
     assert block_edge_ratio(out) < 1.3 < block_edge_ratio(blocks)
 
 
 def test_evaluation_measures_a_fasdiff_codec(prior, compressor):
     import numpy as np
 
-    from fasdiff_lite import evaluate
+    from fasdiff_lite.evaluation import run as evaluate
 
     codec = FaSDiffCodec(compressor, prior, "fasdiff")
     faces = (np.random.default_rng(0).random((2, 32, 32, 3)) * 255).astype(np.uint8)
@@ -163,7 +163,7 @@ def test_training_smoke_and_resume(prior, tmp_path, monkeypatch):
     monkeypatch.setenv("FASDIFF_FAST", "1")
     prior_dir = prior.save_pretrained(tmp_path / "prior", dtype=None)
     out, exp = tmp_path / "run", tmp_path / "exp"
-    args = ["train", "fasdiff", "--prior", str(prior_dir), "--data", "samples", "--steps", "2", "--batch-size", "2",
+    args = ["train", "fasdiff", "--prior", str(prior_dir), "--faces", "samples", "--steps", "2", "--batch-size", "2",
             "--out", str(out), "--export", str(exp), "--device", "cpu"]
     assert cli.main(args) == 0
     assert json.loads((out / "checkpoint" / "progress.json").read_text())["step"] == 2
@@ -173,3 +173,59 @@ def test_training_smoke_and_resume(prior, tmp_path, monkeypatch):
     codec = FaSDiffCodec.from_pretrained(exp, prior=prior)
     blob = codec.compress(torch.rand(1, 3, 64, 64), 0.3)
     assert codec.decompress(blob, steps=2).shape == (1, 3, 64, 64)
+
+
+def _steered(codec: FaSDiffCodec) -> FaSDiffCodec:
+    """Non-zero control and FiLM weights, so a reload that lost them would decode differently."""
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for m in codec.trainable_modules().values():
+            for p in m.parameters():
+                p.add_(0.02 * torch.randn(p.shape, generator=g))
+    return codec
+
+
+def test_a_codec_folder_describes_itself(prior, compressor, tmp_path):
+    """A codec on a compressor and a prior that are not shipped (random, in memory): save_pretrained writes both
+    into the folder, and from_pretrained(folder) alone rebuilds a codec that decodes bit-identically."""
+    codec = _steered(FaSDiffCodec(compressor, prior, "fasdiff"))
+    folder = codec.save_pretrained(tmp_path / "codec", dtype=None)
+    meta = json.loads((folder / "codec.json").read_text())
+    assert meta["compressor"] == {"folder": "compressor"} and meta["prior"] == {"folder": "prior"}
+    assert meta["control"] == {"prompt_channels": 16, "adapter_channels": 64}
+    again = FaSDiffCodec.from_pretrained(folder)
+    assert again.compressor.config == compressor.config and again.lfe is not None
+    x = torch.rand(1, 3, 48, 40, generator=torch.Generator().manual_seed(2))
+    blob = codec.compress(x, 0.4)
+    assert again.compress(x, 0.4) == blob
+    for steps, realism in ((2, 1.0), (3, 0.5)):
+        assert torch.equal(again.decompress(blob, steps=steps, realism=realism), codec.decompress(blob, steps=steps, realism=realism))
+
+
+@pytest.mark.skipif(not (settings.ASSETS_DIR / "prior/tiny/prior.json").exists(), reason="needs the shipped prior")
+def test_a_codec_names_shipped_parts_and_saves_the_others(compressor, tmp_path):
+    from fasdiff_lite.models import zoo
+    from fasdiff_lite.models.prior import load_prior
+
+    tiny = load_prior("tiny", device="cpu")
+    codec = _steered(FaSDiffCodec(compressor, tiny, "fasdiff-nolfe"))  # a small random compressor: not shipped
+    folder = codec.save_pretrained(tmp_path / "codec", dtype=None)
+    meta = json.loads((folder / "codec.json").read_text())
+    assert meta["prior"] == {"load_prior": {"name": "tiny"}} and meta["compressor"] == {"folder": "compressor"}
+    assert not (folder / "prior").exists()
+    blob = codec.compress(torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(3)), 0.3)
+    assert torch.equal(FaSDiffCodec.from_pretrained(folder).decompress(blob, steps=2), codec.decompress(blob, steps=2))
+    if "hf-compressor" in zoo.available("compressor"):
+        shipped = FaSDiffCodec(zoo.load("hf-compressor"), tiny, "fasdiff-nolfe")
+        meta = json.loads((shipped.save_pretrained(tmp_path / "on-shipped") / "codec.json").read_text())
+        assert meta["compressor"] == {"shipped": "hf-compressor"} and not (tmp_path / "on-shipped" / "compressor").exists()
+
+
+def test_shipped_codec_folders_rebuild_from_their_folder_alone():
+    from fasdiff_lite.models import zoo
+
+    for name in zoo.available("codec"):
+        meta = FaSDiffCodec.read_config(zoo.folder(name))
+        assert meta["format"] == 2 and "shipped" in meta["compressor"] and "load_prior" in meta["prior"]
+        codec = zoo.cached(name)
+        assert codec.variant == name and codec.control.config() == meta["control"]

@@ -4,7 +4,8 @@ import torch
 from PIL import Image
 
 from fasdiff_lite import bitstream, cli, data, settings
-from fasdiff_lite.compressor import GAINS, LAMBDAS, CompressorConfig, HFCompressor, hf_loss, load_compressor, rd_loss
+from fasdiff_lite.models import zoo
+from fasdiff_lite.models.compressor import GAINS, LAMBDAS, CompressorConfig, HFCompressor, hf_loss, rd_loss
 
 SHIPPED = (settings.ASSETS_DIR / "compressor/hf/model.safetensors").exists()
 requires_weights = pytest.mark.skipif(not SHIPPED, reason="shipped compressor weights not present")
@@ -89,7 +90,7 @@ def test_save_and_load_decode_identically(tiny, tmp_path):
 def test_training_smoke_and_resume(tmp_path, monkeypatch):
     monkeypatch.setenv("FASDIFF_FAST", "1")
     out, exp = tmp_path / "run", tmp_path / "exp"
-    args = ["train", "compressor", "--data", "samples", "--N", "16", "--M", "16", "--steps", "3", "--batch-size", "2",
+    args = ["train", "compressor", "--faces", "samples", "--N", "16", "--M", "16", "--steps", "3", "--batch-size", "2",
             "--out", str(out), "--export", str(exp)]
     assert cli.main(args) == 0
     assert (out / "checkpoint" / "model.safetensors").exists() and (exp / "model.safetensors").exists()
@@ -105,9 +106,9 @@ def test_training_smoke_and_resume(tmp_path, monkeypatch):
 @requires_weights
 @pytest.mark.parametrize("name", ["hf-compressor", "hyperprior"])
 def test_shipped_models_trade_bytes_for_quality(name):
-    from fasdiff_lite import metrics
+    from fasdiff_lite.evaluation import metrics
 
-    model = load_compressor(name)
+    model = zoo.load(name)
     faces = data.sample_faces(64)
     sizes, psnrs = [], []
     for rate in (0.0, 0.5, 1.0):
@@ -165,10 +166,10 @@ def test_cli_clear_errors(tmp_path, capsys):
 def test_any_rate_decodes_like_the_model_sees_it():
     """Regression: the encoder used the exact rate while the decoder rebuilt the gain from the 16-bit rate
     in the header; at some rates the range decoder desynchronised (about 10 dB faces)."""
-    from fasdiff_lite import metrics
-    from fasdiff_lite.compressor import pad
+    from fasdiff_lite.evaluation import metrics
+    from fasdiff_lite.models.compressor import pad
 
-    model = load_compressor("hf-compressor")
+    model = zoo.load("hf-compressor")
     face = data.sample_faces(64)[0]
     x = data.to_tensor(face)
     for rate in np.linspace(0.01, 0.99, 25) + 1e-6:  # off the 16-bit grid

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fasdiff_lite import bitstream, data, demo
-from fasdiff_lite import codec as fasdiff_codec
+from fasdiff_lite.models import zoo
 
 gr = pytest.importorskip("gradio")
 
@@ -23,7 +23,7 @@ def test_compare_on_a_sample_face(tmp_path):
         for r in rows:
             if r[0] in ("jpeg", "webp", "avif"):
                 assert r[1] <= budget or "cannot reach" in r[5]
-    if "fasdiff" in fasdiff_codec.available_codecs():  # same compressor streams: exactly the same bytes
+    if "fasdiff" in zoo.available("codec"):  # same compressor streams: exactly the same bytes
         assert dict((r[0], r[1]) for r in rows)["fasdiff"] == rows[0][1]
     for r in rows:
         assert r[2] == pytest.approx(8 * r[1] / 64**2, abs=1e-4) and 5 < r[3] < 60 and 0 < r[4] <= 1

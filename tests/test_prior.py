@@ -5,7 +5,8 @@ import json
 import pytest
 import torch
 
-from fasdiff_lite import prior as P
+from fasdiff_lite import frequency
+from fasdiff_lite.models import prior as P
 from fasdiff_lite import settings
 
 SHIPPED = settings.ASSETS_DIR / P.TINY_DIR_NAME
@@ -96,11 +97,16 @@ def test_set_scheduler_and_image_to_image(fresh):
     with pytest.raises(ValueError, match="unknown sampler"):
         fresh.set_scheduler("euler")
     z0 = fresh.encode(faces(1))
-    out = fresh.sample(steps=10, start_latent=z0, start_t=300, progress=False, output="latent",
-                       generator=torch.Generator().manual_seed(0))
-    assert out.shape == z0.shape
-    with pytest.raises(ValueError, match="start_t needs a start_latent"):
-        fresh.sample(1, steps=2, start_t=10, progress=False)
+    ts = fresh.get_timesteps(10, start_t=300)  # image to image: the grid's steps at or below t = 300
+    assert len(ts) == 3 and int(ts[0]) <= 300 and list(ts) == sorted(ts, reverse=True)
+    assert len(fresh.get_timesteps(10, start_t=300, max_steps=2)) == 2
+    z, _ = fresh.add_noise(z0, ts[0], generator=torch.Generator().manual_seed(0))
+    out = fresh.denoise(z, ts)
+    assert out.shape == z0.shape and torch.isfinite(out).all()
+    with pytest.raises(ValueError, match="tail of the sampler's grid"):
+        fresh.denoise(z, ts[1:2].flip(0).repeat(2))
+    with pytest.raises(ValueError, match="no scheduled timestep"):
+        fresh.get_timesteps(2, start_t=0)
 
 
 def test_forward_noising_and_x0_prediction_are_inverse(fresh):
@@ -149,7 +155,7 @@ def test_save_and_load_round_trip(fresh, tmp_path):
 # ---------------------------------------------------------------------------- noise vs frequency
 def test_white_noise_has_a_flat_radial_spectrum_and_faces_do_not():
     g = torch.Generator().manual_seed(0)
-    freqs, p = P.radial_power(torch.randn(16, 3, 64, 64, generator=g) * 0.5)
+    freqs, p = frequency.radial_power(torch.randn(16, 3, 64, 64, generator=g) * 0.5)
     assert freqs.shape == p.shape == (32,)
     assert torch.allclose(p, torch.full_like(p, 0.25), rtol=0.15)
     x0 = faces(2) * 2 - 1

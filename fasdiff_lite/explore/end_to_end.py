@@ -80,7 +80,7 @@ def compare_ablations(codecs, face, rate: float = 0.3, steps: int = 4, realism: 
     ``hyperprior``) gets the highest rate whose file fits; each ``classical`` codec the best quality that
     fits. Each entry: ``image``, ``bytes``, ``bpp``, ``psnr``, ``ms_ssim``, ``detail_ratio``, ``lf``,
     ``fits``, and ``identity`` (cosine, dlib distance) when ``identity`` is True (default: when
-    :func:`fasdiff_lite.face_metrics.is_available`).
+    :func:`fasdiff_lite.evaluation.face_metrics.is_available`).
     """
     from ..evaluation import face_metrics
 
@@ -259,7 +259,7 @@ class DecodeExplorer:
         elif isinstance(codec, dict):
             codecs = OrderedDict(codec)
         else:
-            raise ValueError(f"expected a FaSDiff codec (fasdiff_lite.codec.FaSDiffCodec) or a dict name → codec, "
+            raise ValueError(f"expected a FaSDiff codec (fasdiff_lite.models.codec.FaSDiffCodec) or a dict name → codec, "
                              f"got {type(codec).__name__}")
         if not codecs:
             raise ValueError("need a FaSDiff codec (or a dict name → codec)")

@@ -97,7 +97,7 @@ def lf_errors(original, decoded, config: LFEConfig | None = None) -> dict:
     """How far ``decoded`` is from ``original`` *in the low frequencies only*.
 
     ``ll_psnr`` and ``lp_psnr``: PSNR between the two images' LL views and Fourier low-pass views;
-    ``lf_loss``: :func:`fasdiff_lite.lfe.lf_consistency_loss` (the training term); ``psnr``: full PSNR.
+    ``lf_loss``: :func:`fasdiff_lite.models.lfe.lf_consistency_loss` (the training term); ``psnr``: full PSNR.
     """
     c = config or LFEConfig()
     a, b = data.to_tensor(as_face(original)), data.to_tensor(as_face(decoded))

@@ -183,7 +183,7 @@ def sd_architecture_unet(width: int = 32, cross_attention_dim: int = 64, seed: i
     also fits SD's shapes (``VisualPromptControl(unet, M)``), not for drawing."""
     from diffusers import UNet2DConditionModel
 
-    from .prior import CONFIG_DIR
+    from ..models.prior import CONFIG_DIR
 
     cfg = json.loads((CONFIG_DIR / "sd21_base" / "unet.json").read_text())
     mult = [c // cfg["block_out_channels"][0] for c in cfg["block_out_channels"]]  # 1, 2, 4, 4

@@ -36,7 +36,10 @@ Public API::
     z = prior.encode(x)                          # N×3×H×W in [0,1] → N×4×H/f×W/f scaled latent
     x = prior.decode(z)                          # and back
     eps = prior.predict_noise(z_t, t, down_block_additional_residuals=..., mid_block_additional_residual=...)
-    imgs = prior.sample(4, steps=20, generator=torch.Generator().manual_seed(0))
+    imgs = prior.sample(4, steps=20, generator=torch.Generator().manual_seed(0))   # from pure noise
+    ts = prior.get_timesteps(20, start_t=500)    # image to image (diffusers' get_timesteps / set_begin_index):
+    z_t, _ = prior.add_noise(z, ts[0])           #   noise a latent to the first of them,
+    z0 = prior.denoise(z_t, ts, control=fn)      #   and run exactly those steps (fn: ControlNet residuals)
     prior.set_scheduler("dpm")                   # "ddim" (default), "dpm" (DPM-Solver++), "ddpm"
     prior.unet, prior.vae, prior.context, prior.train_scheduler, prior.latent_shape(64, 64)
 
@@ -617,6 +620,9 @@ def _load_folder(folder: Path, dtype: torch.dtype):
     with _quiet_diffusers():
         vae = AutoencoderKL.from_pretrained(folder / "vae", torch_dtype=dtype, low_cpu_mem_usage=False)
         unet = UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=dtype, low_cpu_mem_usage=False)
+    for model in (vae, unet):  # own, freshly allocated memory: weights read straight from the file keep its byte
+        for t in (*model.parameters(), *model.buffers()):  # offsets, and misaligned weights take other SIMD paths
+            t.data = t.data.clone()  # (last-bit differences from the same weights in memory)
     sched = _read_json(folder / "scheduler" / "scheduler_config.json")
     context = load_file(str(folder / CONTEXT_FILE))["context"]
     return vae, unet, sched, context

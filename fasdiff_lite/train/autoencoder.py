@@ -47,12 +47,7 @@ class Config(loop.TrainConfig):
     FULL: ClassVar[dict] = {"steps": 1200, "batch_size": 16, "lr": 1e-3, "warmup": None, "min_lr": 0.1,
                             "out": "runs/tiny_vae"}
     FAST: ClassVar[dict] = {"steps": 4, "batch_size": 4, "limit": 32}
-
-    def resolved(self) -> "Config":
-        cfg = super().resolved()
-        if cfg.warmup is None:
-            cfg.warmup = min(100, cfg.steps // 10 + 1)
-        return cfg
+    WARMUP_CAP: ClassVar[int] = 100
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -65,11 +65,15 @@ class TrainConfig:
 
     FULL: ClassVar[dict] = {"steps": 1000, "batch_size": 16, "lr": 1e-3, "warmup": 0, "min_lr": 0.1, "out": "runs/model"}
     FAST: ClassVar[dict] = {"steps": 4, "batch_size": 4, "limit": 32}
+    WARMUP_CAP: ClassVar[int] = 0  # with no warm-up given anywhere: min(WARMUP_CAP, steps/10 + 1) steps
 
     def resolved(self) -> "TrainConfig":
         """A copy with every ``None`` filled from ``FULL`` (or ``FAST`` first, in FAST mode)."""
         fill = {**self.FULL, **(self.FAST if settings.is_fast() else {})}
-        return dataclasses.replace(self, **{k: v for k, v in fill.items() if getattr(self, k, None) is None})
+        cfg = dataclasses.replace(self, **{k: v for k, v in fill.items() if getattr(self, k, None) is None})
+        if cfg.warmup is None:
+            cfg.warmup = min(self.WARMUP_CAP, cfg.steps // 10 + 1)
+        return cfg
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "TrainConfig":
@@ -220,7 +224,7 @@ def run(cfg: TrainConfig, dataset, modules: dict, optimizer: torch.optim.Optimiz
         if after_step:
             after_step(step)
         for k, v in losses.items():
-            running.setdefault(k, []).append(float(v.detach()) if torch.is_tensor(v) else float(v))
+            running.setdefault(k, []).append(float(v.detach() if isinstance(v, torch.Tensor) else v))
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
             row = {"step": step + 1, "time_s": round(time.time() - t0, 2)}
             row.update({k: float(np.mean(v)) for k, v in running.items()})

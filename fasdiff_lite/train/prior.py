@@ -51,12 +51,7 @@ class Config(loop.TrainConfig):
     FULL: ClassVar[dict] = {"steps": 6000, "batch_size": 32, "lr": 1e-3, "warmup": None, "min_lr": 0.1,
                             "out": "runs/tiny_unet"}
     FAST: ClassVar[dict] = {"steps": 4, "batch_size": 4, "limit": 32}
-
-    def resolved(self) -> "Config":
-        cfg = super().resolved()
-        if cfg.warmup is None:
-            cfg.warmup = min(200, cfg.steps // 10 + 1)
-        return cfg
+    WARMUP_CAP: ClassVar[int] = 200
 
 
 class LatentSet(torch.utils.data.Dataset):

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from fasdiff_lite import bitstream, data, settings
-from fasdiff_lite import rd_explorer as rx
-from fasdiff_lite.compressor import CompressorConfig, HFCompressor
+from fasdiff_lite.explore import hf as hx
+from fasdiff_lite.explore import rate as rx
+from fasdiff_lite.models.compressor import CompressorConfig, HFCompressor, likelihood_bits
 
 SHIPPED = all((settings.ASSETS_DIR / f"compressor/{k}/model.safetensors").exists() for k in ("hf", "hyperprior"))
 requires_weights = pytest.mark.skipif(not SHIPPED, reason="shipped compressor weights not present")
@@ -74,9 +75,9 @@ def test_bad_inputs_are_clear_value_errors(models, faces):
     with pytest.raises(ValueError, match="max_bytes"):
         rx.fit_rate(models["hyperprior"], faces[0], 0)
     with pytest.raises(ValueError, match="probabilities"):
-        rx.bits_from_likelihoods(torch.tensor([0.5, 0.0]))
+        likelihood_bits(torch.tensor([0.5, 0.0]))
     with pytest.raises(ValueError, match="shape"):
-        rx.subband_errors(faces[:1], faces[:1, :32, :32])
+        hx.subband_errors(faces[:1], faces[:1, :32, :32])
 
 
 def test_fit_rate_meets_the_budget(models, faces):
@@ -96,9 +97,12 @@ def test_compare_at_rate_is_at_equal_bytes(models, faces):
             assert views[codec]["bytes"] <= budget
 
 
-def test_bits_from_likelihoods():
-    assert rx.bits_from_likelihoods(torch.full((8,), 0.5)) == pytest.approx(8.0)
-    assert rx.bits_from_likelihoods({"y": torch.full((4,), 0.25), "z": torch.ones(3)}) == pytest.approx(8.0)
+def test_likelihood_bits():
+    assert float(likelihood_bits(torch.full((8,), 0.5))) == pytest.approx(8.0)
+    assert float(likelihood_bits({"y": torch.full((4,), 0.25), "z": torch.ones(3)})) == pytest.approx(8.0)
+    p = torch.full((4,), 0.5, requires_grad=True)
+    likelihood_bits([p]).backward()  # differentiable: the rate term of a loss
+    assert p.grad is not None
 
 
 def test_estimate_is_close_to_the_streams(models, faces):
@@ -129,11 +133,11 @@ def test_bitstream_anatomy_adds_up(models, faces):
 
 def test_subband_errors_add_up_to_the_mse(faces, rng):
     noisy = np.clip(faces.astype(int) + rng.integers(-20, 21, faces.shape), 0, 255).astype(np.uint8)
-    errs = rx.subband_errors(faces, noisy, levels=2)
+    errs = hx.subband_errors(faces, noisy, levels=2)
     assert list(errs) == ["LL", "H2", "V2", "D2", "H1", "V1", "D1"]
     mse = np.mean((faces / 255.0 - noisy / 255.0) ** 2)
     assert sum(errs.values()) == pytest.approx(mse, rel=1e-4)
-    assert all(v == 0 for v in rx.subband_errors(faces, faces).values())
+    assert all(v == 0 for v in hx.subband_errors(faces, faces).values())
 
 
 def test_plots_draw(models, faces):
@@ -142,10 +146,10 @@ def test_plots_draw(models, faces):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    errs = {"a": rx.subband_errors(faces[:1], faces[:1] // 2 * 2), "b": rx.subband_errors(faces[:1], faces[:1] // 4 * 4)}
-    ax = rx.plot_band_errors(errs)
+    errs = {"a": hx.subband_errors(faces[:1], faces[:1] // 2 * 2), "b": hx.subband_errors(faces[:1], faces[:1] // 4 * 4)}
+    ax = hx.plot_band_errors(errs)
     assert len(ax.patches) == 2 * 7
-    fig = rx.plot_side_by_side(faces[0], {"x": faces[0]}, box=(10, 10, 24))
+    fig = hx.plot_side_by_side(faces[0], {"x": faces[0]}, box=(10, 10, 24))
     assert len(fig.axes) == 4
     rx.plot_quantization(rx.quantization_demo(models["hf-compressor"], faces[0], 0.5))
     plt.close("all")
@@ -210,6 +214,6 @@ def test_decoded_files_match_the_model_at_every_slider_rate(faces):
 
 
 def data_psnr(face, x_hat):
-    from fasdiff_lite import metrics
+    from fasdiff_lite.evaluation import metrics
 
     return metrics.psnr(data.to_tensor(face), x_hat)

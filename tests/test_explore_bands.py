@@ -8,8 +8,10 @@ import torch
 
 pytest.importorskip("ipywidgets")
 
-from fasdiff_lite import data, frequency, metrics  # noqa: E402
-from fasdiff_lite import widgets as W  # noqa: E402
+from fasdiff_lite import data, frequency  # noqa: E402
+from fasdiff_lite.evaluation import metrics  # noqa: E402
+from fasdiff_lite.explore import bands as W  # noqa: E402
+from fasdiff_lite.explore import common  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -201,8 +203,8 @@ def test_single_face_and_show_images(sample_faces):
     assert [label for label, _ in ex.face.options] == ["face 0"]
     import matplotlib.pyplot as plt
 
-    fig = W.show_images([sample_faces[0], torch.rand(1, 3, 8, 8), np.random.rand(8, 8)], ["a", "b", "c"], cmap="gray")
+    fig = common.show_images([sample_faces[0], torch.rand(1, 3, 8, 8), np.random.rand(8, 8)], ["a", "b", "c"], cmap="gray")
     assert len(fig.axes) == 3 and fig.axes[0].get_title() == "a"
     plt.close(fig)
     with pytest.raises(ValueError, match="titles"):
-        W.show_images([sample_faces[0]], ["a", "b"])
+        common.show_images([sample_faces[0]], ["a", "b"])
