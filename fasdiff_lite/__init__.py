@@ -3,10 +3,10 @@
 Floors (each module imports only from its own floor or below; ``tests/test_layout.py`` checks it)::
 
     floor 1  settings · data · frequency · bitstream                     plain tools; data: the one path for pixels
-    floor 2  models/compressor · models/prior                            the learned pieces, each usable alone
+    floor 2  models/compressor · models/prior · models/adversarial       the learned pieces, each usable alone
     floor 3  models/control · models/lfe                                 what ties the compressor to the prior
     floor 4  models/codec · models/zoo                                   FaSDiffCodec: bytes ↔ image; shipped models
-             evaluation/ (metrics · face_metrics · perceptual ·          measuring, for people and for machines
+             evaluation/ (metrics · face_metrics · realism · perceptual · measuring, for people and for machines
                           baselines · bdrate · run)
     floor 5  train/ (loop · compressor · autoencoder · prior · fasdiff)  work done with the models
     top      cli · commands/ · demo · explore/                           faces for people; no model logic

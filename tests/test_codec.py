@@ -151,8 +151,8 @@ def test_codec_save_and_load(prior, compressor, tmp_path, monkeypatch):
     loaded = load_file(str(tmp_path / "c" / "control_lfe.safetensors"))
     assert set(loaded) == set(state)
     assert all(loaded[k].dtype == torch.float16 and torch.equal(loaded[k], state[k].half()) for k in state if state[k].is_floating_point())
-    again.control.load_state_dict({k[len("control."):]: v for k, v in loaded.items() if k.startswith("control.")})
-    again.lfe.load_state_dict({k[len("lfe."):]: v for k, v in loaded.items() if k.startswith("lfe.")})
+    for name, module in again.trainable_modules().items():  # control, LFE and the codec's own decoder
+        module.load_state_dict({k[len(name) + 1:]: v for k, v in loaded.items() if k.startswith(name + ".")})
     assert all(v.dtype == state[k].dtype and torch.equal(v, state[k].half().to(v.dtype)) for k, v in again.trainable_state().items())
     with pytest.raises(FileNotFoundError, match="train one"):
         FaSDiffCodec.from_pretrained(tmp_path / "nothing", prior=prior)
@@ -192,7 +192,8 @@ def test_a_codec_folder_describes_itself(prior, compressor, tmp_path):
     folder = codec.save_pretrained(tmp_path / "codec", dtype=None)
     meta = json.loads((folder / "codec.json").read_text())
     assert meta["compressor"] == {"folder": "compressor"} and meta["prior"] == {"folder": "prior"}
-    assert meta["control"] == {"prompt_channels": 16, "adapter_channels": 64}
+    assert meta["control"] == {"prompt_channels": 16, "adapter_channels": 64, "dense_channels": 4}
+    assert meta["decoder"] is True
     again = FaSDiffCodec.from_pretrained(folder)
     assert again.compressor.config == compressor.config and again.lfe is not None
     x = torch.rand(1, 3, 48, 40, generator=torch.Generator().manual_seed(2))

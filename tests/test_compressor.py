@@ -5,7 +5,7 @@ from PIL import Image
 
 from fasdiff_lite import bitstream, cli, data, settings
 from fasdiff_lite.models import zoo
-from fasdiff_lite.models.compressor import GAINS, LAMBDAS, CompressorConfig, HFCompressor, hf_loss, rd_loss
+from fasdiff_lite.models.compressor import CompressorConfig, HFCompressor, hf_loss, rate_tables, rd_loss
 
 SHIPPED = (settings.ASSETS_DIR / "compressor/hf/model.safetensors").exists()
 requires_weights = pytest.mark.skipif(not SHIPPED, reason="shipped compressor weights not present")
@@ -20,11 +20,16 @@ def tiny():
 
 
 def test_rate_maps_continuously_onto_the_trained_levels(tiny):
-    assert tiny.gain(0.0).item() == pytest.approx(GAINS[0], rel=1e-5)
-    assert tiny.gain(1.0).item() == pytest.approx(GAINS[-1], rel=1e-5)
+    c = tiny.config
+    lambdas, gains_table = rate_tables(c.lambda_min, c.lambda_max, c.levels)
+    assert lambdas[0] == pytest.approx(c.lambda_min) and lambdas[-1] == pytest.approx(c.lambda_max)
+    assert tiny.gain(0.0).item() == pytest.approx(gains_table[0], rel=1e-5)
+    assert tiny.gain(1.0).item() == pytest.approx(gains_table[-1], rel=1e-5)
     gains = [tiny.gain(r).item() for r in np.linspace(0, 1, 50)]
     assert all(a < b for a, b in zip(gains, gains[1:]))  # strictly increasing: a smooth slider
-    assert HFCompressor.lmbda_at(0.0) == pytest.approx(LAMBDAS[0])
+    assert tiny.lmbda_at(0.0) == pytest.approx(c.lambda_min) and tiny.lmbda_at(1.0) == pytest.approx(c.lambda_max)
+    wide = HFCompressor(CompressorConfig(N=16, M=16, lambda_min=1e-5, lambda_max=1.0))
+    assert wide.gain(0.0).item() < tiny.gain(0.0).item() and wide.gain(1.0).item() > tiny.gain(1.0).item()
     for bad in (-0.1, 1.5, float("nan")):
         with pytest.raises(ValueError, match="rate"):
             tiny.gain(bad)
@@ -37,7 +42,7 @@ def test_forward_gives_reconstruction_likelihoods_and_visual_prompt(tiny):
     tiny.eval()
     assert out["x_hat"].shape == x.shape
     assert out["y_hat"].shape == (2, 16, 4, 4)  # the visual prompt: M channels at 1/16
-    losses = rd_loss(x, out, 0.5)
+    losses = rd_loss(x, out, tiny.lmbda_at(0.5))
     assert losses["loss"].requires_grad and losses["bpp"] > 0
     assert hf_loss(x, x) == 0 and hf_loss(x, x.flip(-1)) > 0
 
@@ -68,6 +73,47 @@ def test_real_bitstream_round_trip_any_size_and_deterministic(tiny, h, w):
     assert a.shape == (1, 3, h, w) and torch.equal(a, b)
 
 
+def test_one_stream_decodes_exactly_what_the_model_computes(tiny):
+    """z and y share one rANS stream; decoding it gives the same x̂ and ŷ as the model's own forward pass
+    (eval mode rounds like the coder), so training, the entropy estimate and the real file agree."""
+    x = torch.rand(1, 3, 64, 64)
+    for rate in (0.0, 0.5, 1.0):
+        streams, size = tiny.compress_tensor(x, rate)
+        assert len(streams) == 1
+        x_hat, y_hat = tiny.decompress_tensor(streams, size, rate)
+        with torch.no_grad():
+            ref = tiny.forward_rate(x, rate)
+        assert torch.allclose(x_hat, ref["x_hat"].clamp(0, 1), atol=1e-5)
+        assert torch.allclose(y_hat, ref["y_hat"], atol=1e-5)
+    blob = tiny.compress(x, 0.5)
+    p = bitstream.unpack(blob)
+    two = bitstream.pack(bitstream.Packet(p.model, p.height, p.width, p.rate, p.streams + (b"x",)))
+    with pytest.raises(bitstream.BitstreamError, match="1 stream"):
+        tiny.decompress(two)
+
+
+def test_fp16_weights_load_and_decode_like_the_saved_model(tiny, tmp_path):
+    """save_pretrained stores parameters as fp16 and rebuilds the CDF tables from the rounded weights: the
+    reloaded model is the saved one, bit for bit, and the file is its parameters are stored as fp16."""
+    m = HFCompressor(CompressorConfig(N=16, M=16)).eval()
+    with pytest.raises(RuntimeError, match="update"):  # no tables yet: a clear error, not a crash in the coder
+        m.compress(torch.rand(1, 3, 64, 64), 0.3)
+    m.update(force=True)
+    m.save_pretrained(tmp_path / "h")
+    again = HFCompressor.from_pretrained(tmp_path / "h")
+    again.save_pretrained(tmp_path / "h2")
+    third = HFCompressor.from_pretrained(tmp_path / "h2")  # saving fp16 weights again changes nothing
+    x = torch.rand(1, 3, 64, 64)
+    blob = again.compress(x, 0.3)
+    assert blob == third.compress(x, 0.3) and torch.equal(again.decompress(blob), third.decompress(blob))
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "h/model.safetensors"), "pt") as f:
+        dtypes = {k: f.get_slice(k).get_dtype() for k in f.keys()}
+    params = {n for n, _ in m.named_parameters()}
+    assert all(dtypes[k] == "F16" for k in params) and any(dtypes[k] == "I32" for k in dtypes)  # CDF tables stay int
+
+
 def test_decoder_refuses_other_models_bytes(tiny):
     blob = tiny.compress(torch.rand(1, 3, 64, 64), rate=0.5)
     p = bitstream.unpack(blob)
@@ -80,7 +126,7 @@ def test_decoder_refuses_other_models_bytes(tiny):
 
 def test_save_and_load_decode_identically(tiny, tmp_path):
     blob = tiny.compress(torch.rand(1, 3, 64, 64), rate=0.7)
-    tiny.save_pretrained(tmp_path / "m")
+    tiny.save_pretrained(tmp_path / "m", dtype=None)  # full precision: the very same model comes back
     again = HFCompressor.from_pretrained(tmp_path / "m")
     assert torch.equal(again.decompress(blob), tiny.decompress(blob))
     with pytest.raises(FileNotFoundError, match="train one"):

@@ -84,7 +84,8 @@ def bd_rate(rate_a, metric_a, rate_b, metric_b, method: str = "pchip") -> BDRate
 
 
 BD_ANCHORS = ("jpeg", "hyperprior")
-BD_METRICS = {"psnr": "PSNR", "identity_cosine": "identity"}
+BD_METRICS = {"psnr": "PSNR", "identity_cosine": "identity", "identity_distance": "identity distance"}
+LOWER_IS_BETTER = {"identity_distance"}  # BD-rate runs on the negated values of these
 
 
 def bd_rate_table(summary: list[dict], anchors=BD_ANCHORS, metrics_=tuple(BD_METRICS), rate_key: str = "bytes",
@@ -105,8 +106,9 @@ def bd_rate_table(summary: list[dict], anchors=BD_ANCHORS, metrics_=tuple(BD_MET
             for codec, b in curves.items():
                 if codec == anchor:
                     continue
-                bd = bd_rate([r[rate_key] for r in a], [r.get(metric, math.nan) for r in a],
-                             [r[rate_key] for r in b], [r.get(metric, math.nan) for r in b], method)
+                sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+                bd = bd_rate([r[rate_key] for r in a], [sign * r.get(metric, math.nan) for r in a],
+                             [r[rate_key] for r in b], [sign * r.get(metric, math.nan) for r in b], method)
                 out.append({"codec": codec, "anchor": anchor, "metric": metric, "bd_rate_pct": bd.percent,
                             "note": bd.reason})
     return out

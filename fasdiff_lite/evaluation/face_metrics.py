@@ -109,6 +109,7 @@ import numpy as np
 from PIL import Image
 
 from .. import data
+from .realism import frechet_distance
 
 WORK_SIZE = 256  # images whose longer side is shorter than this are upsampled to it (bicubic)
 SAME_PERSON_DISTANCE = 0.6  # dlib's threshold on the Euclidean distance of two descriptors
@@ -427,7 +428,8 @@ def evaluate_identity(originals, decodeds, *, landmarks: bool = True, progress: 
     Returns a dict: ``identity_cosine`` (mean cosine similarity), ``identity_distance`` (mean dlib
     distance), ``same_person_rate`` (fraction with distance < 0.6), ``reid_rank1``,
     ``detection_rate`` (of the decoded faces), ``detection_rate_original``, ``landmark_nme`` (mean NME;
-    NaN when ``landmarks=False``) and ``n``.
+    NaN when ``landmarks=False``), ``descriptor_fd`` (Fréchet distance between the descriptors of the decoded
+    set and of the originals: ``realism.frechet_distance``; NaN for one pair) and ``n``.
 
     reference: the originals already analysed (:func:`analyse_originals`, one per pair, in order, with
     landmarks when ``landmarks``); the results are the same, only faster.
@@ -463,5 +465,6 @@ def evaluate_identity(originals, decodeds, *, landmarks: bool = True, progress: 
         "detection_rate": float(np.mean([d.detected for d in dec])),
         "detection_rate_original": float(np.mean([o.detected for o in orig])),
         "landmark_nme": float(np.mean(nme)) if nme else float("nan"),
+        "descriptor_fd": frechet_distance(probes, gallery) if len(a) >= 2 else float("nan"),
         "n": len(a),
     }

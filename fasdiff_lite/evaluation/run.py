@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from .. import bitstream, data, settings
 from ..models import zoo
 from ..models.compressor import HFCompressor, likelihood_bits, pad
-from . import baselines, metrics
+from . import baselines, metrics, realism
 from .bdrate import BD_ANCHORS, bd_rate_table, format_bd_table
 from .perceptual import add_perceptual, perceptual_backends
 
@@ -39,6 +39,13 @@ def estimate_bits(model: HFCompressor, x: torch.Tensor, rate: float) -> float:
     model.eval()
     out = model.forward_rate(pad(x.to(model.Gain.device)), rate)
     return float(likelihood_bits(out["likelihoods"]))
+
+
+def quality(face: np.ndarray, decoded: np.ndarray) -> dict:
+    """Human-vision numbers for one decoded face: PSNR, MS-SSIM, and the detail ratio (``realism``: 1.0 = as
+    much fine detail as the original, below 1 = blur)."""
+    return {"psnr": float(metrics.psnr(face, decoded)), "ms_ssim": float(metrics.ms_ssim(face, decoded)),
+            "detail_ratio": float(realism.detail_ratio(decoded[None], face[None])[0])}
 
 
 def measure_learned(model, faces: np.ndarray, rates, name: str | None = None, progress: bool = True,
@@ -68,8 +75,8 @@ def measure_learned(model, faces: np.ndarray, rates, name: str | None = None, pr
             rows.append({
                 "codec": name, "face": i, "rate": float(rate), "bytes": len(blob), "stream_bytes": stream_bytes,
                 "estimate_bytes": estimate_bits(compressor, x, rate) / 8, "bpp": metrics.bpp(len(blob), h, w),
-                "psnr": float(metrics.psnr(face, img)), "ms_ssim": float(metrics.ms_ssim(face, img)),
-                "encode_ms": (t1 - t0) * 1e3, "decode_ms": (t2 - t1) * 1e3, **({"image": img} if keep_images else {}),
+                **quality(face, img), "encode_ms": (t1 - t0) * 1e3, "decode_ms": (t2 - t1) * 1e3,
+                **({"image": img} if keep_images else {}),
             })
     return rows
 
@@ -90,8 +97,7 @@ def measure_baselines_at(faces: np.ndarray, reference_rows: list[dict], codecs=(
             rows.append({
                 "codec": codec, "face": ref["face"], "rate": ref["rate"], "bytes": res.num_bytes,
                 "budget": ref["bytes"], "quality": res.quality, "fits": res.fits, "bpp": metrics.bpp(res.num_bytes, h, w),
-                "psnr": float(metrics.psnr(face, res.decoded)), "ms_ssim": float(metrics.ms_ssim(face, res.decoded)),
-                "encode_ms": (t1 - t0) * 1e3, **({"image": res.decoded} if keep_images else {}),
+                **quality(face, res.decoded), "encode_ms": (t1 - t0) * 1e3, **({"image": res.decoded} if keep_images else {}),
             })
     return rows
 
@@ -115,8 +121,7 @@ def measure_baseline_sweep(faces: np.ndarray, codec: str = "jpeg", qualities=SWE
             h, w = face.shape[:2]
             rows.append({
                 "codec": f"{codec}-sweep", "face": i, "rate": q / 100, "quality": int(q), "bytes": len(blob),
-                "bpp": metrics.bpp(len(blob), h, w), "psnr": float(metrics.psnr(face, img)),
-                "ms_ssim": float(metrics.ms_ssim(face, img)), "encode_ms": (t1 - t0) * 1e3,
+                "bpp": metrics.bpp(len(blob), h, w), **quality(face, img), "encode_ms": (t1 - t0) * 1e3,
                 **({"image": img} if keep_images else {}),
             })
     return rows
@@ -145,7 +150,7 @@ def add_identity(summary: list[dict], rows: list[dict], faces: np.ndarray, progr
     return summary
 
 
-def summarize(rows: list[dict], keys=("bytes", "bpp", "psnr", "ms_ssim", "encode_ms", "decode_ms")) -> list[dict]:
+def summarize(rows: list[dict], keys=("bytes", "bpp", "psnr", "ms_ssim", "detail_ratio", "encode_ms", "decode_ms")) -> list[dict]:
     """Mean of each key per (codec, rate); PSNR is averaged in dB over faces (a common convention)."""
     groups = defaultdict(list)
     for r in rows:
@@ -208,6 +213,8 @@ def plot_rd(summary: list[dict], metric: str = "psnr", ax=None):
 
 # ------------------------------------------------------------------------ rate–identity plot
 IDENTITY_LABELS = {"identity_cosine": "identity similarity (cosine, dlib)", "reid_rank1": "re-identification rank-1",
+                   "detail_ratio": "detail ratio (1 = as detailed as the original)",
+                   "descriptor_fd": "descriptor Fréchet distance (lower = more real)",
                    "same_person_rate": "same-person rate (distance < 0.6)"}
 
 
@@ -219,8 +226,9 @@ def plot_rate_identity(summary: list[dict], metric: str = "identity_cosine", ax=
 
 
 # ------------------------------------------------------------------------------ the whole eval
-TABLE_KEYS = ("rate", "n", "bytes", "bpp", "psnr", "ms_ssim", "lpips", "fid", "kid", "identity_cosine",
-              "same_person_rate", "reid_rank1", "detection_rate", "landmark_nme", "encode_ms", "decode_ms", "fits_pct")
+TABLE_KEYS = ("rate", "n", "bytes", "bpp", "psnr", "ms_ssim", "detail_ratio", "descriptor_fd", "lpips", "fid", "kid",
+              "identity_cosine", "same_person_rate", "reid_rank1", "detection_rate", "landmark_nme", "encode_ms",
+              "decode_ms", "fits_pct")
 
 
 def known_codecs() -> list[str]:
@@ -325,7 +333,8 @@ class EvalResult:
         files["report"] = out / "report.md"
         files["report"].write_text(self.report() + "\n")
         title = ", ".join(f"{k} {v}" for k, v in self.config.items() if k in ("faces", "steps", "realism"))
-        for name, metrics_ in (("rd", ("psnr", "ms_ssim")), ("identity", ("identity_cosine", "reid_rank1"))):
+        for name, metrics_ in (("rd", ("psnr", "ms_ssim")), ("identity", ("identity_cosine", "reid_rank1")),
+                               ("realism", ("detail_ratio", "descriptor_fd"))):
             metrics_ = [m for m in metrics_ if any(m in r for r in self.summary)]
             if not metrics_:
                 continue

@@ -241,7 +241,7 @@ class FaSDiffCodec(nn.Module):
         if shipped in zoo.names("compressor"):
             compressor = {"shipped": shipped}
         else:
-            self.compressor.save_pretrained(folder / "compressor")
+            self.compressor.save_pretrained(folder / "compressor", dtype=None)  # full precision: the same coder tables
             compressor = {"folder": "compressor"}
         if self.prior.source is not None:
             prior = {"load_prior": dict(self.prior.source)}

@@ -24,6 +24,7 @@ diffusion prior.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import warnings
@@ -154,6 +155,10 @@ class HFCompressor(MeanScaleHyperpriorVbr):
 
     # -- real coding: one rANS stream holds z, then y (CompressAI's entropy models and coder) ----------
     def _tables(self, em) -> tuple[list, list, list]:
+        """An entropy model's coding tables (CDFs, their lengths, offsets) as the rANS coder takes them."""
+        if em._quantized_cdf.numel() == 0 or em._cdf_length.numel() == 0 or em._offset.numel() == 0:
+            raise RuntimeError("this compressor has no entropy-coding tables yet: call model.update(force=True) "
+                               "after training (save_pretrained does it; from_pretrained loads them)")
         return em._quantized_cdf.tolist(), em._cdf_length.reshape(-1).int().tolist(), em._offset.reshape(-1).int().tolist()
 
     def _z_indexes_medians(self, shape) -> tuple[torch.Tensor, torch.Tensor]:
@@ -220,7 +225,7 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         q = torch.tensor(dec.decode_stream(y_idx.reshape(-1).int().tolist(), *self._tables(gc)), device=dev, dtype=torch.float32)
         y_hat = self._dequantize_y(q.reshape(y_idx.shape), scales, means, gain)
         x_hat = self.g_s(y_hat)
-        return (x_hat[..., :h, :w] if crop else x_hat).clamp(0, 1), y_hat
+        return (x_hat[..., :h, :w] if crop else x_hat).nan_to_num(0.0).clamp(0, 1), y_hat
 
     def compress(self, image, rate: float = 0.5) -> bytes:
         """Any image (path, array, PIL, tensor 1×3×H×W in [0,1]) → ``.fsd`` bytes."""
@@ -252,19 +257,21 @@ class HFCompressor(MeanScaleHyperpriorVbr):
     def save_pretrained(self, folder: str | Path, extra: dict | None = None, dtype: torch.dtype | None = torch.float16) -> Path:
         """``config.json`` + ``model.safetensors``. Parameters are stored as ``dtype`` (fp16 by default: half
         the size; loading casts back). They are rounded to that precision *before* the entropy coder's CDF
-        tables are rebuilt, so the tables saved beside them describe exactly the weights that load."""
+        tables are rebuilt, so the tables saved beside them describe exactly the weights that load (this model
+        itself is left as it is: files it made before saving still decode with it)."""
         from safetensors.torch import save_file
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         params = {n for n, _ in self.named_parameters()}
+        model = copy.deepcopy(self).cpu()  # round a copy: this model keeps decoding what it encoded
         if dtype is not None:
             with torch.no_grad():
-                for p in self.parameters():
+                for p in model.parameters():
                     p.copy_(p.to(dtype).to(p.dtype))
-        self.update(force=True)  # the CDF tables travel with the weights: decoding never recomputes them
-        state = {k: (v.to(dtype) if dtype is not None and k in params else v).detach().contiguous().cpu()
-                 for k, v in self.state_dict().items()}
+        model.update(force=True)  # the CDF tables travel with the weights: decoding never recomputes them
+        state = {k: (v.to(dtype) if dtype is not None and k in params else v).detach().contiguous()
+                 for k, v in model.state_dict().items()}
         save_file(state, str(folder / "model.safetensors"))
         meta = {"config": asdict(self.config), "lambdas": self.config.lambdas, "gains": self.config.gains, **(extra or {})}
         (folder / "config.json").write_text(json.dumps(meta, indent=1))

@@ -47,6 +47,7 @@ class Config(loop.TrainConfig):
     lambda_max: float = _DEFAULT.lambda_max  # λ at rate 1
     hf_weight: float = 0.5  # weight of the high-frequency term (0 turns it off)
     eval_every: int = 1000  # held-out measurement every N steps (0: never)
+    init: str | None = None  # start from these weights (an exported folder; its config wins over N, M, λ)
 
     FULL: ClassVar[dict] = {"steps": 200000, "batch_size": 64, "lr": 2e-4, "warmup": 500, "min_lr": 0.02, "out": None}
     FAST: ClassVar[dict] = {"steps": 4, "batch_size": 4, "warmup": 1}
@@ -62,6 +63,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--lambda-max", type=float, default=_DEFAULT.lambda_max, help="λ at rate 1")
     m.add_argument("--hf-weight", type=float, default=0.5, help="weight of the high-frequency term (0 turns it off)")
     m.add_argument("--eval-every", type=int, default=1000, help="held-out measurement every N steps (0: never)")
+    m.add_argument("--init", default=None, help="start from the weights of an exported folder (fresh optimizer); "
+                   "its config replaces --N/--M/--lambda-*")
 
 
 @torch.no_grad()
@@ -96,7 +99,8 @@ def train(cfg: Config) -> tuple[HFCompressor, list[dict]]:
     mcfg = CompressorConfig(N=cfg.N, M=cfg.M, frequency_branch=not cfg.plain, lambda_min=cfg.lambda_min,
                             lambda_max=cfg.lambda_max, model_id="hyperprior" if cfg.plain else "hf-compressor")
     torch.manual_seed(cfg.seed)
-    model = HFCompressor(mcfg)
+    model = HFCompressor.from_pretrained(cfg.init) if cfg.init else HFCompressor(mcfg)
+    mcfg = model.config
     aux_params = {n for n, _ in model.named_parameters() if n.endswith(".quantiles")}
     main_opt = torch.optim.Adam([p for n, p in model.named_parameters() if n not in aux_params and p.requires_grad], lr=cfg.lr)
     aux_opt = torch.optim.Adam([p for n, p in model.named_parameters() if n in aux_params], lr=1e-3)
