@@ -9,3 +9,7 @@
 
 Import the file you need (``from fasdiff_lite.evaluation import metrics``); this package imports nothing itself.
 """
+
+# One colour per codec in every plot of the suite (the RD plots of ``run`` and the notebook explorers alike).
+CODEC_COLORS = {"hf-compressor": "C0", "hyperprior": "C1", "jpeg": "C2", "webp": "C3", "avif": "C4",
+                "fasdiff": "C6", "fasdiff-nolfe": "C9", "fasdiff-plain": "C8"}

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from .. import bitstream, data, settings
 from ..models import zoo
 from ..models.compressor import HFCompressor, likelihood_bits, pad
-from . import baselines, metrics, realism
+from . import CODEC_COLORS, baselines, metrics, realism
 from .bdrate import BD_ANCHORS, bd_rate_table, format_bd_table
 from .perceptual import add_perceptual, perceptual_backends
 
@@ -184,11 +184,6 @@ def format_table(summary: list[dict], keys=("rate", "n", "bytes", "bpp", "psnr",
             cells.append("" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v)))
         lines.append(f"| {r['codec']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-# One colour per codec in every plot of the suite (these RD plots and the notebook explorers alike).
-CODEC_COLORS = {"hf-compressor": "C0", "hyperprior": "C1", "jpeg": "C2", "webp": "C3", "avif": "C4",
-                "fasdiff": "C6", "fasdiff-nolfe": "C9", "fasdiff-plain": "C8"}
 
 
 def plot_rd(summary: list[dict], metric: str = "psnr", ax=None):

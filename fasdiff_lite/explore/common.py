@@ -20,11 +20,10 @@ import numpy as np
 import torch
 
 from .. import data, settings
-from ..evaluation.run import CODEC_COLORS  # noqa: F401  (the one palette: RD plots and explorers alike)
-from ..models import zoo
-from ..models.codec import VARIANTS, FaSDiffCodec
-from ..models.codec import check_realism, check_steps  # noqa: F401  (the codec's own checks)
-from ..models.compressor import CompressorConfig, HFCompressor, on_rate_grid
+from ..evaluation import CODEC_COLORS  # noqa: F401  (the one palette: RD plots and explorers alike)
+
+# The models are imported where they are needed, so that the explorers of notebooks 01–03 start without
+# loading diffusers.
 
 
 # ------------------------------------------------------------------------------------------ checks
@@ -42,16 +41,36 @@ def check_unit(value, name: str) -> float:
 def check_rate(rate) -> float:
     """A valid rate, snapped to the 16-bit grid the ``.fsd`` header stores it on (as the compressor does
     when it encodes; see :func:`fasdiff_lite.models.compressor.on_rate_grid`), so the numbers shown match the file."""
+    from ..models.compressor import on_rate_grid
+
     return on_rate_grid(check_unit(rate, "rate"))
 
 
-def check_model(model) -> HFCompressor:
+def check_steps(steps) -> int:
+    """The codec's own check (:func:`fasdiff_lite.models.codec.check_steps`)."""
+    from ..models.codec import check_steps as check
+
+    return check(steps)
+
+
+def check_realism(realism) -> float:
+    """The codec's own check (:func:`fasdiff_lite.models.codec.check_realism`)."""
+    from ..models.codec import check_realism as check
+
+    return check(realism)
+
+
+def check_model(model):
+    from ..models.compressor import HFCompressor
+
     if not isinstance(model, HFCompressor):
         raise ValueError(f"expected a compressor (fasdiff_lite.models.compressor.HFCompressor), got {type(model).__name__}")
     return model
 
 
-def check_codec(codec) -> FaSDiffCodec:
+def check_codec(codec):
+    from ..models.codec import FaSDiffCodec
+
     if not isinstance(codec, FaSDiffCodec):
         raise ValueError(f"expected a FaSDiff codec (fasdiff_lite.models.codec.FaSDiffCodec), got {type(codec).__name__}")
     return codec
@@ -168,7 +187,7 @@ class Setup:
     """What :func:`load_setup` found: the prior, one codec per variant, and what is trained."""
 
     prior: object
-    codecs: "OrderedDict[str, FaSDiffCodec]"
+    codecs: "OrderedDict[str, object]"  # variant -> FaSDiffCodec
     prior_trained: bool
     trained: list = field(default_factory=list)  # variants whose control (and LFE) weights were loaded
     notes: list = field(default_factory=list)
@@ -193,7 +212,9 @@ class Setup:
         return "\n".join(lines + self.notes)
 
 
-def _small_compressor(name: str, seed: int = 0) -> HFCompressor:
+def _small_compressor(name: str, seed: int = 0):
+    from ..models.compressor import CompressorConfig, HFCompressor
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         m = HFCompressor(CompressorConfig(N=16, M=16, frequency_branch=name == "hf-compressor", model_id=name)).eval()
@@ -201,7 +222,7 @@ def _small_compressor(name: str, seed: int = 0) -> HFCompressor:
     return m
 
 
-def load_setup(variants=tuple(VARIANTS), device=None, seed: int = 0, verbose: bool = True) -> Setup:
+def load_setup(variants=None, device=None, seed: int = 0, verbose: bool = True) -> Setup:
     """The shipped tiny prior and FaSDiff codecs when they are in ``assets/``, else a clearly announced fallback.
 
     - prior: ``load_prior("tiny")``; missing → ``TinyPrior.from_config()`` (random weights).
@@ -209,11 +230,14 @@ def load_setup(variants=tuple(VARIANTS), device=None, seed: int = 0, verbose: bo
     - control (+ LFE): the shipped codec folder when it exists *and* the prior is the trained one;
       otherwise freshly initialised: its zero convolutions make it an exact no-op (notebook 05).
 
-    Prints :meth:`Setup.describe` (with a note on every fallback) when ``verbose``.
+    ``variants``: the FaSDiff variants to set up (default: all three). Prints :meth:`Setup.describe` (with a note
+    on every fallback) when ``verbose``.
     """
+    from ..models import zoo
+    from ..models.codec import VARIANTS, FaSDiffCodec
     from ..models.prior import PriorUnavailable, TinyPrior, load_prior
 
-    variants = list(variants)
+    variants = list(VARIANTS if variants is None else variants)
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown or not variants:
         raise ValueError(f"unknown variant(s) {unknown}; choose from {', '.join(VARIANTS)}")

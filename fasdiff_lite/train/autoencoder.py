@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from .. import settings
-from ..data import DataUnavailable, FaceDataset, load_faces
+from ..data import DataUnavailable, FaceDataset, load_faces, to_tensor
 from ..models.prior import CONFIG_DIR, _quiet_diffusers, _read_json
 from . import loop
 
@@ -126,7 +126,7 @@ def latent_statistics(vae, faces: np.ndarray, batch_size: int = 64, seed: int = 
     g = torch.Generator(device=dev).manual_seed(seed)
     zs = []
     for i in range(0, len(faces), batch_size):
-        x = torch.from_numpy(faces[i : i + batch_size]).permute(0, 3, 1, 2).float().div(255).to(dev)
+        x = to_tensor(faces[i : i + batch_size]).to(dev)
         zs.append(vae.encode(x * 2 - 1).latent_dist.sample(generator=g).cpu())
     z = torch.cat(zs)
     return float(z.mean()), float(z.std())
@@ -137,7 +137,7 @@ def reconstruction_psnr(encode_decode, faces: np.ndarray, batch_size: int = 50) 
     """Mean per-face PSNR (dB) of ``encode_decode(x)`` against ``x`` for uint8 faces N×H×W×3."""
     vals = []
     for i in range(0, len(faces), batch_size):
-        x = torch.from_numpy(faces[i : i + batch_size]).permute(0, 3, 1, 2).float().div(255)
+        x = to_tensor(faces[i : i + batch_size])
         vals.append(psnr(encode_decode(x).cpu(), x))
     return float(torch.cat(vals).mean())
 

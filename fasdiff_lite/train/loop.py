@@ -98,7 +98,8 @@ def add_arguments(parser: argparse.ArgumentParser, config: type[TrainConfig]) ->
     g.add_argument("--lr", type=float, default=None, help=f"peak learning rate ({default('lr')}): warm-up, then cosine decay")
     g.add_argument("--warmup", type=int, default=None, help=f"warm-up steps ({default('warmup')})")
     g.add_argument("--seed", type=int, default=0, help="random seed (weights, batches, noise)")
-    g.add_argument("--out", default=None, help=f"run folder for checkpoints and history ({default('out')})")
+    g.add_argument("--out", default=None, help="run folder for checkpoints and history (default "
+                   f"{full.get('out') or 'runs/<model>'})")
     g.add_argument("--export", metavar="DIR", default=None, help="after training, write the shippable folder here")
     g.add_argument("--checkpoint-every", type=int, default=250, help="steps between checkpoints")
     g.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,

@@ -35,7 +35,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from .. import settings
+from .. import data, settings
 from ..models.prior import PRIOR_FILE, TinyPrior
 from . import loop
 from .autoencoder import load_vae
@@ -74,7 +74,7 @@ def latent_moments(vae, faces: np.ndarray, flip: bool = True, batch_size: int = 
     dev = next(vae.parameters()).device
     out = []
     for i in range(0, len(faces), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(faces[i : i + batch_size])).permute(0, 3, 1, 2).float().div(255).to(dev)
+        x = data.to_tensor(faces[i : i + batch_size]).to(dev)
         views = [x, x.flip(-1)] if flip else [x]
         for v in views:
             d = vae.encode(v * 2 - 1).latent_dist
