@@ -2,7 +2,7 @@
 
     fasdiff-lite eval                                   # the held-out faces (or the samples), all codecs here
     fasdiff-lite eval --data my_photos/ --limit 20      # your own face photos (centre-cropped to 64×64)
-    fasdiff-lite eval --codecs fasdiff hyperprior jpeg --rates 0 0.5 1 --steps 4 --realism 0.5
+    fasdiff-lite eval --codecs fasdiff hyperprior jpeg --rates 0 0.5 1 --steps 4 --realism 1
 
 For each rate, the learned codecs (FaSDiff variants, ``hf-compressor``, ``hyperprior``) encode every face;
 JPEG / WebP / AVIF get, per face, the best quality that fits the first learned codec's bytes. Measured:
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import time
 
+from ..models.codec import DEFAULT_REALISM, DEFAULT_STEPS
+
 
 def add_arguments(p) -> None:
     p.add_argument("--data", default="auto",
@@ -25,8 +27,9 @@ def add_arguments(p) -> None:
                         "(default: all that are shipped or available here)")
     p.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.5, 1.0], metavar="R",
                    help="rates in [0, 1] for the learned codecs (default: 0 0.5 1)")
-    p.add_argument("--steps", type=int, default=4, help="denoising steps for the FaSDiff decoders (default 4)")
-    p.add_argument("--realism", type=float, default=0.5, help="FaSDiff decoder realism, 0..1 (default 0.5)")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"denoising steps for the FaSDiff decoders (default {DEFAULT_STEPS})")
+    p.add_argument("--realism", type=float, default=DEFAULT_REALISM,
+                   help=f"FaSDiff decoder realism, 0..1 (default {DEFAULT_REALISM:g}, as fasdiff-lite decompress)")
     p.add_argument("--limit", type=int, default=None, help="at most this many faces")
     p.add_argument("--out", default="out/eval", help="output folder (default out/eval)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")

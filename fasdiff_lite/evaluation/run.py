@@ -348,7 +348,7 @@ class EvalResult:
         return files
 
 
-def run_eval(faces: np.ndarray, codecs=None, rates=(0.0, 0.5, 1.0), steps: int = 4, realism: float = 0.5,
+def run_eval(faces: np.ndarray, codecs=None, rates=(0.0, 0.5, 1.0), steps: int = 4, realism: float = 1.0,
              identity: bool = True, perceptual: bool = True, progress: bool = True, device: str = "cpu",
              log=print) -> EvalResult:
     """Every codec on the same faces: the learned ones at each rate, the classical ones (JPEG, WebP, AVIF)

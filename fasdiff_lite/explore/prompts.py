@@ -78,9 +78,11 @@ def plot_prompt_channels(views: dict, axes=None):
 
 
 def scaled_control_fn(codec: FaSDiffCodec, prompt, x_fid, scale: float = 1.0):
-    """The codec's control function with every residual multiplied by ``scale`` (0 = control off)."""
-    size = tuple(codec.prior.latent_shape(*x_fid.shape[-2:])[1:])
-    fn = codec.control_fn(prompt.to(codec.prior.device), x_fid.to(codec.prior.device), size)
+    """The codec's control function (as :meth:`FaSDiffCodec.decompress` builds it: ŷ, and z_fid = VAE(x_fid) as
+    the dense prompt) with every residual multiplied by ``scale`` (0 = control off)."""
+    dev = codec.prior.device
+    x_fid = x_fid.to(dev)
+    fn = codec.control_fn(prompt.to(dev), x_fid, codec.prior.encode(x_fid))
     if scale == 1.0:
         return fn
 
@@ -138,7 +140,8 @@ def with_and_without_control(codec: FaSDiffCodec, face, rate: float = 0.3, steps
 
 
 def parameter_counts(codec: FaSDiffCodec) -> dict:
-    """Parameters (in millions) of the frozen UNet and VAE, the ControlNet, its prompt adapter, and the LFE."""
+    """Parameters (in millions) of the frozen UNet and VAE, the ControlNet, its prompt adapter, the LFE, and the
+    codec's own fine-tuned copy of the VAE decoder."""
     codec = check_codec(codec)
     n = lambda m: sum(p.numel() for p in m.parameters()) / 1e6  # noqa: E731
     out = {"prior UNet (frozen)": n(codec.prior.unet), "prior VAE (frozen)": n(codec.prior.vae),
@@ -146,6 +149,8 @@ def parameter_counts(codec: FaSDiffCodec) -> dict:
            "ControlNet (trained)": n(codec.control.controlnet), "prompt adapter (trained)": n(codec.control.adapter)}
     if codec.lfe is not None:
         out["HybridLFE (trained)"] = n(codec.lfe)
+    if codec.decoder is not None:
+        out["latent decoder (trained)"] = n(codec.decoder)
     return out
 
 

@@ -55,6 +55,7 @@ CODEC_FILE = "codec.json"
 WEIGHTS_FILE = "control_lfe.safetensors"
 FORMAT = 2  # codec.json schema: 2 records the compressor, the prior's source and the control's config
 MAX_STEPS = 50  # most denoising steps a decode may ask for
+DEFAULT_STEPS, DEFAULT_REALISM = 4, 1.0  # the decode setting of the CLI, the demo, the eval and the training
 SAMPLER = "ddim"
 LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05}  # training_loss's defaults
 
@@ -90,7 +91,8 @@ class FaSDiffCodec(nn.Module):
 
     # ------------------------------------------------------------------------------ decoding
     @torch.no_grad()
-    def decompress(self, blob: bytes, steps: int = 4, realism: float = 1.0, progress: bool = False) -> torch.Tensor:
+    def decompress(self, blob: bytes, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
+                   progress: bool = False) -> torch.Tensor:
         """``.fsd`` bytes → 1×3×H×W image in [0, 1].
 
         steps: denoising steps actually run (1–50). realism: 0 gives the compressor's fidelity
@@ -274,8 +276,6 @@ class FaSDiffCodec(nn.Module):
                         compressor: HFCompressor | None = None) -> "FaSDiffCodec":
         """Rebuild the codec saved in ``folder`` from that folder alone. ``prior`` / ``compressor``: already-loaded
         ones to use instead of loading them again (the zoo's cached loader shares one prior between variants)."""
-        from safetensors.torch import load_file
-
         from . import zoo
 
         folder = Path(folder)
@@ -295,10 +295,19 @@ class FaSDiffCodec(nn.Module):
             cfg["residual_channels"] = tuple(cfg["residual_channels"])
             lfe = HybridLFE(LFEConfig(**cfg))
         codec = cls(compressor, prior, meta["variant"], control=control, lfe=lfe, decoder=bool(meta.get("decoder", False)))
-        state = load_file(str(folder / WEIGHTS_FILE))
-        for name, module in codec.trainable_modules().items():
-            module.load_state_dict({k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")})
-        return codec.to(prior.device).eval()
+        return codec.load_trainable(folder).to(prior.device).eval()
+
+    def load_trainable(self, folder: str | Path) -> "FaSDiffCodec":
+        """Load the trained parts (control, LFE, decoder) saved in a codec folder into this codec."""
+        from safetensors.torch import load_file
+
+        state = load_file(str(Path(folder) / WEIGHTS_FILE))
+        for name, module in self.trainable_modules().items():
+            part = {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
+            if not part:
+                raise ValueError(f"{folder} holds no weights for this codec's {name}")
+            module.load_state_dict(part)
+        return self
 
 
 def check_steps(steps) -> int:

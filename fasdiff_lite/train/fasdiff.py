@@ -44,6 +44,7 @@ class Config(loop.TrainConfig):
     detail_weight: float = LOSS_WEIGHTS["detail"]
     adv_weight: float = LOSS_WEIGHTS["adv"]
     adv_start: int = 500  # steps before the adversarial term switches on (the discriminator trains from step 0)
+    init: str | None = None  # start the control, LFE and decoder from this codec folder (e.g. a shipped codec)
 
     FULL: ClassVar[dict] = {"steps": 20000, "batch_size": 32, "lr": 1e-4, "warmup": 200, "min_lr": 0.1, "out": None}
     FAST: ClassVar[dict] = {"steps": 2, "batch_size": 2, "warmup": 1}
@@ -60,6 +61,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     for k, v in LOSS_WEIGHTS.items():
         m.add_argument(f"--{k}-weight", type=float, default=v, help=f"weight of the {k} term (default {v})")
     m.add_argument("--adv-start", type=int, default=500, help="steps before the adversarial term switches on")
+    m.add_argument("--init", default=None, help="start from the trained parts of this codec folder (e.g. "
+                   "assets/fasdiff/full) instead of a fresh control: continue a training on another machine")
 
 
 def build(cfg: Config) -> FaSDiffCodec:
@@ -88,6 +91,8 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     shared = loop.uses_shared(cfg)
     faces = loop.training_faces(cfg, size=128 if shared else 64)
     codec = build(cfg)
+    if cfg.init:
+        codec.load_trainable(cfg.init)
     cfg.device = str(codec.prior.device)
     modules = codec.trainable_modules()
     opt = torch.optim.AdamW([p for m in modules.values() for p in m.parameters()], lr=cfg.lr, weight_decay=0.0)

@@ -237,3 +237,26 @@ def run(cfg: TrainConfig, dataset, modules: dict, optimizer: torch.optim.Optimiz
     for m in modules.values():
         m.eval()
     return history
+
+
+def plot_history(history: list[dict], keys, ax=None, smooth: int = 1, label_prefix: str = ""):
+    """Training curves from a history (``loop.run``'s rows, or an exported ``history.json``): each key against
+    the step, rows without the key skipped (held-out ``val_*`` numbers are logged every ``eval_every`` steps
+    only), a running mean over ``smooth`` points."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.2))
+    for k in [keys] if isinstance(keys, str) else keys:
+        pts = [(r["step"], r[k]) for r in history if k in r and np.isfinite(r[k])]
+        if not pts:
+            continue
+        steps, vals = map(np.asarray, zip(*pts))
+        if smooth > 1 and len(vals) > smooth:
+            vals = np.convolve(vals, np.ones(smooth) / smooth, mode="valid")
+            steps = steps[smooth - 1:]
+        ax.plot(steps, vals, label=label_prefix + k, marker="o" if len(steps) < 40 else None, ms=3)
+    ax.set_xlabel("step")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return ax
