@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 from fasdiff_lite import data, settings
-from fasdiff_lite.evaluation import realism
 from fasdiff_lite.evaluation import run as evaluate
 from fasdiff_lite.evaluation.bdrate import bd_rate_table, format_bd_table
 from fasdiff_lite.models import zoo
@@ -53,8 +52,6 @@ def main() -> None:
     rows += evaluate.measure_baseline_sweep(faces, "webp", settings.pick(WEBP_QUALITIES, (10, 90)), keep_images=True)
     rows += evaluate.measure_baseline_sweep(faces, "jpeg", settings.pick(JPEG_QUALITIES, (10, 90)), keep_images=True)
     rows += evaluate.measure_baselines_at(faces, hf_rows, codecs=("webp",), keep_images=True)
-    for r in rows:
-        r["detail_ratio"] = float(realism.detail_ratio(r["image"][None], faces[r["face"]][None])[0])
     summary = evaluate.summarize(rows, keys=("bytes", "bpp", "psnr", "ms_ssim", "detail_ratio", "encode_ms", "decode_ms"))
     if not args.no_identity:  # dlib on every face of every line (~0.3 s a face): only where a BD-rate or the card needs it
         evaluate.add_identity([r for r in summary if r["codec"] in ("hf-compressor", "hyperprior", "webp-sweep")], rows, faces)

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from . import data
-from .evaluation import baselines, metrics
+from .evaluation import baselines, metrics, realism
 from .models import zoo
 
 SIZES = (64, 128, 256)
 LEARNED = ("hf-compressor", "hyperprior")
-TABLE_COLUMNS = ["codec", "bytes", "bpp", "PSNR (dB)", "MS-SSIM", "note"]
+TABLE_COLUMNS = ["codec", "bytes", "bpp", "PSNR (dB)", "MS-SSIM", "detail ratio", "note"]
 
 
 def available_learned() -> list[str]:
@@ -85,7 +85,7 @@ def compare(image, sample: str | None = None, rate: float = 0.3, size: int = 64,
 def _row(codec: str, face, img, n_bytes: int, note: str) -> list:
     h, w = face.shape[:2]
     return [codec, n_bytes, round(metrics.bpp(n_bytes, h, w), 4), round(metrics.psnr(face, img), 2),
-            round(metrics.ms_ssim(face, img), 4), note]
+            round(metrics.ms_ssim(face, img), 4), round(realism.detail_ratio(face, img), 3), note]
 
 
 def decode_file(path, steps: int = 4, realism: float = 1.0) -> tuple[np.ndarray, str]:

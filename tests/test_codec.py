@@ -230,3 +230,27 @@ def test_shipped_codec_folders_rebuild_from_their_folder_alone():
         assert meta["format"] == 2 and "shipped" in meta["compressor"] and "load_prior" in meta["prior"]
         codec = zoo.cached(name)
         assert codec.variant == name and codec.control.config() == meta["control"]
+
+
+def test_one_training_step_moves_every_trained_part_and_nothing_frozen(prior, compressor):
+    """Regression: the codec's own decoder is a copy of the frozen prior's VAE decoder, and the copy inherited
+    requires_grad=False, so a whole GPU training left it untouched. One step of ``training_loss`` must change the
+    control, the LFE and the decoder, and leave the prior and the compressor exactly as they were."""
+    from fasdiff_lite.models.adversarial import PatchDiscriminator
+
+    torch.manual_seed(0)
+    codec = FaSDiffCodec(compressor, prior, "fasdiff")
+    trained = codec.trainable_modules()
+    assert set(trained) == {"control", "lfe", "decoder"}
+    assert all(p.requires_grad for m in trained.values() for p in m.parameters())
+    before = {k: v.clone() for k, v in codec.trainable_state().items()}
+    frozen = {k: v.clone() for k, v in {**prior.state_dict(), **compressor.state_dict()}.items() if v.is_floating_point()}
+    opt = torch.optim.SGD([p for m in trained.values() for p in m.parameters()], lr=1e-2)
+    losses = codec.training_loss(torch.rand(2, 3, 64, 64), 0.5, steps=2, realism=1.0, discriminator=PatchDiscriminator())
+    losses["loss"].backward()
+    opt.step()
+    after = codec.trainable_state()
+    for part in trained:
+        assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(part + ".")), f"{part} did not train"
+    now = {**prior.state_dict(), **compressor.state_dict()}
+    assert all(torch.equal(v, now[k]) for k, v in frozen.items())

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from fasdiff_lite import bitstream
-from fasdiff_lite.evaluation import metrics
 from fasdiff_lite.explore import common, lowfreq, prompts
 from fasdiff_lite.explore import end_to_end as e2e
 from fasdiff_lite.models.codec import FaSDiffCodec
@@ -75,6 +74,28 @@ def test_prompt_views_shape_and_channels(codecs, faces):
         prompts.prompt_views(codecs["fasdiff"].compressor, faces[0])
 
 
+def test_dense_prompt_views_build_what_the_control_sees(codecs, faces):
+    codec = codecs["fasdiff"]
+    pv = prompts.prompt_views(codec, faces[0], rate=0.4)
+    d = prompts.dense_prompt_views(codec, pv)
+    dense, latent = codec.control.dense_channels, int(codec.prior.unet.config.in_channels)
+    assert dense == latent == 4  # the codec's control stacks z_fid = VAE(x_fid) beside ŷ
+    grid = tuple(d["z_fid"].shape[-2:])
+    assert grid == (16, 16) and d["shapes"]["prompt"] == pv["shape"] == (1, 16, 4, 4)
+    assert d["shapes"]["resized"] == (1, 16, *grid) and d["shapes"]["stacked"] == (1, 16 + dense, *grid)
+    assert d["shapes"]["cond"] == (1, latent, *grid)
+    with torch.no_grad():
+        assert torch.equal(codec.control.adapter(d["stacked"]), d["cond"])  # exactly what condition() builds
+        assert torch.equal(d["z_fid"], codec.prior.encode(pv["x_fid"]))  # the dense prompt the codec decodes with
+    assert d["z_fid_image"].shape == faces[0].shape and d["z_fid_image"].dtype == np.uint8
+    import matplotlib
+
+    matplotlib.use("Agg")
+    prompts.plot_dense_prompt(d, pv["fidelity"])
+    with pytest.raises(ValueError, match="FaSDiff codec"):
+        prompts.dense_prompt_views(codec.compressor, pv)
+
+
 def test_untrained_control_is_a_no_op_and_trained_control_steers(prior, faces):
     codec = FaSDiffCodec(_compressor(), prior, "fasdiff-nolfe")
     pv = prompts.prompt_views(codec, faces[0])
@@ -97,6 +118,7 @@ def test_parameter_counts_step_times_and_sd_layout(codecs):
     p = prompts.parameter_counts(codecs["fasdiff"])
     assert p["ControlNet (trained)"] > 0 and "HybridLFE (trained)" in p
     assert "HybridLFE (trained)" not in prompts.parameter_counts(codecs["fasdiff-nolfe"])
+    assert p["latent decoder (trained)"] > 0  # the codec's own copy of the VAE decoder
     t = prompts.step_times(codecs["fasdiff"], reps=1)
     assert t["unet"] > 0 and t["unet+control"] > 0
     from fasdiff_lite.models.control import VisualPromptControl
@@ -191,14 +213,6 @@ def test_decode_views_and_validation(codecs, faces):
                 {"rate": 2}, {"rate": "x"}):
         with pytest.raises(ValueError):
             e2e.decode_views(c, faces[0], **{"rate": 0.5, "steps": 2, "realism": 1.0, **bad})
-
-
-def test_detail_ratio():
-    rng = np.random.default_rng(0)
-    face = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    assert metrics.detail_ratio(face, face) == pytest.approx(1.0)
-    blurred = lowfreq.lowpass_views(face, 2, 0.25)["fourier"]
-    assert metrics.detail_ratio(face, blurred) < 0.5
 
 
 def test_compare_ablations_at_equal_bytes(codecs, faces):

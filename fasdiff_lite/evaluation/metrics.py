@@ -18,7 +18,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .. import data, frequency
+from .. import data
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 WIN_SIZE, WIN_SIGMA = 11, 1.5
@@ -116,17 +116,3 @@ def summary(original, decoded, num_bytes: int | None = None) -> dict:
     if num_bytes is not None:
         out.update(bytes=int(num_bytes), bpp=bpp(num_bytes, *x.shape[-2:]))
     return out
-
-
-def detail_ratio(original, decoded, levels: int = 2, wavelet: str = "haar") -> float:
-    """Energy of the decoded face's wavelet detail bands (levels 1…``levels``) over the original's.
-
-    A crude stand-in for perceptual realism on one face: 1 means as much fine texture as the original,
-    below 1 blurrier (the fidelity reconstruction), above 1 extra (possibly invented) texture. It says
-    nothing about *which* detail: pair it with PSNR (which punishes detail in the wrong place)."""
-    a, b = data.to_tensor(original), data.to_tensor(decoded)
-
-    def detail(x):
-        return sum(float(d.pow(2).sum()) for lvl in frequency.dwt2(x, wavelet, levels)[1:] for d in lvl)
-
-    return detail(b) / max(detail(a), 1e-12)

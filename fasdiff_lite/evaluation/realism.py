@@ -28,19 +28,27 @@ from .. import data, frequency
 
 
 def _batch(images) -> torch.Tensor:
-    """A list/array of faces (uint8 H×W×3, float, tensors) → N×3×H×W float in [0, 1] (via ``data``)."""
+    """Faces (one H×W×3 image, a list/array of them, or an N×3×H×W tensor) → N×3×H×W float in [0, 1]."""
     if isinstance(images, torch.Tensor) and images.ndim == 4:
         return images.float()
+    if isinstance(images, np.ndarray) and images.ndim == 3 or not isinstance(images, (list, tuple, np.ndarray)):
+        images = [images]
     return torch.cat([data.to_tensor(data.load_image(im)) for im in images])
 
 
-def detail_ratio(decoded, original, wavelet: str = "haar", levels: int = 2) -> np.ndarray:
-    """Per face: detail-band energy of the decoded face ÷ that of the original (1.0 = as detailed)."""
-    a, b = _batch(decoded), _batch(original)
+def detail_ratio(original, decoded, wavelet: str = "haar", levels: int = 2):
+    """Detail-band energy of the decoded face ÷ that of the original (1.0 = as detailed; < 1 blur; > 1 extra,
+    possibly invented, texture). It says nothing about *which* detail: pair it with PSNR and identity.
+
+    One face each (any image ``data`` reads) → a float; batches (lists, N×H×W×3 arrays, N×3×H×W tensors) →
+    an array, one ratio per pair."""
+    single = not (isinstance(original, (list, tuple)) or getattr(original, "ndim", 3) == 4)
+    a, b = _batch(original), _batch(decoded)
     if a.shape != b.shape:
-        raise ValueError(f"decoded and original faces differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
+        raise ValueError(f"original and decoded faces differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
     e = frequency.detail_energy
-    return (e(a, wavelet, levels) / e(b, wavelet, levels).clamp_min(1e-12)).numpy()
+    ratio = (e(b, wavelet, levels) / e(a, wavelet, levels).clamp_min(1e-12)).numpy()
+    return float(ratio[0]) if single else ratio
 
 
 def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:

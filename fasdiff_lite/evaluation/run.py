@@ -45,7 +45,7 @@ def quality(face: np.ndarray, decoded: np.ndarray) -> dict:
     """Human-vision numbers for one decoded face: PSNR, MS-SSIM, and the detail ratio (``realism``: 1.0 = as
     much fine detail as the original, below 1 = blur)."""
     return {"psnr": float(metrics.psnr(face, decoded)), "ms_ssim": float(metrics.ms_ssim(face, decoded)),
-            "detail_ratio": float(realism.detail_ratio(decoded[None], face[None])[0])}
+            "detail_ratio": realism.detail_ratio(face, decoded)}
 
 
 def measure_learned(model, faces: np.ndarray, rates, name: str | None = None, progress: bool = True,

@@ -19,7 +19,7 @@ import torch
 
 from .. import bitstream, data
 from ..evaluation import baselines, metrics
-from ..evaluation.metrics import detail_ratio
+from ..evaluation.realism import detail_ratio
 from ..models.codec import MAX_STEPS, FaSDiffCodec  # the decode slider's range: the most the codec accepts
 from .common import CODEC_COLORS, as_face, as_faces, check_codec, check_rate, check_realism, check_steps, png
 from .lowfreq import lf_errors

@@ -3,6 +3,8 @@
 Pure functions (plain arguments in, dicts out; tests call them directly):
 
 - :func:`prompt_views` (ŷ, its shape and strongest channels) and :func:`plot_prompt_channels`;
+- :func:`dense_prompt_views` / :func:`plot_dense_prompt`: what the control is conditioned on, ŷ beside the dense
+  prompt z_fid = VAE(x_fid) on the latent grid, and what ``control.condition`` makes of them;
 - :func:`control_residuals` (what the ControlNet hands the UNet at one step), :func:`with_and_without_control`
   (same seed, control off and on), :func:`scaled_control_fn`;
 - :func:`parameter_counts`, :func:`step_times`, :func:`sd_architecture_unet` (SD 2.1's block layout at a small
@@ -18,6 +20,7 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .. import data
 from ..evaluation import metrics
@@ -73,6 +76,64 @@ def plot_prompt_channels(views: dict, axes=None):
         ax.axis("off")
     fig.suptitle(f"visual prompt ŷ {views['shape']}: the {k} strongest channels hold "
                  f"{100 * views['top_share']:.0f}% of its energy", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+@torch.no_grad()
+def dense_prompt_views(codec: FaSDiffCodec, views: dict) -> dict:
+    """What the control is conditioned on for the face of ``views`` (a :func:`prompt_views` result), built step by
+    step as :meth:`~fasdiff_lite.models.control.VisualPromptControl.condition` builds it.
+
+    Returns ``prompt`` (ŷ, 1×M×h×w at 1/16 of the image), ``z_fid`` (the dense prompt VAE(x_fid), on the prior's
+    latent grid), ``z_fid_image`` (uint8: the prior's VAE decoding z_fid, to see what it holds), ``resized`` (ŷ
+    resized bilinearly to the latent grid), ``stacked`` (the adapter's input: resized ŷ, then z_fid), ``cond``
+    (the adapter's output c, the ControlNet's conditioning input), ``shapes`` (name → shape), ``dense_channels``
+    and ``channel_ids`` (ŷ's strongest channels, from ``views``). A control without a dense prompt stacks ŷ alone.
+    """
+    codec = check_codec(codec)
+    control, prior = codec.control, codec.prior
+    dtype = next(control.parameters()).dtype
+    prompt = views["prompt"].to(prior.device, dtype)
+    z_fid = prior.encode(views["x_fid"].to(prior.device))
+    size = tuple(z_fid.shape[-2:])
+    dense = z_fid.to(dtype) if control.dense_channels else None
+    resized = F.interpolate(prompt, size=size, mode="bilinear", align_corners=False)
+    out = {"prompt": prompt, "z_fid": z_fid, "resized": resized,
+           "stacked": resized if dense is None else torch.cat([resized, dense], dim=1),
+           "cond": control.condition(prompt, size, dense), "dense_channels": control.dense_channels,
+           "z_fid_image": data.to_image(prior.decode(z_fid)), "channel_ids": list(views["channel_ids"])}
+    out["shapes"] = {k: tuple(out[k].shape) for k in ("prompt", "z_fid", "resized", "stacked", "cond")}
+    return out
+
+
+def plot_dense_prompt(dense: dict, fidelity=None, k: int = 4):
+    """Four rows of heat maps: ŷ's ``k`` strongest channels at their own 4×4 size and resized to the latent grid,
+    z_fid's channels, and the adapter's output c (each row on its own symmetric colour scale). The first column
+    shows ``fidelity`` (x_fid) and the prior's VAE decoding of z_fid."""
+    import matplotlib.pyplot as plt
+
+    ids = dense["channel_ids"][:k]
+    rows = [(dense["prompt"][0, ids], [f"ŷ ch {i}" for i in ids], fidelity, "x_fid"),
+            (dense["resized"][0, ids], [f"ŷ ch {i} resized" for i in ids], None, ""),
+            (dense["z_fid"][0, :k], [f"z_fid ch {c}" for c in range(min(k, dense["z_fid"].shape[1]))],
+             dense["z_fid_image"], "VAE decoder(z_fid)"),
+            (dense["cond"][0, :k], [f"c ch {c}" for c in range(min(k, dense["cond"].shape[1]))], None, "")]
+    fig, axes = plt.subplots(len(rows), k + 1, figsize=(1.7 * (k + 1), 1.8 * len(rows)), squeeze=False)
+    for r, (maps, titles, image, label) in enumerate(rows):
+        maps = maps.float().cpu().numpy()
+        lim = float(np.abs(maps).max()) or 1.0
+        if image is not None:
+            axes[r, 0].imshow(image)
+            axes[r, 0].set_title(label, fontsize=8)
+        for ax, m, t in zip(axes[r, 1:], maps, titles):
+            ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            ax.set_title(f"{t} ({m.shape[0]}×{m.shape[1]})", fontsize=7.5)
+        for ax in axes[r]:
+            ax.axis("off")
+    s = dense["shapes"]
+    fig.suptitle(f"ŷ {s['prompt'][1:]} → resized {s['resized'][1:]}, stacked with z_fid {s['z_fid'][1:]} "
+                 f"→ {s['stacked'][1:]} → adapter → c {s['cond'][1:]}", fontsize=8.5)
     fig.tight_layout()
     return fig
 

@@ -375,6 +375,7 @@ class LatentDecoder(nn.Module):
         self.post_quant_conv = copy.deepcopy(vae.post_quant_conv) if vae.post_quant_conv is not None else nn.Identity()
         self.decoder = copy.deepcopy(vae.decoder)
         self.scaling_factor, self.shift_factor = float(prior.scaling_factor), float(prior.shift_factor)
+        self.requires_grad_(True)  # the prior is frozen, and a deep copy would inherit that: this copy trains
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         z = z / self.scaling_factor + self.shift_factor

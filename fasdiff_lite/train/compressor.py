@@ -22,7 +22,6 @@ From a notebook::
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import asdict, dataclass
 from typing import ClassVar
@@ -124,21 +123,15 @@ def train(cfg: Config) -> tuple[HFCompressor, list[dict]]:
     history = loop.run(cfg, data.FaceDataset(faces, augment=False), {"model": model}, main_opt, step_fn,
                        aux=(aux_opt, model.aux_loss), desc=f"compressor ({kind})")
     model.to("cpu").eval()
-    model.training_info = {
-        "steps": history[-1]["step"] if history else 0, "batch_size": cfg.batch_size, "lr": cfg.lr, "hf_weight": hf_weight,
-        "seed": cfg.seed, "faces": str(cfg.faces), "n_faces": len(faces),
-        "augmentation": "data.augment_batch: 128-px crops 80-100 %, shift, flip, colour ±8 %, → 64 px" if shared
-        else "data.augment_batch at 64 px",
-        "wall_time_s_this_run": round(time.time() - t0, 1), "device": str(cfg.device or "auto"),
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None, "threads": torch.get_num_threads()}
+    model.training_info = loop.training_facts(
+        cfg, history, len(faces), t0, hf_weight=hf_weight,
+        augmentation="data.augment_batch: 128-px crops 80-100 %, shift, flip, colour ±8 %, → 64 px" if shared
+        else "data.augment_batch at 64 px")
     return model, history
 
 
 def main(args) -> int:
     cfg = Config.from_args(args)
     model, history = train(cfg)
-    if cfg.export:
-        folder = model.save_pretrained(cfg.export, extra={"training": model.training_info, "history_tail": history[-5:]})
-        (folder / "history.json").write_text(json.dumps(history))
-        print(f"exported to {folder}")
+    loop.export(model, cfg, history)
     return 0

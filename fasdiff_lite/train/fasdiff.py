@@ -18,7 +18,6 @@ From a notebook: ``codec, history = train(Config(variant="fasdiff-nolfe", faces=
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import dataclass
 from typing import ClassVar
@@ -119,19 +118,13 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     t0 = time.time()
     history = loop.run(cfg, data.FaceDataset(faces, augment=False), {**modules, "discriminator": disc}, opt, step_fn,
                        aux=(d_opt, disc_loss), desc=f"train {cfg.variant}")
-    codec.training_info = {"steps": history[-1]["step"] if history else 0, "batch_size": cfg.batch_size, "lr": cfg.lr,
-                           "weights": weights, "adv_start": cfg.adv_start, "seed": cfg.seed, "faces": str(cfg.faces),
-                           "n_faces": len(faces), "wall_time_s_this_run": round(time.time() - t0, 1),
-                           "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-                           "threads": torch.get_num_threads()}
+    codec.training_info = loop.training_facts(cfg, history, len(faces), t0, weights=weights, adv_start=cfg.adv_start,
+                                              init=cfg.init)
     return codec.eval(), history
 
 
 def main(args) -> int:
     cfg = Config.from_args(args)
     codec, history = train(cfg)
-    if cfg.export:
-        folder = codec.save_pretrained(cfg.export, extra={"training": codec.training_info, "history_tail": history[-5:]})
-        (folder / "history.json").write_text(json.dumps(history))
-        print(f"exported to {folder}")
+    loop.export(codec.eval(), cfg, history)
     return 0

@@ -239,6 +239,26 @@ def run(cfg: TrainConfig, dataset, modules: dict, optimizer: torch.optim.Optimiz
     return history
 
 
+def training_facts(cfg: TrainConfig, history: list[dict], n_faces: int, t0: float, **extra) -> dict:
+    """What a model card needs about one training run (saved with the exported model as ``training``)."""
+    return {"steps": history[-1]["step"] if history else 0, "batch_size": cfg.batch_size, "lr": cfg.lr,
+            "seed": cfg.seed, "faces": str(cfg.faces), "n_faces": n_faces, **extra,
+            "wall_time_s_this_run": round(time.time() - t0, 1), "device": str(cfg.device or "auto"),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "threads": torch.get_num_threads()}
+
+
+def export(model, cfg: TrainConfig, history: list[dict]):
+    """``model.save_pretrained(cfg.export)`` with its ``training_info`` and the last rows of the history, and the
+    whole history beside it (``history.json``). Nothing when ``cfg.export`` is unset."""
+    if not cfg.export:
+        return None
+    folder = model.save_pretrained(cfg.export, extra={"training": model.training_info, "history_tail": history[-5:]})
+    (folder / "history.json").write_text(json.dumps(history))
+    print(f"exported to {folder}")
+    return folder
+
+
 def plot_history(history: list[dict], keys, ax=None, smooth: int = 1, label_prefix: str = ""):
     """Training curves from a history (``loop.run``'s rows, or an exported ``history.json``): each key against
     the step, rows without the key skipped (held-out ``val_*`` numbers are logged every ``eval_every`` steps

@@ -1,0 +1,67 @@
+"""Offline realism metrics: the detail ratio (per face) and the Fréchet distance between descriptor sets."""
+import numpy as np
+import pytest
+import torch
+
+from fasdiff_lite import data, frequency
+from fasdiff_lite.evaluation import face_metrics, realism
+
+
+def _faces(n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    base = data.sample_faces(64)
+    return np.stack([np.roll(base[i % len(base)], rng.integers(-4, 5), axis=1) for i in range(n)])
+
+
+def _blur(faces):
+    x = torch.from_numpy(faces).permute(0, 3, 1, 2).float() / 255
+    y = torch.nn.functional.interpolate(torch.nn.functional.avg_pool2d(x, 2), scale_factor=2, mode="bilinear")
+    return (y.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
+
+
+def test_detail_ratio_is_one_for_the_original_below_for_blur_above_for_noise():
+    faces = _faces()
+    assert realism.detail_ratio(faces[0], faces[0]) == pytest.approx(1.0)
+    blurred = realism.detail_ratio(faces, _blur(faces))
+    assert blurred.shape == (len(faces),) and (blurred < 0.7).all()
+    noisy = np.clip(faces + np.random.default_rng(1).normal(0, 12, faces.shape), 0, 255).astype(np.uint8)
+    assert (realism.detail_ratio(faces, noisy) > 1.05).all()
+    assert isinstance(realism.detail_ratio(faces[0], _blur(faces)[0]), float)
+    with pytest.raises(ValueError, match="shape"):
+        realism.detail_ratio(faces[:2], faces[:3])
+
+
+def test_detail_energy_is_differentiable_and_counts_only_detail():
+    x = torch.rand(2, 3, 32, 32, requires_grad=True)
+    e = frequency.detail_energy(x)
+    e.sum().backward()
+    assert e.shape == (2,) and x.grad is not None
+    flat = torch.full((1, 3, 32, 32), 0.4)
+    assert frequency.detail_energy(flat).item() == pytest.approx(0.0, abs=1e-10)
+
+
+def test_frechet_distance():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(200, 8))
+    assert realism.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    near = realism.frechet_distance(a, rng.normal(size=(200, 8)))
+    shifted = realism.frechet_distance(a, rng.normal(size=(200, 8)) + 1.0)
+    wide = realism.frechet_distance(a, 2 * rng.normal(size=(200, 8)))
+    assert 0 < near < shifted and near < wide
+    assert shifted == pytest.approx(8.0, rel=0.3)  # ‖Δμ‖² = 8 dominates
+    with pytest.raises(ValueError):
+        realism.frechet_distance(a, a[:, :4])
+    with pytest.raises(ValueError):
+        realism.frechet_distance(a[:1], a)
+
+
+@pytest.mark.skipif(not face_metrics.is_available(), reason="dlib or its models are not installed")
+def test_descriptor_frechet_on_faces_grows_with_damage():
+    faces = _faces(8)
+    ref = face_metrics.descriptors(list(faces))
+    mild = realism.descriptor_frechet(list(_blur(faces)), original_descriptors=ref)
+    heavy = realism.descriptor_frechet(list(_blur(_blur(_blur(faces)))), original_descriptors=ref)
+    assert realism.descriptor_frechet(list(faces), list(faces)) == pytest.approx(0.0, abs=1e-6)
+    assert 0 < mild < heavy
+    m = face_metrics.evaluate_identity(list(faces), list(_blur(faces)), landmarks=False)
+    assert m["descriptor_fd"] == pytest.approx(mild, rel=1e-6)
