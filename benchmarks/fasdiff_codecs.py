@@ -26,8 +26,9 @@ import torch
 from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import run as evaluate
 from fasdiff_lite.models import zoo
+from fasdiff_lite.models.codec import DEFAULT_REALISM
 
-KEYS = ("rate", "n", "bytes", "bpp", "psnr", "ms_ssim", "identity_cosine", "same_person_rate", "reid_rank1",
+KEYS = ("rate", "n", "bytes", "bpp", "psnr", "ms_ssim", "detail_ratio", "descriptor_fd", "identity_cosine", "same_person_rate", "reid_rank1",
         "detection_rate", "decode_ms")
 
 
@@ -48,7 +49,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rates", type=float, nargs="+", default=settings.pick([0.0, 0.5, 1.0], [0.2, 0.8]))
     p.add_argument("--steps", type=int, default=4, help="denoising steps for the quality table")
-    p.add_argument("--realism", type=float, default=0.5)
+    p.add_argument("--realism", type=float, default=DEFAULT_REALISM, help=f"default {DEFAULT_REALISM:g}, as the CLI")
     p.add_argument("--limit", type=int, default=settings.pick(None, 4), help="at most this many faces")
     p.add_argument("--timing-faces", type=int, default=settings.pick(20, 2))
     p.add_argument("--timing-steps", type=int, nargs="+", default=[1, 4, 20])

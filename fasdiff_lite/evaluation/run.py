@@ -200,7 +200,7 @@ def plot_rd(summary: list[dict], metric: str = "psnr", ax=None):
         pts.sort()
         ax.plot(*zip(*pts), marker="o", label=codec, color=CODEC_COLORS.get(codec.removesuffix("-sweep")))
     ax.set_xlabel("bits per pixel (real file sizes)")
-    ax.set_ylabel({"psnr": "PSNR (dB)", "ms_ssim": "MS-SSIM"}.get(metric, metric))
+    ax.set_ylabel({"psnr": "PSNR (dB)", "ms_ssim": "MS-SSIM"}.get(metric, IDENTITY_LABELS.get(metric, metric)))
     ax.grid(alpha=0.3)
     ax.legend()
     return ax
@@ -210,6 +210,7 @@ def plot_rd(summary: list[dict], metric: str = "psnr", ax=None):
 IDENTITY_LABELS = {"identity_cosine": "identity similarity (cosine, dlib)", "reid_rank1": "re-identification rank-1",
                    "detail_ratio": "detail ratio (1 = as detailed as the original)",
                    "descriptor_fd": "descriptor Fréchet distance (lower = more real)",
+                   "identity_distance": "identity distance (dlib; lower = closer)",
                    "same_person_rate": "same-person rate (distance < 0.6)"}
 
 
