@@ -86,14 +86,8 @@ def heldout(model: HFCompressor, faces: torch.Tensor, rates=EVAL_RATES, batch: i
 
 
 def train(cfg: Config) -> tuple[HFCompressor, list[dict]]:
-    cfg = cfg.resolved()
     kind = "plain" if cfg.plain else "hf"
-    if cfg.out is None:
-        cfg.out = f"runs/compressor-{kind}"
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    shared = loop.uses_shared(cfg)
-    faces = loop.training_faces(cfg, size=128 if shared else 64)
+    cfg, faces, shared = loop.setup(cfg, f"runs/compressor-{kind}")
     val = data.load_faces("shared", size=64, split="val") if shared and cfg.eval_every else None
     mcfg = CompressorConfig(N=cfg.N, M=cfg.M, frequency_branch=not cfg.plain, lambda_min=cfg.lambda_min,
                             lambda_max=cfg.lambda_max, model_id="hyperprior" if cfg.plain else "hf-compressor")

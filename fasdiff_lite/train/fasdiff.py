@@ -82,13 +82,7 @@ def decode_setting(gen: torch.Generator | None = None) -> tuple[int, float]:
 
 
 def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
-    cfg = cfg.resolved()
-    if cfg.out is None:
-        cfg.out = f"runs/{cfg.variant}"
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    shared = loop.uses_shared(cfg)
-    faces = loop.training_faces(cfg, size=128 if shared else 64)
+    cfg, faces, _ = loop.setup(cfg, f"runs/{cfg.variant}")
     codec = build(cfg)
     if cfg.init:
         codec.load_trainable(cfg.init)

@@ -125,6 +125,19 @@ def training_faces(cfg: TrainConfig, size: int = 64) -> np.ndarray:
         raise data.DataUnavailable(f"{e}\n(pass --faces samples to try the trainer on the two shipped sample faces)") from None
 
 
+def setup(cfg: TrainConfig, default_out: str) -> tuple[TrainConfig, np.ndarray, bool]:
+    """The start every trainer shares: resolve the config (run folder ``default_out`` unless ``--out``), set the
+    thread count, and load the faces: the shared train split's 128-px copies (for ``data.augment_batch``'s crops)
+    when the shared faces are used, else 64-px faces. Returns (config, faces, whether they are the shared ones)."""
+    cfg = cfg.resolved()
+    if cfg.out is None:
+        cfg.out = default_out
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    shared = uses_shared(cfg)
+    return cfg, training_faces(cfg, size=128 if shared else 64), shared
+
+
 def lr_at(step: int, total: int, peak: float, warmup: int = 0, floor: float = 0.1) -> float:
     """Linear warm-up to ``peak``, then cosine decay to ``floor·peak``. A function of the step, so it resumes."""
     if step < warmup:
