@@ -24,8 +24,8 @@ Three variants share this file (their names are the model ids in the bitstream):
 - ``fasdiff-nolfe``: the same without the LFE (no FiLM, no low-frequency correction);
 - ``fasdiff-plain``: plain hyperprior compressor + control, no LFE: a plain diffusion codec.
 
-The prior and the compressor are frozen; the control and the LFE are what ``train/fasdiff.py`` trains, with
-:meth:`FaSDiffCodec.training_loss`. Decoding is deterministic: the same bytes, steps and realism give the same
+The prior and the compressor are frozen; the control, the LFE and the codec's own decoder are what
+``train/fasdiff.py`` trains, with :meth:`FaSDiffCodec.training_loss`. Decoding is deterministic: the same bytes, steps and realism give the same
 pixels. A saved codec folder describes itself (``codec.json``): its compressor (a shipped one by name, any
 other as the subfolder ``compressor/``), where its prior came from, and the control's and the LFE's config, so
 ``FaSDiffCodec.from_pretrained(folder)`` alone rebuilds it.
@@ -39,7 +39,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .. import bitstream, data, frequency
+from .. import bitstream, frequency
 from .compressor import HFCompressor, hf_loss, pad
 from .control import VisualPromptControl
 from .lfe import HybridLFE, LFEConfig, lf_consistency_loss
@@ -85,9 +85,7 @@ class FaSDiffCodec(nn.Module):
     # ------------------------------------------------------------------------------ the bytes
     def compress(self, image, rate: float = 0.5) -> bytes:
         """Any image → ``.fsd`` bytes (the compressor's streams; the header names this codec)."""
-        x = image if isinstance(image, torch.Tensor) and image.ndim == 4 else data.to_tensor(data.load_image(image))
-        streams, (h, w) = self.compressor.compress_tensor(x, rate)
-        return bitstream.pack(bitstream.Packet(self.variant, h, w, float(rate), tuple(streams)))
+        return self.compressor.compress(image, rate, model_id=self.variant)
 
     # ------------------------------------------------------------------------------ decoding
     @torch.no_grad()
@@ -100,10 +98,9 @@ class FaSDiffCodec(nn.Module):
         latent noised to ``realism·(T−1)`` (image-to-image style).
         """
         steps, realism = check_steps(steps), check_realism(realism)
-        # 1. unpack: the compressor checks the header (this codec's id, its stream)
-        p = self.compressor.unpack(blob, self.variant)
-        # 2. fidelity reconstruction x_fid (at the padded size) and the visual prompt ŷ
-        x_fid, prompt = self.compressor.decompress_tensor(list(p.streams), (p.height, p.width), p.rate, crop=False)
+        # 1–2. unpack (the compressor checks the header: this codec's id, its stream), then the fidelity
+        #      reconstruction x_fid (at the padded size) and the visual prompt ŷ
+        x_fid, prompt, p = self.fidelity(blob)
         if realism == 0.0:
             return x_fid[..., : p.height, : p.width]
         x_fid, prompt = x_fid.to(self.prior.device), prompt.to(self.prior.device)
@@ -159,7 +156,7 @@ class FaSDiffCodec(nn.Module):
         return self.decoder(z) if self.decoder is not None else self.prior.decode(z)
 
     # ------------------------------------------------------------------------------ training
-    def training_loss(self, x: torch.Tensor, rate: float, steps: int = 4, realism: float = 1.0,
+    def training_loss(self, x: torch.Tensor, rate: float, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
                       weights: dict | None = None, discriminator: nn.Module | None = None) -> dict:
         """The FaSDiff objective for one batch of faces x at ``rate`` (differentiable in the control, the LFE and
         the codec's decoder), in two parts::
@@ -213,7 +210,7 @@ class FaSDiffCodec(nn.Module):
                 "x_hat": x_hat.detach()}
 
     def trainable_modules(self) -> dict[str, nn.Module]:
-        """What training changes: the control, and the LFE when this variant has one."""
+        """What training changes: the control, the LFE when this variant has one, and the codec's own decoder."""
         return {"control": self.control, **({"lfe": self.lfe} if self.lfe is not None else {}),
                 **({"decoder": self.decoder} if self.decoder is not None else {})}
 
@@ -227,7 +224,7 @@ class FaSDiffCodec(nn.Module):
 
             codec.json                 variant; compressor: a shipped name, or "compressor/" below;
                                        prior: load_prior's arguments, or "prior/" below; control and LFE config
-            control_lfe.safetensors    the trained control (+ LFE), floating-point tensors stored as ``dtype``
+            control_lfe.safetensors    the trained control (+ LFE, + decoder), floating-point tensors stored as ``dtype``
                                        (fp16 by default: half the size; loading casts back; None keeps them)
             compressor/, prior/        only for a compressor / prior that is not shipped (saved in full precision)
         """

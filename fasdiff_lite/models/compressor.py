@@ -227,13 +227,14 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         x_hat = self.g_s(y_hat)
         return (x_hat[..., :h, :w] if crop else x_hat).nan_to_num(0.0).clamp(0, 1), y_hat
 
-    def compress(self, image, rate: float = 0.5) -> bytes:
-        """Any image (path, array, PIL, tensor 1×3×H×W in [0,1]) → ``.fsd`` bytes."""
+    def compress(self, image, rate: float = 0.5, model_id: str | None = None) -> bytes:
+        """Any image (path, array, PIL, tensor 1×3×H×W in [0,1]) → ``.fsd`` bytes whose header names ``model_id``
+        (default: this compressor; a FaSDiff codec names itself: its files are its compressor's streams)."""
         from .. import bitstream, data
 
         x = image if isinstance(image, torch.Tensor) and image.ndim == 4 else data.to_tensor(data.load_image(image))
         streams, (h, w) = self.compress_tensor(x, rate)
-        return bitstream.pack(bitstream.Packet(self.config.model_id, h, w, float(rate), tuple(streams)))
+        return bitstream.pack(bitstream.Packet(model_id or self.config.model_id, h, w, float(rate), tuple(streams)))
 
     def unpack(self, blob: bytes, model_id: str | None = None):
         """The ``.fsd`` packet of ``blob``, checked: made by ``model_id`` (default: this compressor's) and

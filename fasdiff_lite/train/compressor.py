@@ -89,11 +89,10 @@ def train(cfg: Config) -> tuple[HFCompressor, list[dict]]:
     kind = "plain" if cfg.plain else "hf"
     cfg, faces, shared = loop.setup(cfg, f"runs/compressor-{kind}")
     val = data.load_faces("shared", size=64, split="val") if shared and cfg.eval_every else None
-    mcfg = CompressorConfig(N=cfg.N, M=cfg.M, frequency_branch=not cfg.plain, lambda_min=cfg.lambda_min,
-                            lambda_max=cfg.lambda_max, model_id="hyperprior" if cfg.plain else "hf-compressor")
     torch.manual_seed(cfg.seed)
-    model = HFCompressor.from_pretrained(cfg.init) if cfg.init else HFCompressor(mcfg)
-    mcfg = model.config
+    model = HFCompressor.from_pretrained(cfg.init) if cfg.init else HFCompressor(CompressorConfig(
+        N=cfg.N, M=cfg.M, frequency_branch=not cfg.plain, lambda_min=cfg.lambda_min, lambda_max=cfg.lambda_max,
+        model_id="hyperprior" if cfg.plain else "hf-compressor"))
     aux_params = {n for n, _ in model.named_parameters() if n.endswith(".quantiles")}
     main_opt = torch.optim.Adam([p for n, p in model.named_parameters() if n not in aux_params and p.requires_grad], lr=cfg.lr)
     aux_opt = torch.optim.Adam([p for n, p in model.named_parameters() if n in aux_params], lr=1e-3)
@@ -108,11 +107,11 @@ def train(cfg: Config) -> tuple[HFCompressor, list[dict]]:
         losses["psnr"] = -10 * torch.log10(losses.pop("mse").detach().clamp_min(1e-10))
         if val is not None and (step + 1) % cfg.eval_every == 0:
             if val_t is None:
-                val_t = torch.from_numpy(val).permute(0, 3, 1, 2).float().div(255).to(x.device)
+                val_t = data.to_tensor(val).to(x.device)
             losses.update(heldout(model, val_t))
         return losses
 
-    cfg.extra = {"model": asdict(mcfg), "hf_weight": hf_weight, "n_faces": len(faces)}
+    cfg.extra = {"model": asdict(model.config), "hf_weight": hf_weight, "n_faces": len(faces)}
     t0 = time.time()
     history = loop.run(cfg, data.FaceDataset(faces, augment=False), {"model": model}, main_opt, step_fn,
                        aux=(aux_opt, model.aux_loss), desc=f"compressor ({kind})")

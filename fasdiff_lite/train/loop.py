@@ -214,10 +214,6 @@ def run(cfg: TrainConfig, dataset, modules: dict, optimizer: torch.optim.Optimiz
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc=desc, dynamic_ncols=True)
     budget = cfg.minutes * 60 if cfg.minutes else None
     for step in bar:
-        if budget and time.time() - t0 > budget:
-            tqdm.write(f"{desc}: {cfg.minutes} min budget reached at step {step}")
-            save_checkpoint(out, modules, optimizers, step, cfg, history)
-            break
         # with a budget, the schedule runs on the larger of the step and the clock fraction
         at = max(step, int(cfg.steps * (time.time() - t0) / budget)) if budget else step
         for g in optimizer.param_groups:
@@ -239,14 +235,19 @@ def run(cfg: TrainConfig, dataset, modules: dict, optimizer: torch.optim.Optimiz
             after_step(step)
         for k, v in losses.items():
             running.setdefault(k, []).append(float(v.detach() if isinstance(v, torch.Tensor) else v))
-        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
+        out_of_time = bool(budget) and time.time() - t0 > budget
+        last = step + 1 == cfg.steps or out_of_time  # the last row and checkpoint count every step done
+        if (step + 1) % cfg.log_every == 0 or last:
             row = {"step": step + 1, "time_s": round(time.time() - t0, 2)}
             row.update({k: float(np.mean(v)) for k, v in running.items()})
             history.append(row)
             running = {}
             bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k not in ("step", "time_s")})
-        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+        if (step + 1) % cfg.checkpoint_every == 0 or last:
             save_checkpoint(out, modules, optimizers, step + 1, cfg, history)
+        if out_of_time:
+            tqdm.write(f"{desc}: {cfg.minutes} min budget reached after step {step + 1}")
+            break
     for m in modules.values():
         m.eval()
     return history
