@@ -64,6 +64,12 @@ def main() -> None:
     bd = bd_rate_table(summary, anchors=("webp-sweep", "jpeg-sweep"),
                        metrics_=("psnr",) + (() if args.no_identity else ("identity_distance",)), rate_key="bpp")
     bd = [b for b in bd if b["codec"] in ("hf-compressor", "hyperprior")]
+    print("\nThe real files against the entropy estimate (mean bytes; bound = 1.05·estimate + 12 B):\n")
+    print("| codec | rate | file | estimate | bound | within |\n|---|---|---|---|---|---|")
+    for r in summary:
+        if "estimate_bytes" in r:
+            print(f"| {r['codec']} | {r['rate']:.3g} | {r['bytes']:.1f} | {r['estimate_bytes']:.1f} | "
+                  f"{1.05 * r['estimate_bytes'] + 12:.1f} | {'yes' if r['within_5pct_12B'] else 'NO'} |")
     print("\nBD-rate (bpp) of the learned compressors, negative = fewer bytes for the same quality:\n")
     print(format_bd_table(bd))
     out = Path(args.out)

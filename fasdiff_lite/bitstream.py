@@ -1,22 +1,30 @@
 """The ``.fsd`` container: what a compressed face looks like on disk.
 
-Every learned codec in the suite writes the same small container around the range coder's streams::
+Every learned codec in the suite writes the same small container around its range-coded stream. Version 2
+(written since the compressors moved to the byte-wise rANS coder of :mod:`fasdiff_lite.rans`)::
 
     offset  size     field
     0       2        magic  FA 5D                       ("FaSDiff"): foreign files fail here
-    2       1        format version (1)                 newer files fail with a clear message
+    2       1        format version (2)                 newer files fail with a clear message
     3       1        model id (see MODEL_IDS)           a file decodes only with the model that made it
     4       1–3      height  (unsigned LEB128 varint)   the original size: decoders crop back to it
     .       1–3      width   (unsigned LEB128 varint)
     .       2        rate    (u16, rate·65535)          the rate setting the encoder used
-    .       1        number of streams n
-    .       1–4 each length of streams 0..n-2 (varint)  the last stream runs to the CRC
-    .       ...      the streams, back to back
-    end-2   2        CRC-16 (CCITT, binascii.crc_hqx) over everything before it
+    .       ...      the stream (z then y), to the end of the file
 
-A 64×64 face with two streams carries 2+1+1+1+1+2+1+1+2 = 12 bytes of header, and that counts in
-every bpp the suite reports. Anything that is not a valid container raises :class:`BitstreamError`
-(a ``ValueError``) with a message that says what is wrong; nothing else escapes :func:`unpack`.
+A 64×64 face carries 8 bytes of header, and they count in every bpp the suite reports. There is no CRC in the
+container: the coder's final state holds a 23-bit check of the header (these 8 bytes, :func:`header`) and of
+every decoded symbol, so a flipped bit, a swapped or truncated stream, another model's file or a header that
+lies all fail at decoding with :class:`BitstreamError` — a check of what was *encoded*, not only of the bytes,
+for the price of one bit.
+
+Version 1 files (multi-stream, CRC-16, CompressAI's 64-bit rANS) still decode::
+
+    magic FA 5D | version 1 | model id | height | width | rate u16 | n streams | n−1 stream lengths (varints)
+    | the streams | CRC-16 (CCITT, binascii.crc_hqx) over everything before it
+
+Anything that is not a valid container raises :class:`BitstreamError` (a ``ValueError``) with a message that
+says what is wrong; nothing else escapes :func:`unpack`.
 """
 from __future__ import annotations
 
@@ -26,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MAGIC = b"\xfa\x5d"
-VERSION = 1
+VERSION = 2  # the version written; 1 is still read
+VERSIONS = (1, 2)
 MODEL_IDS = {"hf-compressor": 1, "hyperprior": 2, "fasdiff": 3, "fasdiff-nolfe": 4, "fasdiff-plain": 5}
 MODEL_NAMES = {v: k for k, v in MODEL_IDS.items()}
 MAX_SIDE = 1 << 16  # 65536 pixels: bigger sides are refused on both ends
@@ -44,6 +53,7 @@ class Packet:
     width: int
     rate: float  # in [0, 1]; stored with 16-bit precision
     streams: tuple[bytes, ...]
+    version: int = VERSION  # 2: one stream, its check covers the header; 1: streams + CRC-16
 
 
 def _varint(n: int) -> bytes:
@@ -77,21 +87,40 @@ def quantize_rate(rate: float) -> int:
     return round(rate * 65535)
 
 
-def pack(p: Packet) -> bytes:
-    """Packet → bytes (the layout in the module docstring)."""
-    if p.model not in MODEL_IDS:
-        raise ValueError(f"unknown model {p.model!r}; known: {', '.join(MODEL_IDS)}")
-    for name, side in (("height", p.height), ("width", p.width)):
+def _check_fields(model: str, height: int, width: int) -> None:
+    if model not in MODEL_IDS:
+        raise ValueError(f"unknown model {model!r}; known: {', '.join(MODEL_IDS)}")
+    for name, side in (("height", height), ("width", width)):
         if not 1 <= int(side) <= MAX_SIDE:
             raise ValueError(f"{name} must be in 1..{MAX_SIDE}, got {side}")
+
+
+def header(model: str, height: int, width: int, rate: float, version: int = VERSION) -> bytes:
+    """The header bytes of a file (everything before the streams; for version 1, before the stream count).
+    The coder's check covers them, so the encoder can bind its stream to the file it will sit in."""
+    _check_fields(model, height, width)
+    if version not in VERSIONS:
+        raise ValueError(f"format version must be one of {VERSIONS}, got {version}")
+    return (MAGIC + bytes([version, MODEL_IDS[model]]) + _varint(int(height)) + _varint(int(width))
+            + struct.pack(">H", quantize_rate(rate)))
+
+
+def header_of(p: Packet) -> bytes:
+    return header(p.model, p.height, p.width, p.rate, p.version)
+
+
+def pack(p: Packet) -> bytes:
+    """Packet → bytes (the layouts in the module docstring)."""
+    _check_fields(p.model, p.height, p.width)
+    if p.version == 2 and len(p.streams) != 1:
+        raise ValueError(f"a version-2 file holds exactly one stream, got {len(p.streams)}")
     if not 1 <= len(p.streams) <= MAX_STREAMS:
         raise ValueError(f"need 1..{MAX_STREAMS} streams, got {len(p.streams)}")
     if any(len(s) >= 1 << 28 for s in p.streams):
         raise ValueError("a stream longer than 256 MiB does not fit the container")
-    body = bytearray(MAGIC)
-    body += bytes([VERSION, MODEL_IDS[p.model]])
-    body += _varint(int(p.height)) + _varint(int(p.width))
-    body += struct.pack(">H", quantize_rate(p.rate))
+    body = bytearray(header_of(p))
+    if p.version == 2:
+        return bytes(body) + bytes(p.streams[0])
     body.append(len(p.streams))
     for s in p.streams[:-1]:
         body += _varint(len(s))
@@ -109,15 +138,18 @@ def unpack(blob: bytes) -> Packet:
         raise BitstreamError("not a .fsd file (wrong magic bytes): was it made by fasdiff-lite?")
     if len(buf) < 4:
         raise BitstreamError("file is truncated (ends inside the header)")
-    if buf[2] != VERSION:
-        raise BitstreamError(f"format version {buf[2]} is not supported (this fasdiff-lite reads version {VERSION}); "
-                             "upgrade fasdiff-lite or re-encode the image")
-    if len(buf) < 11:
-        raise BitstreamError(f"file is truncated ({len(buf)} bytes; the smallest valid file has 11)")
-    crc = struct.unpack(">H", buf[-2:])[0]
-    if binascii.crc_hqx(buf[:-2], 0xFFFF) != crc:
-        raise BitstreamError("checksum mismatch: the file is corrupted or truncated")
-    body = buf[:-2]
+    version = buf[2]
+    if version not in VERSIONS:
+        raise BitstreamError(f"format version {version} is not supported (this fasdiff-lite reads versions "
+                             f"{', '.join(map(str, VERSIONS))}); upgrade fasdiff-lite or re-encode the image")
+    smallest = 11 if version == 1 else 12  # v2: an 8-byte header and a 4-byte coder state
+    if len(buf) < smallest:
+        raise BitstreamError(f"file is truncated ({len(buf)} bytes; the smallest valid file has {smallest})")
+    if version == 1:
+        crc = struct.unpack(">H", buf[-2:])[0]
+        if binascii.crc_hqx(buf[:-2], 0xFFFF) != crc:
+            raise BitstreamError("checksum mismatch: the file is corrupted or truncated")
+    body = buf[:-2] if version == 1 else buf
     model = MODEL_NAMES.get(body[3])
     if model is None:
         raise BitstreamError(f"unknown model id {body[3]} (known: {MODEL_IDS})")
@@ -125,9 +157,15 @@ def unpack(blob: bytes) -> Packet:
     width, pos = _read_varint(body, pos, "width")
     if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE):
         raise BitstreamError(f"corrupted header: image size {height}×{width}")
-    if pos + 3 > len(body):
+    if pos + 2 > len(body):
         raise BitstreamError("file is truncated (ends inside the header)")
     rate = struct.unpack(">H", body[pos:pos + 2])[0] / 65535
+    if version == 2:
+        if pos + 2 >= len(body):
+            raise BitstreamError("file is truncated (no stream after the header)")
+        return Packet(model, height, width, rate, (body[pos + 2:],), version)
+    if pos + 3 > len(body):
+        raise BitstreamError("file is truncated (ends inside the header)")
     n = body[pos + 2]
     pos += 3
     if not 1 <= n <= MAX_STREAMS:
@@ -143,11 +181,11 @@ def unpack(blob: bytes) -> Packet:
         streams.append(body[pos:pos + length])
         pos += length
     streams.append(body[pos:])
-    return Packet(model, height, width, rate, tuple(streams))
+    return Packet(model, height, width, rate, tuple(streams), version)
 
 
 def overhead_bytes(p: Packet) -> int:
-    """Bytes the container adds around the streams (header + CRC)."""
+    """Bytes the container adds around the streams (header; + stream count, lengths and CRC in version 1)."""
     return len(pack(p)) - sum(len(s) for s in p.streams)
 
 

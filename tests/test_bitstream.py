@@ -7,8 +7,9 @@ from fasdiff_lite import bitstream
 from fasdiff_lite.bitstream import BitstreamError, Packet
 
 
-def _packet(**kw):
-    base = dict(model="hf-compressor", height=64, width=64, rate=0.5, streams=(b"\x01\x02\x03" * 10, b"zz"))
+def _packet(**kw):  # a version-1 packet: several streams and a CRC
+    base = dict(model="hf-compressor", height=64, width=64, rate=0.5, streams=(b"\x01\x02\x03" * 10, b"zz"),
+                version=1)
     base.update(kw)
     return Packet(**base)
 
@@ -17,10 +18,25 @@ def test_round_trip_and_overhead():
     p = _packet()
     blob = bitstream.pack(p)
     q = bitstream.unpack(blob)
-    assert (q.model, q.height, q.width, q.streams) == (p.model, p.height, p.width, p.streams)
+    assert (q.model, q.height, q.width, q.streams, q.version) == (p.model, p.height, p.width, p.streams, 1)
     assert abs(q.rate - p.rate) <= 1 / 65535
     # 2 magic + version + model + 1 + 1 (sizes) + 2 rate + count + 1 length + 2 CRC
     assert bitstream.overhead_bytes(p) == 12 == len(blob) - 32
+
+
+def test_version_2_is_an_8_byte_header_then_one_stream():
+    p = Packet("fasdiff", 64, 64, 0.25, (b"\x00\x9a\x01\x02rest",))
+    blob = bitstream.pack(p)
+    assert blob == bitstream.header("fasdiff", 64, 64, 0.25) + p.streams[0] and len(blob) == 8 + 8
+    assert bitstream.overhead_bytes(p) == 8 and bitstream.header_of(p) == blob[:8]
+    q = bitstream.unpack(blob)
+    assert (q.model, q.height, q.width, q.streams, q.version) == ("fasdiff", 64, 64, p.streams, 2)
+    with pytest.raises(ValueError, match="exactly one stream"):
+        bitstream.pack(Packet("fasdiff", 64, 64, 0.25, (b"abcd", b"efgh")))
+    with pytest.raises(BitstreamError, match="truncated"):
+        bitstream.unpack(blob[:11])
+    big = bitstream.header("hyperprior", 300, 5000, 1.0)  # sizes ≥ 128 take two varint bytes
+    assert len(big) == 10 and bitstream.unpack(big + b"\0" * 4).width == 5000
 
 
 @given(
@@ -28,17 +44,20 @@ def test_round_trip_and_overhead():
     h=st.integers(1, bitstream.MAX_SIDE), w=st.integers(1, bitstream.MAX_SIDE),
     rate=st.floats(0, 1),
     streams=st.lists(st.binary(max_size=300), min_size=1, max_size=5),
+    version=st.sampled_from(bitstream.VERSIONS),
 )
-def test_round_trip_property(model, h, w, rate, streams):
-    p = Packet(model, h, w, rate, tuple(streams))
+def test_round_trip_property(model, h, w, rate, streams, version):
+    if version == 2:
+        streams = [b"\0\x80\0\0" + streams[0]]  # one stream of at least 4 bytes
+    p = Packet(model, h, w, rate, tuple(streams), version)
     q = bitstream.unpack(bitstream.pack(p))
-    assert (q.model, q.height, q.width, q.streams) == (model, h, w, tuple(streams))
+    assert (q.model, q.height, q.width, q.streams, q.version) == (model, h, w, tuple(streams), version)
     assert abs(q.rate - rate) <= 0.5 / 65535 + 1e-12
 
 
 @pytest.mark.parametrize("bad, message", [
     (b"", "magic"), (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "magic"), (b"\xfa\x5d", "truncated"),
-    (b"\xfa\x5d\x02\x01" + b"\0" * 20, "version 2"),
+    (b"\xfa\x5d\x03\x01" + b"\0" * 20, "version 3"),
 ])
 def test_clear_errors(bad, message):
     with pytest.raises(BitstreamError, match=message):
@@ -50,7 +69,7 @@ def test_truncated_and_corrupted_files_are_caught():
     for n in range(len(blob)):
         with pytest.raises(BitstreamError):
             bitstream.unpack(blob[:n])
-    for i in range(4, len(blob)):  # past magic and version: every single-bit flip is caught by the CRC
+    for i in range(4, len(blob)):  # version 1, past magic and version: every single-bit flip is caught by the CRC
         for bit in range(8):
             flipped = bytearray(blob)
             flipped[i] ^= 1 << bit
@@ -87,6 +106,7 @@ def test_seed_is_deterministic_and_depends_on_bytes():
 
 
 _valid = bitstream.pack(_packet())
+_valid2 = bitstream.pack(Packet("hyperprior", 64, 64, 0.5, (bytes(range(40)),)))
 
 
 @hsettings(max_examples=400, deadline=200, suppress_health_check=[HealthCheck.too_slow])
@@ -97,6 +117,9 @@ _valid = bitstream.pack(_packet())
         lambda t: _valid[:t[0]] + bytes([t[1]]) + _valid[t[0] + 1:]),
     st.integers(0, len(_valid)).map(lambda n: _valid[:n]),
     st.binary(max_size=40).map(lambda b: _valid + b),
+    st.tuples(st.integers(0, len(_valid2) - 1), st.integers(0, 255)).map(
+        lambda t: _valid2[:t[0]] + bytes([t[1]]) + _valid2[t[0] + 1:]),
+    st.integers(0, len(_valid2)).map(lambda n: _valid2[:n]),
 ))
 def test_random_and_mutated_bytes_only_raise_bitstream_error(blob):
     # deadline=200 ms per example: a hang or a quadratic blow-up fails the test

@@ -87,7 +87,7 @@ def test_one_stream_decodes_exactly_what_the_model_computes(tiny):
         assert torch.allclose(y_hat, ref["y_hat"], atol=1e-5)
     blob = tiny.compress(x, 0.5)
     p = bitstream.unpack(blob)
-    two = bitstream.pack(bitstream.Packet(p.model, p.height, p.width, p.rate, p.streams + (b"x",)))
+    two = bitstream.pack(bitstream.Packet(p.model, p.height, p.width, p.rate, p.streams + (b"x",), version=1))
     with pytest.raises(bitstream.BitstreamError, match="1 stream"):
         tiny.decompress(two)
 
@@ -112,6 +112,37 @@ def test_fp16_weights_load_and_decode_like_the_saved_model(tiny, tmp_path):
         dtypes = {k: f.get_slice(k).get_dtype() for k in f.keys()}
     params = {n for n, _ in m.named_parameters()}
     assert all(dtypes[k] == "F16" for k in params) and any(dtypes[k] == "I32" for k in dtypes)  # CDF tables stay int
+
+
+def test_every_changed_bit_of_a_file_is_refused(tiny):
+    """Version 2 has no CRC: the coder's end state checks the header and every symbol. Each single-bit flip of
+    a real file (header or stream) raises BitstreamError; none decodes to an image."""
+    blob = tiny.compress(torch.rand(1, 3, 64, 64), rate=0.0)
+    assert bitstream.unpack(blob).version == 2
+    for i in range(len(blob)):
+        for bit in range(8):
+            bad = bytearray(blob)
+            bad[i] ^= 1 << bit
+            with pytest.raises(bitstream.BitstreamError):
+                tiny.decompress(bytes(bad))
+    for n in range(len(blob)):  # and every truncation
+        with pytest.raises(bitstream.BitstreamError):
+            tiny.decompress(blob[:n])
+    with pytest.raises(bitstream.BitstreamError, match="left"):
+        tiny.decompress(blob + b"\0")
+
+
+def test_version_1_files_still_decode(tiny):
+    """Files written before the rANS coder changed (CompressAI's coder, version 1) decode as they did."""
+    from compressai.ans import BufferedRansEncoder
+
+    x = torch.rand(1, 3, 64, 64)
+    z_sym, z_idx, y_sym, y_idx = tiny.symbols(x, 0.5)
+    enc = BufferedRansEncoder()
+    enc.encode_with_indexes(z_sym, z_idx, *tiny._tables(tiny.entropy_bottleneck))
+    enc.encode_with_indexes(y_sym, y_idx, *tiny._tables(tiny.gaussian_conditional))
+    old = bitstream.pack(bitstream.Packet("hf-compressor", 64, 64, 0.5, (enc.flush(),), version=1))
+    assert torch.equal(tiny.decompress(old), tiny.decompress(tiny.compress(x, 0.5)))
 
 
 def test_decoder_refuses_other_models_bytes(tiny):

@@ -30,10 +30,13 @@ def header_fields(blob: bytes) -> list[tuple[str, str, int]]:
     """Every field of a ``.fsd`` file as ``(field, value, bytes)``; the byte counts sum to ``len(blob)``."""
     p = bitstream.unpack(blob)
     values = ["FA 5D", str(blob[2]), f"{p.model} ({bitstream.MODEL_IDS[p.model]})", str(p.height), str(p.width),
-              f"{p.rate:.4f} (u16 {bitstream.quantize_rate(p.rate)})", str(len(p.streams))]
-    values += [str(len(s)) for s in p.streams[:-1]]
+              f"{p.rate:.4f} (u16 {bitstream.quantize_rate(p.rate)})"]
+    if p.version == 1:
+        values.append(str(len(p.streams)))
+        values += [str(len(s)) for s in p.streams[:-1]]
     values += ["range-coded" for _ in p.streams]
-    values.append(f"0x{blob[-2:].hex()}")
+    if p.version == 1:
+        values.append(f"0x{blob[-2:].hex()}")
     rows = bitstream_anatomy(blob)
     return [(name, val, n) for (name, n), val in zip(rows, values)]
 
@@ -74,8 +77,9 @@ def compare_ablations(codecs, face, rate: float = 0.3, steps: int = 4, realism: 
     """Every codec for one face **at equal bytes**, measured alike.
 
     ``codecs``: name → FaSDiffCodec; the first one is encoded at ``rate`` and its file size is the budget.
-    A FaSDiff codec that writes the very same streams at ``rate`` (the same compressor, e.g. ``fasdiff-nolfe``
-    next to ``fasdiff``) keeps that rate, so only the decoders differ (``same_streams``). Every other FaSDiff
+    A FaSDiff codec that codes the very same symbols at ``rate`` (the same compressor, e.g. ``fasdiff-nolfe`` next
+    to ``fasdiff``) keeps that rate, so only the decoders differ (``same_symbols``; the bytes differ only in the
+    check the coder's state carries, which covers the header and so the model id). Every other FaSDiff
     codec and every compressor in ``compressors`` (name → HFCompressor, e.g. the plain
     ``hyperprior``) gets the highest rate whose file fits; each ``classical`` codec the best quality that
     fits. Each entry: ``image``, ``bytes``, ``bpp``, ``psnr``, ``ms_ssim``, ``detail_ratio``, ``lf``,
@@ -100,16 +104,17 @@ def compare_ablations(codecs, face, rate: float = 0.3, steps: int = 4, realism: 
     first["fits"] = True
     views = OrderedDict([(names[0], first)])
     budget = first["bytes"]
-    first_streams = bitstream.unpack(first["blob"]).streams
+    x = data.to_tensor(img)
+    first_symbols = codecs[names[0]].compressor.symbols(x, rate)
     for name in names[1:]:
-        blob = codecs[name].compress(data.to_tensor(img), rate)
-        if bitstream.unpack(blob).streams == first_streams:  # the same compressor: keep the very same streams
+        blob = codecs[name].compress(x, rate)
+        if codecs[name].compressor.symbols(x, rate) == first_symbols:  # the same compressor: the very same symbols
             r, fits = rate, True
         else:
             r, fits = _fit_codec_rate(codecs[name], img, budget)
             blob = None
         v = decode_views(codecs[name], img, r, steps, realism, blob=blob)
-        v.update(fitted_rate=r, fits=fits and v["bytes"] <= budget, same_streams=blob is not None)
+        v.update(fitted_rate=r, fits=fits and v["bytes"] <= budget, same_symbols=blob is not None)
         views[name] = v
     for name, m in (compressors or {}).items():
         r, fits = fit_rate(m, img, budget)

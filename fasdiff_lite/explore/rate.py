@@ -91,13 +91,15 @@ def bitstream_anatomy(blob: bytes) -> list[tuple[str, int]]:
         return max(1, math.ceil(n.bit_length() / 7))
 
     rows = [("magic FA 5D", 2), ("format version", 1), ("model id", 1),
-            ("height (varint)", varint_len(p.height)), ("width (varint)", varint_len(p.width)),
-            ("rate (u16)", 2), ("number of streams", 1)]
-    rows += [(f"length of stream {i} (varint)", varint_len(len(s))) for i, s in enumerate(p.streams[:-1])]
-    names = (["z then y (one rANS stream)"] if len(p.streams) == 1 else
+            ("height (varint)", varint_len(p.height)), ("width (varint)", varint_len(p.width)), ("rate (u16)", 2)]
+    if p.version == 1:
+        rows.append(("number of streams", 1))
+        rows += [(f"length of stream {i} (varint)", varint_len(len(s))) for i, s in enumerate(p.streams[:-1])]
+    names = (["z then y (one rANS stream; its last state holds the check)"] if len(p.streams) == 1 else
              ["y (the latent)", "z (side information)"] if len(p.streams) == 2 else [str(i) for i in range(len(p.streams))])
     rows += [(f"stream {n}", len(s)) for n, s in zip(names, p.streams)]
-    rows.append(("CRC-16", 2))
+    if p.version == 1:
+        rows.append(("CRC-16", 2))
     assert sum(b for _, b in rows) == len(blob)
     return rows
 

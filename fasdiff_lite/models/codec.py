@@ -124,7 +124,7 @@ class FaSDiffCodec(nn.Module):
     def fidelity(self, blob: bytes) -> tuple[torch.Tensor, torch.Tensor, bitstream.Packet]:
         """Steps 1–2 of :meth:`decompress`: (x_fid at the padded size, the visual prompt ŷ, the packet)."""
         p = self.compressor.unpack(blob, self.variant)
-        x_fid, prompt = self.compressor.decompress_tensor(list(p.streams), (p.height, p.width), p.rate, crop=False)
+        x_fid, prompt = self.compressor.decode_packet(p, crop=False)
         return x_fid, prompt, p
 
     def timesteps(self, steps: int, realism: float) -> torch.Tensor:

@@ -155,11 +155,23 @@ class HFCompressor(MeanScaleHyperpriorVbr):
 
     # -- real coding: one rANS stream holds z, then y (CompressAI's entropy models and coder) ----------
     def _tables(self, em) -> tuple[list, list, list]:
-        """An entropy model's coding tables (CDFs, their lengths, offsets) as the rANS coder takes them."""
+        """An entropy model's coding tables (CDFs, their lengths, offsets) as the rANS coders take them."""
         if em._quantized_cdf.numel() == 0 or em._cdf_length.numel() == 0 or em._offset.numel() == 0:
             raise RuntimeError("this compressor has no entropy-coding tables yet: call model.update(force=True) "
                                "after training (save_pretrained does it; from_pretrained loads them)")
         return em._quantized_cdf.tolist(), em._cdf_length.reshape(-1).int().tolist(), em._offset.reshape(-1).int().tolist()
+
+    def _prepared(self, em) -> "rans.Tables":
+        """:meth:`_tables` as :mod:`fasdiff_lite.rans` takes them, cached until the tables change (any in-place
+        write, e.g. ``update`` or ``load_state_dict``, bumps a tensor's version)."""
+        from .. import rans
+
+        ts = (em._quantized_cdf, em._cdf_length, em._offset)
+        key = tuple((id(t), t.data_ptr(), t._version) for t in ts)
+        cache = self.__dict__.setdefault("_rans_tables", {})
+        if cache.get(id(em), (None,))[0] != key:
+            cache[id(em)] = (key, rans.prepare(*self._tables(em)))
+        return cache[id(em)][1]
 
     def _z_indexes_medians(self, shape) -> tuple[torch.Tensor, torch.Tensor]:
         eb = self.entropy_bottleneck
@@ -179,16 +191,24 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         return signs * (q_abs + offsets) / gain + means
 
     @torch.no_grad()
-    def compress_tensor(self, x: torch.Tensor, rate: float) -> tuple[list[bytes], tuple[int, int]]:
+    def compress_tensor(self, x: torch.Tensor, rate: float, context: bytes = b"") -> tuple[list[bytes], tuple[int, int]]:
         """1×3×H×W in [0,1] → ([one rANS stream], original size). Pads to a multiple of 64 first.
 
-        z and y share one stream (CompressAI's ``BufferedRansEncoder``): one coder flush (8 bytes) instead of
-        two, which matters when a whole face is 70 bytes."""
-        from compressai.ans import BufferedRansEncoder
+        z and y share one stream of the byte-wise coder in :mod:`fasdiff_lite.rans` (CompressAI's tables, a
+        4-byte flush): a whole face at the lowest rate is about 45 bytes, so the coder's overhead matters. Its
+        final state carries a check of the symbols and of ``context`` (the file's header)."""
+        from .. import rans
 
+        z_sym, z_idx, y_sym, y_idx = self.symbols(x, rate)
+        enc = rans.RansEncoder()
+        enc.encode_with_indexes(z_sym, z_idx, self._prepared(self.entropy_bottleneck))
+        enc.encode_with_indexes(y_sym, y_idx, self._prepared(self.gaussian_conditional))
+        return [enc.flush(context)], tuple(x.shape[-2:])
+
+    def symbols(self, x: torch.Tensor, rate: float) -> tuple[list[int], list[int], list[int], list[int]]:
+        """The quantised symbols and table indexes of z and y, as the coder takes them."""
         if x.ndim != 4 or x.shape[0] != 1 or x.shape[1] != 3:
             raise ValueError(f"expected one RGB image 1×3×H×W, got {tuple(x.shape)}")
-        h, w = x.shape[-2:]
         gain = self.gain(on_rate_grid(rate))  # the decoder only knows the rate as the header stores it
         y = self.g_a(pad(x.to(self.Gain.device)))
         z = self.h_a(y)
@@ -197,17 +217,17 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         z_sym = eb.quantize(z, "symbols", z_med)
         y_idx, _, means = self._y_params(eb.dequantize(z_sym, z_med), gain)
         y_sym = gc.quantize(y * gain, "symbols", means * gain)
-        enc = BufferedRansEncoder()
-        enc.encode_with_indexes(z_sym.reshape(-1).tolist(), z_idx.reshape(-1).tolist(), *self._tables(eb))
-        enc.encode_with_indexes(y_sym.reshape(-1).tolist(), y_idx.reshape(-1).int().tolist(), *self._tables(gc))
-        return [enc.flush()], (h, w)
+        return (z_sym.reshape(-1).tolist(), z_idx.reshape(-1).tolist(), y_sym.reshape(-1).tolist(),
+                y_idx.reshape(-1).int().tolist())
 
     @torch.no_grad()
     def decompress_tensor(self, streams: list[bytes], size: tuple[int, int], rate: float,
-                          crop: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+                          crop: bool = True, context: bytes | None = b"") -> tuple[torch.Tensor, torch.Tensor]:
         """([stream], original size, rate) → (x̂ 1×3×H×W in [0,1], ŷ the visual prompt 1×M×H'/16×W'/16).
-        ``crop=False`` keeps x̂ at the padded size H'×W' (a multiple of 64), the grid ŷ belongs to."""
-        from compressai.ans import RansDecoder
+        ``crop=False`` keeps x̂ at the padded size H'×W' (a multiple of 64), the grid ŷ belongs to. ``context``
+        must be what the encoder was given (the file's header); ``None`` reads a version-1 stream (CompressAI's
+        coder, no check). A stream that does not decode raises BitstreamError."""
+        from .. import bitstream, rans
 
         if len(streams) != 1:
             raise ValueError(f"expected 1 stream, got {len(streams)}")
@@ -216,16 +236,40 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         dev = self.Gain.device
         z_shape = (1, self.config.N, _padded(h) // PAD_MULTIPLE, _padded(w) // PAD_MULTIPLE)
         eb, gc = self.entropy_bottleneck, self.gaussian_conditional
-        dec = RansDecoder()
-        dec.set_stream(streams[0])
         z_idx, z_med = self._z_indexes_medians(z_shape)
-        z_sym = torch.tensor(dec.decode_stream(z_idx.reshape(-1).tolist(), *self._tables(eb)), device=dev)
-        z_hat = eb.dequantize(z_sym.reshape(z_shape), z_med.to(dev))
-        y_idx, scales, means = self._y_params(z_hat, gain)
-        q = torch.tensor(dec.decode_stream(y_idx.reshape(-1).int().tolist(), *self._tables(gc)), device=dev, dtype=torch.float32)
+        if context is None:
+            from compressai.ans import RansDecoder
+
+            dec = RansDecoder()
+            dec.set_stream(streams[0])
+            tables = self._tables
+        else:
+            try:
+                dec = rans.RansDecoder(streams[0])
+            except rans.RansError as e:
+                raise bitstream.BitstreamError(str(e)) from None
+            tables = self._prepared
+        try:
+            z_sym = dec.decode_stream(z_idx.reshape(-1).tolist(), *_args(tables(eb)))
+            z_hat = eb.dequantize(torch.tensor(z_sym, device=dev).reshape(z_shape), z_med.to(dev))
+            y_idx, scales, means = self._y_params(z_hat, gain)
+            q = dec.decode_stream(y_idx.reshape(-1).int().tolist(), *_args(tables(gc)))
+            if context is not None:
+                dec.finish(context)
+        except rans.RansError as e:
+            raise bitstream.BitstreamError(str(e)) from None
+        q = torch.tensor(q, device=dev, dtype=torch.float32)
         y_hat = self._dequantize_y(q.reshape(y_idx.shape), scales, means, gain)
         x_hat = self.g_s(y_hat)
         return (x_hat[..., :h, :w] if crop else x_hat).nan_to_num(0.0).clamp(0, 1), y_hat
+
+    def decode_packet(self, p, crop: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """A checked :class:`~fasdiff_lite.bitstream.Packet` → (x̂, ŷ): :meth:`decompress_tensor` with the
+        packet's size, rate and header (version 2) or CompressAI's coder (version 1)."""
+        from .. import bitstream
+
+        context = bitstream.header_of(p) if p.version >= 2 else None
+        return self.decompress_tensor(list(p.streams), (p.height, p.width), p.rate, crop=crop, context=context)
 
     def compress(self, image, rate: float = 0.5, model_id: str | None = None) -> bytes:
         """Any image (path, array, PIL, tensor 1×3×H×W in [0,1]) → ``.fsd`` bytes whose header names ``model_id``
@@ -233,8 +277,11 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         from .. import bitstream, data
 
         x = image if isinstance(image, torch.Tensor) and image.ndim == 4 else data.to_tensor(data.load_image(image))
-        streams, (h, w) = self.compress_tensor(x, rate)
-        return bitstream.pack(bitstream.Packet(model_id or self.config.model_id, h, w, float(rate), tuple(streams)))
+        model_id = model_id or self.config.model_id
+        h, w = x.shape[-2:]
+        head = bitstream.header(model_id, h, w, float(rate))  # checked first: a bad id fails before any work
+        streams, _ = self.compress_tensor(x, rate, context=head)
+        return bitstream.pack(bitstream.Packet(model_id, h, w, float(rate), tuple(streams)))
 
     def unpack(self, blob: bytes, model_id: str | None = None):
         """The ``.fsd`` packet of ``blob``, checked: made by ``model_id`` (default: this compressor's) and
@@ -252,7 +299,7 @@ class HFCompressor(MeanScaleHyperpriorVbr):
     def decompress(self, blob: bytes) -> torch.Tensor:
         """``.fsd`` bytes → 1×3×H×W image in [0,1]. Bytes made by another model raise BitstreamError."""
         p = self.unpack(blob)
-        return self.decompress_tensor(list(p.streams), (p.height, p.width), p.rate)[0]
+        return self.decode_packet(p)[0]
 
     # -- saving and loading (diffusers-style folder: config.json + model.safetensors) ---------------
     def save_pretrained(self, folder: str | Path, extra: dict | None = None, dtype: torch.dtype | None = torch.float16) -> Path:
@@ -293,6 +340,13 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         state = load_file(str(folder / "model.safetensors"))
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         return model.to(device or "cpu").eval()
+
+
+def _args(tables) -> tuple:
+    """Prepared tables go to the coder as one argument, CompressAI's lists as three."""
+    from .. import rans
+
+    return (tables,) if isinstance(tables, rans.Tables) else tuple(tables)
 
 
 def on_rate_grid(rate: float) -> float:

@@ -22,6 +22,7 @@ From a notebook::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from dataclasses import asdict, dataclass
 from typing import ClassVar
@@ -42,11 +43,11 @@ class Config(loop.TrainConfig):
     plain: bool = False  # no frequency branch: the plain mean-scale hyperprior baseline
     N: int = _DEFAULT.N  # channels inside the transforms
     M: int = _DEFAULT.M  # channels of the latent (visual prompt)
-    lambda_min: float = _DEFAULT.lambda_min  # λ at rate 0
-    lambda_max: float = _DEFAULT.lambda_max  # λ at rate 1
+    lambda_min: float | None = None  # λ at rate 0 (default: the init folder's, else CompressorConfig's)
+    lambda_max: float | None = None  # λ at rate 1 (given with --init: a new rate range to train the weights on)
     hf_weight: float = 0.5  # weight of the high-frequency term (0 turns it off)
     eval_every: int = 1000  # held-out measurement every N steps (0: never)
-    init: str | None = None  # start from these weights (an exported folder; its config wins over N, M, λ)
+    init: str | None = None  # start from these weights (an exported folder; its config wins over N and M)
 
     FULL: ClassVar[dict] = {"steps": 200000, "batch_size": 64, "lr": 2e-4, "warmup": 500, "min_lr": 0.02, "out": None}
     FAST: ClassVar[dict] = {"steps": 4, "batch_size": 4, "warmup": 1}
@@ -58,12 +59,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--plain", action="store_true", help="no frequency branch: the plain mean-scale hyperprior baseline")
     m.add_argument("--N", type=int, default=_DEFAULT.N, help="channels inside the transforms")
     m.add_argument("--M", type=int, default=_DEFAULT.M, help="channels of the latent (visual prompt)")
-    m.add_argument("--lambda-min", type=float, default=_DEFAULT.lambda_min, help="λ at rate 0")
-    m.add_argument("--lambda-max", type=float, default=_DEFAULT.lambda_max, help="λ at rate 1")
+    m.add_argument("--lambda-min", type=float, default=None, help=f"λ at rate 0 (default {_DEFAULT.lambda_min}, "
+                   "or the --init folder's)")
+    m.add_argument("--lambda-max", type=float, default=None, help=f"λ at rate 1 (default {_DEFAULT.lambda_max}, "
+                   "or the --init folder's; given with --init, the weights continue training on the new range)")
     m.add_argument("--hf-weight", type=float, default=0.5, help="weight of the high-frequency term (0 turns it off)")
     m.add_argument("--eval-every", type=int, default=1000, help="held-out measurement every N steps (0: never)")
     m.add_argument("--init", default=None, help="start from the weights of an exported folder (fresh optimizer); "
-                   "its config replaces --N/--M/--lambda-*")
+                   "its config replaces --N/--M, and its rate range unless --lambda-min/--lambda-max are given")
 
 
 @torch.no_grad()
@@ -85,14 +88,33 @@ def heldout(model: HFCompressor, faces: torch.Tensor, rates=EVAL_RATES, batch: i
     return out
 
 
+def build(cfg: Config) -> HFCompressor:
+    """A fresh compressor from the config, or the ``init`` folder's weights on its own rate range, or on
+    ``lambda_min``/``lambda_max`` where they are given (the quantisation gains follow the new λ table)."""
+    if not cfg.init:
+        lam = {k: v for k, v in (("lambda_min", cfg.lambda_min), ("lambda_max", cfg.lambda_max)) if v is not None}
+        return HFCompressor(CompressorConfig(N=cfg.N, M=cfg.M, frequency_branch=not cfg.plain,
+                                             model_id="hyperprior" if cfg.plain else "hf-compressor", **lam))
+    model = HFCompressor.from_pretrained(cfg.init)
+    new = {k: v for k, v in (("lambda_min", cfg.lambda_min), ("lambda_max", cfg.lambda_max)) if v is not None}
+    if not new or all(getattr(model.config, k) == v for k, v in new.items()):
+        return model
+    if not 0 < new.get("lambda_min", model.config.lambda_min) < new.get("lambda_max", model.config.lambda_max):
+        raise ValueError("need 0 < lambda_min < lambda_max")
+    state = {k: v for k, v in model.state_dict().items() if k != "Gain"}
+    moved = HFCompressor(dataclasses.replace(model.config, **new))
+    got = moved.load_state_dict(state, strict=False)
+    if got.unexpected_keys or got.missing_keys != ["Gain"]:
+        raise RuntimeError(f"{cfg.init} does not match its own config: {got}")
+    return moved
+
+
 def train(cfg: Config) -> tuple[HFCompressor, list[dict]]:
     kind = "plain" if cfg.plain else "hf"
     cfg, faces, shared = loop.setup(cfg, f"runs/compressor-{kind}")
     val = data.load_faces("shared", size=64, split="val") if shared and cfg.eval_every else None
     torch.manual_seed(cfg.seed)
-    model = HFCompressor.from_pretrained(cfg.init) if cfg.init else HFCompressor(CompressorConfig(
-        N=cfg.N, M=cfg.M, frequency_branch=not cfg.plain, lambda_min=cfg.lambda_min, lambda_max=cfg.lambda_max,
-        model_id="hyperprior" if cfg.plain else "hf-compressor"))
+    model = build(cfg)
     aux_params = {n for n, _ in model.named_parameters() if n.endswith(".quantiles")}
     main_opt = torch.optim.Adam([p for n, p in model.named_parameters() if n not in aux_params and p.requires_grad], lr=cfg.lr)
     aux_opt = torch.optim.Adam([p for n, p in model.named_parameters() if n in aux_params], lr=1e-3)
