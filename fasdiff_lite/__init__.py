@@ -3,7 +3,7 @@
 Floors (each module imports only from its own floor or below; ``tests/test_layout.py`` checks it)::
 
     floor 1  settings · data · frequency · bitstream · rans              plain tools; data: the one path for pixels
-    floor 2  models/compressor · models/prior · models/adversarial       the learned pieces, each usable alone
+    floor 2  models/compressor · prior · adversarial · fusion            the learned pieces, each usable alone
     floor 3  models/control · models/lfe                                 what ties the compressor to the prior
     floor 4  models/codec · models/zoo                                   FaSDiffCodec: bytes ↔ image; shipped models
              evaluation/ (metrics · face_metrics · realism · perceptual · measuring, for people and for machines

@@ -189,6 +189,38 @@ def overhead_bytes(p: Packet) -> int:
     return len(pack(p)) - sum(len(s) for s in p.streams)
 
 
+def mutate(blob: bytes, rng) -> bytes:
+    """A hostile variant of a valid file, for fuzzing decoders (``rng``: a ``random.Random``): bit flips,
+    overwritten, inserted or cut bytes, or — with the container left valid — another size or rate in the header,
+    another model's id, or an emptied or random stream of the same length."""
+    b = bytearray(blob)
+    kind = rng.randrange(8)
+    if kind == 0:  # flip bits
+        for _ in range(rng.randint(1, 4)):
+            b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+        return bytes(b)
+    if kind == 1:  # overwrite bytes
+        i, n = rng.randrange(len(b)), rng.randint(1, 8)
+        b[i:i + n] = bytes(rng.randrange(256) for _ in range(n))
+        return bytes(b)
+    if kind == 2:  # truncate
+        return bytes(b[:rng.randrange(1, len(b))])
+    if kind == 3:  # insert
+        i = rng.randrange(len(b))
+        return bytes(b[:i] + bytes(rng.randrange(256) for _ in range(rng.randint(1, 16))) + b[i:])
+    p = unpack(blob)
+    if kind == 4:  # the header lies about the size
+        side = rng.choice([rng.randint(1, 256), rng.randint(1, 4096)])
+        return pack(Packet(p.model, side, rng.randint(1, 4096) if rng.random() < 0.5 else side, p.rate, p.streams, p.version))
+    if kind == 5:  # another rate
+        return pack(Packet(p.model, p.height, p.width, rng.random(), p.streams, p.version))
+    if kind == 6:  # another model's id
+        return pack(Packet(rng.choice(sorted(MODEL_IDS)), p.height, p.width, p.rate, p.streams, p.version))
+    s = p.streams[0]  # an emptied or random stream of the same length
+    s = bytes(len(s)) if rng.random() < 0.3 else bytes(rng.randrange(256) for _ in s)
+    return pack(Packet(p.model, p.height, p.width, p.rate, (s,) + tuple(p.streams[1:]), p.version))
+
+
 def seed_of(blob: bytes) -> int:
     """A deterministic 63-bit seed from the file's bytes: diffusion decoders draw their noise from it."""
     import hashlib

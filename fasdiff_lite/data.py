@@ -29,7 +29,7 @@ from . import settings
 
 SIZES = (64, 128, 256, 512)
 MIN_SIDE = 8  # smaller than this is not an image of a face
-MAX_PIXELS = 100_000_000  # bigger than this is refused (Pillow's decompression-bomb guard is near here)
+MAX_PIXELS = 50_000_000  # more pixels than this are refused, from the file's header before it is decoded
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif", ".ppm"}
 SPLIT_FILE = "splits/shared_faces_split.json"
 
@@ -53,6 +53,7 @@ def load_image(src) -> np.ndarray:
             raise ImageError(f"{path}: is a folder, not an image file")
         try:
             with Image.open(path) as im:
+                _check_dims(*im.size, where=f"{path}: ")  # a small file can declare a huge image: refuse it unread
                 im.load()
                 return _pil_to_rgb(im)
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
@@ -60,6 +61,7 @@ def load_image(src) -> np.ndarray:
     if isinstance(src, (bytes, bytearray, memoryview)):
         try:
             with Image.open(io.BytesIO(bytes(src))) as im:
+                _check_dims(*im.size)
                 im.load()
                 return _pil_to_rgb(im)
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
@@ -121,12 +123,15 @@ def _array_to_rgb(a: np.ndarray) -> np.ndarray:
     return _check_size(np.ascontiguousarray(a))
 
 
-def _check_size(a: np.ndarray) -> np.ndarray:
-    h, w = a.shape[:2]
+def _check_dims(w: int, h: int, where: str = "") -> None:
     if min(h, w) < MIN_SIDE:
-        raise ImageError(f"image is {w}×{h} pixels; a face needs at least {MIN_SIDE}×{MIN_SIDE}")
+        raise ImageError(f"{where}image is {w}×{h} pixels; a face needs at least {MIN_SIDE}×{MIN_SIDE}")
     if h * w > MAX_PIXELS:
-        raise ImageError(f"image is {w}×{h} = {h * w / 1e6:.0f} MP; the limit is {MAX_PIXELS / 1e6:.0f} MP")
+        raise ImageError(f"{where}image is {w}×{h} = {h * w / 1e6:.0f} MP; the limit is {MAX_PIXELS / 1e6:.0f} MP")
+
+
+def _check_size(a: np.ndarray) -> np.ndarray:
+    _check_dims(a.shape[1], a.shape[0])
     return a
 
 

@@ -20,6 +20,8 @@ from .evaluation import baselines, metrics, realism
 from .models import zoo
 
 SIZES = (64, 128, 256)
+KEEP_FILES = 50  # the demo's download folder keeps the newest .fsd files only
+_folder: tempfile.TemporaryDirectory | None = None
 LEARNED = ("hf-compressor", "hyperprior")
 TABLE_COLUMNS = ["codec", "bytes", "bpp", "PSNR (dB)", "MS-SSIM", "detail ratio", "note"]
 
@@ -30,6 +32,21 @@ def available_learned() -> list[str]:
 
 def sample_choices() -> list[str]:
     return data.sample_names()
+
+
+def _download_path(rate: float) -> Path:
+    """A fresh path in the demo's one temporary folder (removed when the process exits), which keeps the newest
+    :data:`KEEP_FILES` files: a long-running demo does not fill the disk with a folder per request."""
+    import uuid
+
+    global _folder
+    if _folder is None:
+        _folder = tempfile.TemporaryDirectory(prefix="fasdiff-demo-")
+    folder = Path(_folder.name)
+    old = sorted(folder.glob("*.fsd"), key=lambda f: f.stat().st_mtime)
+    for f in old[: max(0, len(old) - KEEP_FILES + 1)]:
+        f.unlink(missing_ok=True)
+    return folder / f"face_rate{float(rate):.2f}_{uuid.uuid4().hex[:8]}.fsd"
 
 
 def _input_face(image, sample: str | None, size: int) -> np.ndarray:
@@ -62,7 +79,7 @@ def compare(image, sample: str | None = None, rate: float = 0.3, size: int = 64,
         img = data.to_image(zoo.cached(name).decompress(blob))
         if budget is None:  # the first learned codec's file sets the budget for everyone
             budget = len(blob)
-            fsd_path = Path(out_dir or tempfile.mkdtemp(prefix="fasdiff-demo-")) / f"face_rate{float(rate):.2f}.fsd"
+            fsd_path = (Path(out_dir) / f"face_rate{float(rate):.2f}.fsd") if out_dir else _download_path(rate)
             fsd_path.write_bytes(blob)
         rows.append(_row(name, face, img, len(blob), "sets the byte budget" if len(rows) == 0 else ""))
         gallery.append((img, f"{name}: {len(blob)} B"))
@@ -91,10 +108,11 @@ def _row(codec: str, face, img, n_bytes: int, note: str) -> list:
 def decode_file(path, steps: int = 4, realism: float = 1.0) -> tuple[np.ndarray, str]:
     """Decode an uploaded ``.fsd`` file with the shipped model its header names → (image, description)."""
     from .commands.decompress import decode
+    from .commands.files import input_file
 
     if path is None:
         raise ValueError("upload a .fsd file first")
-    blob = Path(path).read_bytes()
+    blob = input_file(path, ".fsd file").read_bytes()
     img, packet = decode(blob, steps=int(steps), realism=float(realism))
     info = (f"{packet.width}×{packet.height} from {len(blob)} bytes "
             f"({metrics.bpp(len(blob), packet.height, packet.width):.4f} bpp), model {packet.model}, rate {packet.rate:.3f}")

@@ -20,6 +20,11 @@ Encoding walks the symbols backwards (rANS is last-in first-out), so the decoder
     dec = RansDecoder(blob); symbols = dec.decode_stream(indexes, cdfs, cdf_lengths, offsets); dec.finish(b"hdr")
 
 ``finish`` raises :class:`RansError` (a ``ValueError``) when the check fails.
+
+Version-1 ``.fsd`` files hold streams of CompressAI's own coder (64-bit state, 32-bit words). They are read by
+:class:`Rans64Decoder`, a port of CompressAI's ``RansDecoder.decode_stream`` to Python with the same bounds checks:
+the C++ decoder reads past the end of a stream whose header asks for more symbols than it holds (a crafted file
+could crash the process or leak heap bytes into the image); this one raises :class:`RansError`.
 """
 from __future__ import annotations
 
@@ -137,7 +142,7 @@ class RansDecoder:
         buf, pos = self._buf, self._pos
         while x < L:
             if pos >= len(buf):
-                raise RansError("stream is truncated (the symbols need more bytes than it holds)")
+                raise RansError("corrupted or truncated stream (the symbols need more bytes than it holds)")
             x = (x << 8) | buf[pos]
             pos += 1
         self._x, self._pos = x, pos
@@ -182,3 +187,39 @@ class RansDecoder:
             raise RansError(f"corrupted stream ({len(self._buf) - self._pos} bytes left after the last symbol)")
         if self._x != L + check_of(self._symbols, context):
             raise RansError("checksum mismatch: the file is corrupted, or was made by another model or settings")
+
+
+class Rans64Decoder(RansDecoder):
+    """CompressAI's coder read safely: a 64-bit state, renormalised by 32-bit little-endian words, bypass digits
+    as raw bits. After the last symbol every word must be read and the state must be the encoder's start state
+    (2³¹), which is this format's only check."""
+
+    L64 = 1 << 31
+
+    def __init__(self, stream: bytes):
+        buf = bytes(stream)
+        if len(buf) < 8 or len(buf) % 4:
+            raise RansError(f"corrupted stream ({len(buf)} bytes: not a whole number of 32-bit words, at least 2)")
+        self._words = [int.from_bytes(buf[i:i + 4], "little") for i in range(0, len(buf), 4)]
+        self._x = self._words[0] | (self._words[1] << 32)
+        self._pos = 2
+        self._symbols = []
+
+    def _renorm(self, x: int) -> int:
+        if x < self.L64:
+            if self._pos >= len(self._words):
+                raise RansError("corrupted or truncated stream (the symbols need more bytes than it holds)")
+            x = (x << 32) | self._words[self._pos]
+            self._pos += 1
+        return x
+
+    def _advance(self, start: int, freq: int, prec: int) -> None:
+        if prec == BYPASS_BITS:  # CompressAI reads bypass digits as raw bits
+            self._x = self._renorm(self._x >> BYPASS_BITS)
+            return
+        x = freq * (self._x >> prec) + (self._x & ((1 << prec) - 1)) - start
+        self._x = self._renorm(x)
+
+    def finish(self, context: bytes = b"") -> None:
+        if self._pos != len(self._words) or self._x != self.L64:
+            raise RansError("corrupted stream (it does not end where its symbols do)")

@@ -254,3 +254,42 @@ def test_one_training_step_moves_every_trained_part_and_nothing_frozen(prior, co
         assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(part + ".")), f"{part} did not train"
     now = {**prior.state_dict(), **compressor.state_dict()}
     assert all(torch.equal(v, now[k]) for k, v in frozen.items())
+
+
+def test_a_fidelity_fusion_starts_as_the_identity_and_trains_alone(prior, compressor, tmp_path):
+    """models/fusion.py: a codec that gains a fusion decodes exactly as before (its last layer is zero); with only
+    the fusion trained, one step moves the fusion and nothing else (the diffusion runs without gradients); a folder
+    with a fusion rebuilds it, and a codec without one still loads a folder that has none."""
+    from fasdiff_lite.models.adversarial import PatchDiscriminator
+    from fasdiff_lite.models.fusion import FidelityFusion
+
+    torch.manual_seed(0)
+    plain = FaSDiffCodec(compressor, prior, "fasdiff")
+    plain.save_pretrained(tmp_path / "before", dtype=None)
+    fused = FaSDiffCodec(compressor, prior, "fasdiff", fusion=True)
+    fused.load_trainable(tmp_path / "before", missing_ok=("fusion",))
+    with pytest.raises(ValueError, match="fusion"):
+        FaSDiffCodec(compressor, prior, "fasdiff", fusion=True).load_trainable(tmp_path / "before")
+    blob = plain.compress(torch.rand(1, 3, 64, 64), 0.5)
+    assert torch.equal(fused.decompress(blob, steps=2), plain.decompress(blob, steps=2))
+    with pytest.raises(ValueError, match="same shape"):
+        FidelityFusion()(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 9))
+
+    parts = fused.trainable_modules()
+    assert set(parts) == {"control", "lfe", "decoder", "fusion"}
+    for name, m in parts.items():
+        m.requires_grad_(name == "fusion")
+    before = {k: v.clone() for k, v in fused.trainable_state().items()}
+    opt = torch.optim.SGD(parts["fusion"].parameters(), lr=1e-1)
+    losses = fused.training_loss(torch.rand(2, 3, 64, 64), 0.5, steps=2, realism=1.0, discriminator=PatchDiscriminator())
+    assert float(losses["diffusion"]) == 0.0  # not computed: nothing it could train is trainable
+    losses["loss"].backward()
+    opt.step()
+    after = fused.trainable_state()
+    moved = {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])}
+    assert moved == {"fusion"}
+    fused.save_pretrained(tmp_path / "after", dtype=None)
+    again = FaSDiffCodec.from_pretrained(tmp_path / "after", prior=prior, compressor=compressor)
+    assert again.fusion is not None and again.fusion.config() == fused.fusion.config()
+    assert torch.equal(again.decompress(blob, steps=2), fused.eval().decompress(blob, steps=2))
+    assert FaSDiffCodec.from_pretrained(tmp_path / "before", prior=prior, compressor=compressor).fusion is None

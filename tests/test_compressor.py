@@ -132,16 +132,21 @@ def test_every_changed_bit_of_a_file_is_refused(tiny):
         tiny.decompress(blob + b"\0")
 
 
-def test_version_1_files_still_decode(tiny):
-    """Files written before the rANS coder changed (CompressAI's coder, version 1) decode as they did."""
+def _v1_stream(model, x, rate) -> bytes:
+    """The stream a version-1 file held: z then y through CompressAI's own coder."""
     from compressai.ans import BufferedRansEncoder
 
-    x = torch.rand(1, 3, 64, 64)
-    z_sym, z_idx, y_sym, y_idx = tiny.symbols(x, 0.5)
+    z_sym, z_idx, y_sym, y_idx = model.symbols(x, rate)
     enc = BufferedRansEncoder()
-    enc.encode_with_indexes(z_sym, z_idx, *tiny._tables(tiny.entropy_bottleneck))
-    enc.encode_with_indexes(y_sym, y_idx, *tiny._tables(tiny.gaussian_conditional))
-    old = bitstream.pack(bitstream.Packet("hf-compressor", 64, 64, 0.5, (enc.flush(),), version=1))
+    enc.encode_with_indexes(z_sym, z_idx, *model._tables(model.entropy_bottleneck))
+    enc.encode_with_indexes(y_sym, y_idx, *model._tables(model.gaussian_conditional))
+    return enc.flush()
+
+
+def test_version_1_files_still_decode(tiny):
+    """Files written before the rANS coder changed (CompressAI's coder, version 1) decode as they did."""
+    x = torch.rand(1, 3, 64, 64)
+    old = bitstream.pack(bitstream.Packet("hf-compressor", 64, 64, 0.5, (_v1_stream(tiny, x, 0.5),), version=1))
     assert torch.equal(tiny.decompress(old), tiny.decompress(tiny.compress(x, 0.5)))
 
 
@@ -237,6 +242,37 @@ def test_cli_clear_errors(tmp_path, capsys):
     assert "not a readable image" in capsys.readouterr().err
     assert cli.main(["compress", str(tmp_path / "f.png"), "--rate", "3"]) == 1
     assert cli.main(["decompress", str(tmp_path / "missing.fsd")]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+@requires_weights
+def test_cli_never_loses_data(tmp_path, capsys):
+    """No command overwrites a file without --force, default names never collide with the input, and folders,
+    devices and missing folders are refused with a message (issue: ``compress ec.png`` then ``decompress ec.fsd``
+    overwrote the photo ec.png)."""
+    src = tmp_path / "ec.png"
+    Image.fromarray(data.sample_faces(64)[0]).save(src)
+    original = src.read_bytes()
+    assert cli.main(["compress", str(src)]) == 0 and (tmp_path / "ec.fsd").exists()
+    assert cli.main(["decompress", str(tmp_path / "ec.fsd")]) == 0
+    assert src.read_bytes() == original and (tmp_path / "ec.decoded.png").exists()
+    capsys.readouterr()
+    assert cli.main(["compress", str(src)]) == 1  # ec.fsd exists now
+    assert "--force" in capsys.readouterr().err
+    assert cli.main(["compress", str(src), "--force", "--rate", "0.1"]) == 0
+    assert cli.main(["decompress", str(tmp_path / "ec.fsd"), "-o", str(src)]) == 1 and src.read_bytes() == original
+    capsys.readouterr()
+    for argv, message in ((["compress", str(src), "-o", str(tmp_path)], "folder"),
+                          (["compress", str(src), "-o", str(tmp_path / "nope" / "x.fsd")], "does not exist"),
+                          (["decompress", str(tmp_path)], "folder"),
+                          (["decompress", str(tmp_path / "ec.fsd"), "-o", str(tmp_path / "ec.fsd")], "input itself")):
+        assert cli.main(argv) == 1, argv
+        assert message in capsys.readouterr().err, argv
+    import os
+
+    if os.path.exists("/dev/zero"):
+        assert cli.main(["decompress", "/dev/zero"]) == 1
+        assert "regular file" in capsys.readouterr().err
 
 
 @requires_weights
@@ -254,3 +290,32 @@ def test_any_rate_decodes_like_the_model_sees_it():
         with torch.no_grad():
             reference = data.to_image(model.forward_rate(pad(x), float(rate))["x_hat"].clamp(0, 1))
         assert metrics.psnr(face, decoded) > metrics.psnr(face, reference) - 0.5, rate
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_header_that_lies_about_the_size_is_refused_without_work(tiny, version):
+    """A valid file relabelled to a larger image must not decode (the old C++ range decoder read past the end of
+    the stream and crashed or leaked heap bytes into the image) and must not keep the decoder busy."""
+    import time
+
+    x = torch.rand(1, 3, 64, 64)
+    streams = bitstream.unpack(tiny.compress(x, 0.3)).streams if version == 2 else (_v1_stream(tiny, x, 0.3),)
+    for h, w in ((65, 64), (64, 200), (512, 512), (1024, 1024)):
+        lie = bitstream.pack(bitstream.Packet("hf-compressor", h, w, 0.3, streams, version=version))
+        t0 = time.perf_counter()
+        with pytest.raises(bitstream.BitstreamError):
+            tiny.decompress(lie)
+        assert time.perf_counter() - t0 < 5, f"{h}×{w}: refused, but only after {time.perf_counter() - t0:.1f} s"
+    with pytest.raises(bitstream.BitstreamError, match="MP"):
+        tiny.decompress(bitstream.pack(bitstream.Packet("hf-compressor", 4096, 4096, 0.3, streams, version=version)))
+    for cut in (1, 4, len(streams[0]) // 2):  # truncated streams
+        short = bitstream.pack(bitstream.Packet("hf-compressor", 64, 64, 0.3, (streams[0][:-cut],), version=version))
+        with pytest.raises(bitstream.BitstreamError):
+            tiny.decompress(short)
+
+
+def test_images_beyond_the_size_limit_are_refused_when_coding(tiny):
+    from fasdiff_lite.models.compressor import MAX_PIXELS
+
+    with pytest.raises(ValueError, match="MP"):
+        tiny.compress_tensor(torch.zeros(1, 3, 1, MAX_PIXELS + 1), 0.5)

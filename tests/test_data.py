@@ -167,3 +167,26 @@ def test_cpu_threads_is_one_in_fast_mode_and_checks_its_input(monkeypatch):
             settings.cpu_threads(0)
     finally:
         torch.set_num_threads(before)
+
+
+def test_an_image_bomb_is_refused_before_it_is_decoded(tmp_path):
+    """A 20 KB PNG declaring 13000×13000 pixels used to be decoded (169 MP, 2.6 GB) before it was refused."""
+    import io
+    import time
+    import warnings
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("1", (13000, 13000)).save(buf, "PNG")
+    (tmp_path / "bomb.png").write_bytes(buf.getvalue())
+    assert len(buf.getvalue()) < 50_000
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's own DecompressionBombWarning
+        for src in (tmp_path / "bomb.png", buf.getvalue()):
+            t0 = time.perf_counter()
+            with pytest.raises(data.ImageError, match="MP"):
+                data.load_image(src)
+            assert time.perf_counter() - t0 < 1.0
+    with pytest.raises(data.ImageError, match="MP"):  # 100 MP exactly is over the limit too
+        data._check_dims(10_000, 10_000)

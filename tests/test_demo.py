@@ -81,3 +81,14 @@ def test_launched_app_answers_gradio_client(tmp_path):
             assert "64×64" in info
     finally:
         app.close()
+
+
+def test_downloads_share_one_folder_and_are_pruned():
+    """Every compare used to leave a temporary folder behind (106 after ~110 requests)."""
+    folders = set()
+    for i in range(demo.KEEP_FILES + 15):
+        p = demo._download_path(0.3)
+        p.write_bytes(b"x")
+        folders.add(p.parent)
+    assert len(folders) == 1
+    assert len(list(folders.pop().glob("*.fsd"))) <= demo.KEEP_FILES

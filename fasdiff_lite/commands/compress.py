@@ -11,11 +11,13 @@ from pathlib import Path
 
 from .. import bitstream, data
 from ..evaluation import metrics
+from .files import input_file, output_file
 
 
 def add_arguments(p) -> None:
     p.add_argument("image", help="input image (png, jpg, webp, ...; grayscale/RGBA/16-bit are converted)")
-    p.add_argument("-o", "--output", help="output .fsd file (default: next to the input)")
+    p.add_argument("-o", "--output", help="output .fsd file (default: the input's name with .fsd, next to it)")
+    p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
     p.add_argument("--rate", type=float, default=0.5, help="0 (fewest bytes) … 1 (best quality); default 0.5")
     p.add_argument("--codec", default="auto",
                    help="fasdiff, fasdiff-nolfe, fasdiff-plain, hf-compressor, hyperprior, or a model folder "
@@ -38,12 +40,13 @@ def load_encoder(name: str, device: str = "cpu"):
 def main(args) -> int:
     if not 0 <= args.rate <= 1:
         raise ValueError(f"--rate must be between 0 and 1, got {args.rate}")
-    img = data.face_crop(args.image, args.size) if args.size else data.load_image(args.image)
+    src = input_file(args.image, "image")
+    out = output_file(args.output or src.with_suffix(".fsd"), args.force, inputs=(src,))
+    img = data.face_crop(src, args.size) if args.size else data.load_image(src)
     encoder = load_encoder(args.codec, args.device)
     t0 = time.perf_counter()
     blob = encoder.compress(data.to_tensor(img), rate=args.rate)
     dt = time.perf_counter() - t0
-    out = Path(args.output or Path(args.image).with_suffix(".fsd"))
     out.write_bytes(blob)
     h, w = img.shape[:2]
     print(f"{out}: {len(blob)} bytes, {metrics.bpp(len(blob), h, w):.4f} bpp, {w}×{h}, "

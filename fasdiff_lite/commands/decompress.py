@@ -6,17 +6,18 @@ the compressor's own synthesis transform.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from PIL import Image
 
 from .. import bitstream, data
 from ..evaluation import metrics
+from .files import input_file, output_file
 
 
 def add_arguments(p) -> None:
     p.add_argument("bitstream", help="a .fsd file made by `fasdiff-lite compress`")
-    p.add_argument("-o", "--output", help="output image (default: <input>.png)")
+    p.add_argument("-o", "--output", help="output image (default: <input>.decoded.png, next to it)")
+    p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
     p.add_argument("--steps", type=int, default=4, help="denoising steps for FaSDiff files (1–50; default 4)")
     p.add_argument("--realism", type=float, default=1.0,
                    help="FaSDiff files: 0 = the compressor's fidelity output … 1 = full diffusion (default 1)")
@@ -37,14 +38,12 @@ def decode(blob: bytes, device: str = "cpu", steps: int = 4, realism: float = 1.
 
 
 def main(args) -> int:
-    path = Path(args.bitstream)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+    path = input_file(args.bitstream, ".fsd file")
+    out = output_file(args.output or path.with_name(path.stem + ".decoded.png"), args.force, inputs=(path,))
     blob = path.read_bytes()
     t0 = time.perf_counter()
     img, packet = decode(blob, args.device, args.steps, args.realism)
     dt = time.perf_counter() - t0
-    out = Path(args.output or path.with_suffix(".png"))
     Image.fromarray(img).save(out)
     how = f", {args.steps} steps, realism {args.realism:g}" if packet.model.startswith("fasdiff") else ""
     print(f"{out}: {packet.width}×{packet.height} from {len(blob)} bytes "

@@ -14,7 +14,8 @@
                                    ε̂ = prior UNet(z_t, t | ControlNet(z_t, t, [ŷ, z_fid]) residuals, FiLM-modulated
                                    by HybridLFE(x_fid)) at each timestep
                  5. decode         x_gen = D(ẑ₀), D the codec's own fine-tuned copy of the VAE decoder
-                                   (``LatentDecoder``, trained with an adversarial term: models/adversarial.py)
+                                   (``LatentDecoder``, trained with an adversarial term: models/adversarial.py);
+                                   with a fidelity fusion (models/fusion.py): x_gen + f([x_gen, x_fid])
                  6. LF correction  x_out = x_gen − LF(x_gen) + LF(x_fid)   (LFE variants; HybridLFE.correct)
                  7. crop           back to the original size
 
@@ -42,6 +43,7 @@ import torch.nn.functional as F
 from .. import bitstream, frequency
 from .compressor import HFCompressor, hf_loss, pad
 from .control import VisualPromptControl
+from .fusion import FidelityFusion
 from .lfe import HybridLFE, LFEConfig, lf_consistency_loss
 from .adversarial import generator_loss
 from .prior import DiffusionPrior, LatentDecoder, load_prior, randn
@@ -65,7 +67,7 @@ class FaSDiffCodec(nn.Module):
 
     def __init__(self, compressor: HFCompressor, prior: DiffusionPrior, variant: str = "fasdiff",
                  control: VisualPromptControl | None = None, lfe: HybridLFE | None = None,
-                 decoder: LatentDecoder | bool = True):
+                 decoder: LatentDecoder | bool = True, fusion: FidelityFusion | bool = False):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
@@ -81,6 +83,8 @@ class FaSDiffCodec(nn.Module):
         if use_lfe and lfe is None:
             lfe = HybridLFE(LFEConfig(residual_channels=self.control.residual_channels)).to(prior.device)
         self.lfe = lfe if use_lfe else None
+        # an optional learned merge of the decoded face with x_fid's pixels (models/fusion.py); False: none
+        self.fusion = (FidelityFusion().to(prior.device) if fusion is True else (fusion or None))
 
     # ------------------------------------------------------------------------------ the bytes
     def compress(self, image, rate: float = 0.5) -> bytes:
@@ -112,11 +116,13 @@ class FaSDiffCodec(nn.Module):
         z, _ = self.prior.add_noise(z_fid, timesteps[0], randn(z_fid.shape, g, z_fid.device, z_fid.dtype))
         control = self.control_fn(prompt, x_fid, z_fid)
         z = self.prior.denoise(z, timesteps, control, generator=g, scheduler=SAMPLER, progress=progress)
-        # 5. decode the latent
-        x = self.decode_latent(z)
+        # 5. decode the latent (and merge it with x_fid's pixels, with a fusion)
+        x = self.decode(z, x_fid)
         # 6. low-frequency correction: x's detail on x_fid's coarse structure (LFE variants)
         if self.lfe is not None:
             x = self.lfe.correct(x, x_fid)
+        if not torch.isfinite(x).all():  # never hand out an image with NaN in it (it would be written as black)
+            raise RuntimeError("the decoder produced non-finite pixels; please report this file")
         # 7. crop back to the original size
         return x[..., : p.height, : p.width].float()
 
@@ -152,8 +158,13 @@ class FaSDiffCodec(nn.Module):
         return lambda z_t, t: self.control(z_t, t, context, prompt, modulate=modulate, dense=dense)
 
     def decode_latent(self, z: torch.Tensor) -> torch.Tensor:
-        """Step 5: latents → images in [0, 1], with the codec's own decoder (or the prior's when it has none)."""
+        """Latents → images in [0, 1], with the codec's own decoder (or the prior's when it has none)."""
         return self.decoder(z) if self.decoder is not None else self.prior.decode(z)
+
+    def decode(self, z: torch.Tensor, x_fid: torch.Tensor) -> torch.Tensor:
+        """Step 5: :meth:`decode_latent`, then the fidelity fusion with x_fid when the codec has one."""
+        x = self.decode_latent(z)
+        return x if self.fusion is None else self.fusion(x, x_fid).clamp(0, 1)
 
     # ------------------------------------------------------------------------------ training
     def training_loss(self, x: torch.Tensor, rate: float, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
@@ -181,21 +192,28 @@ class FaSDiffCodec(nn.Module):
         """
         w = {**LOSS_WEIGHTS, **(weights or {})}
         prior = self.prior
+        # with the control, LFE and decoder frozen (training a fusion alone), the diffusion runs without gradients
+        steer = any(p.requires_grad for k, m in self.trainable_modules().items() if k != "fusion" for p in m.parameters())
         with torch.no_grad():  # the compressor and the VAE encoder are frozen
             out = self.compressor.forward_rate(pad(x), rate)  # eval mode: real rounding, as at decode time
             prompt, x_fid = out["y_hat"], out["x_hat"].clamp(0, 1)
             z_fid, z0 = prior.encode(x_fid), prior.encode(pad(x))
-        control = self.control_fn(prompt, x_fid, z_fid)
         zero = torch.zeros((), device=x.device)
-        # (a) diffusion loss at a random timestep
-        t = torch.randint(0, prior.num_train_timesteps, (z0.shape[0],), device=z0.device)
-        z_t, eps = prior.add_noise(z0, t)
-        diffusion = F.mse_loss(prior.predict_noise(z_t, t, **control(z_t, t)).float(), eps.float())
-        # (b) the few-step decode, as at decode time
-        timesteps = self.timesteps(steps, realism)
-        z, _ = prior.add_noise(z_fid, timesteps[0])
-        z = prior.denoise(z, timesteps, control, scheduler=SAMPLER)
-        x_hat = self.decode_latent(z)
+        with torch.set_grad_enabled(steer and torch.is_grad_enabled()):
+            control = self.control_fn(prompt, x_fid, z_fid)
+            # (a) diffusion loss at a random timestep
+            diffusion = zero
+            if steer:
+                t = torch.randint(0, prior.num_train_timesteps, (z0.shape[0],), device=z0.device)
+                z_t, eps = prior.add_noise(z0, t)
+                diffusion = F.mse_loss(prior.predict_noise(z_t, t, **control(z_t, t)).float(), eps.float())
+            # (b) the few-step decode, as at decode time
+            timesteps = self.timesteps(steps, realism)
+            z, _ = prior.add_noise(z_fid, timesteps[0])
+            z = prior.denoise(z, timesteps, control, scheduler=SAMPLER)
+            x_hat = self.decode_latent(z)
+        if self.fusion is not None:
+            x_hat = self.fusion(x_hat, x_fid).clamp(0, 1)
         if self.lfe is not None:
             x_hat = self.lfe.correct(x_hat, x_fid)
         x_hat = x_hat[..., : x.shape[-2], : x.shape[-1]]
@@ -210,9 +228,11 @@ class FaSDiffCodec(nn.Module):
                 "x_hat": x_hat.detach()}
 
     def trainable_modules(self) -> dict[str, nn.Module]:
-        """What training changes: the control, the LFE when this variant has one, and the codec's own decoder."""
+        """What training changes: the control, the LFE when this variant has one, the codec's own decoder and the
+        fidelity fusion when it has them."""
         return {"control": self.control, **({"lfe": self.lfe} if self.lfe is not None else {}),
-                **({"decoder": self.decoder} if self.decoder is not None else {})}
+                **({"decoder": self.decoder} if self.decoder is not None else {}),
+                **({"fusion": self.fusion} if self.fusion is not None else {})}
 
     # ------------------------------------------------------------------------------ saving
     def trainable_state(self) -> dict[str, torch.Tensor]:
@@ -250,6 +270,7 @@ class FaSDiffCodec(nn.Module):
         meta = {"format": FORMAT, "variant": self.variant, "compressor": compressor, "prior": prior,
                 "control": self.control.config(), "lfe": self.lfe.extra_config() if self.lfe is not None else None,
                 "decoder": self.decoder is not None,
+                **({"fusion": self.fusion.config()} if self.fusion is not None else {}),
                 **(extra or {})}
         (folder / CODEC_FILE).write_text(json.dumps(meta, indent=1))
         return folder
@@ -291,16 +312,21 @@ class FaSDiffCodec(nn.Module):
             cfg = dict(meta["lfe"])
             cfg["residual_channels"] = tuple(cfg["residual_channels"])
             lfe = HybridLFE(LFEConfig(**cfg))
-        codec = cls(compressor, prior, meta["variant"], control=control, lfe=lfe, decoder=bool(meta.get("decoder", False)))
+        fusion = FidelityFusion(**meta["fusion"]) if meta.get("fusion") else False
+        codec = cls(compressor, prior, meta["variant"], control=control, lfe=lfe, decoder=bool(meta.get("decoder", False)),
+                    fusion=fusion)
         return codec.load_trainable(folder).to(prior.device).eval()
 
-    def load_trainable(self, folder: str | Path) -> "FaSDiffCodec":
-        """Load the trained parts (control, LFE, decoder) saved in a codec folder into this codec."""
+    def load_trainable(self, folder: str | Path, missing_ok: tuple[str, ...] = ()) -> "FaSDiffCodec":
+        """Load the trained parts (control, LFE, decoder, fusion) saved in a codec folder into this codec.
+        ``missing_ok``: parts the folder may lack (e.g. ``("fusion",)`` to add a fresh fusion to a trained codec)."""
         from safetensors.torch import load_file
 
         state = load_file(str(Path(folder) / WEIGHTS_FILE))
         for name, module in self.trainable_modules().items():
             part = {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
+            if not part and name in missing_ok:
+                continue
             if not part:
                 raise ValueError(f"{folder} holds no weights for this codec's {name}")
             module.load_state_dict(part)

@@ -48,6 +48,7 @@ from .. import frequency
 # The range is wide: 64-px faces and a diffusion decoder live at low rates (rate 0 ≈ 0.1 bpp), and
 # rate 1 must still be a high-quality fidelity codec (≥ 32 dB).
 PAD_MULTIPLE = 64  # g_a (16×) then h_a (4×): inputs are padded to a multiple of 64 and cropped back
+MAX_PIXELS = 1024 * 1024  # the largest image the learned codecs code or decode (at 1 MP a decode takes ~3 GB)
 
 
 def rate_tables(lambda_min: float, lambda_max: float, levels: int = 8) -> tuple[list[float], list[float]]:
@@ -161,6 +162,16 @@ class HFCompressor(MeanScaleHyperpriorVbr):
                                "after training (save_pretrained does it; from_pretrained loads them)")
         return em._quantized_cdf.tolist(), em._cdf_length.reshape(-1).int().tolist(), em._offset.reshape(-1).int().tolist()
 
+    def _least_bits(self, em, indexes: torch.Tensor) -> float:
+        """The fewest bits any stream needs for symbols coded with these table ``indexes``: each costs at least
+        −log₂ of its table's largest probability. Lets the decoder refuse a lying header before doing any work."""
+        cdf, lengths = em._quantized_cdf, em._cdf_length.reshape(-1)
+        steps = (cdf[:, 1:] - cdf[:, :-1]).float()
+        valid = torch.arange(steps.shape[1], device=cdf.device)[None] < (lengths[:, None] - 1)
+        p_max = torch.where(valid, steps, torch.zeros_like(steps)).amax(dim=1) / float(1 << 16)
+        cost = -torch.log2(p_max.clamp_min(1e-12))
+        return float(cost[indexes.reshape(-1).long().to(cost.device)].sum())
+
     def _prepared(self, em) -> "rans.Tables":
         """:meth:`_tables` as :mod:`fasdiff_lite.rans` takes them, cached until the tables change (any in-place
         write, e.g. ``update`` or ``load_state_dict``, bumps a tensor's version)."""
@@ -209,6 +220,7 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         """The quantised symbols and table indexes of z and y, as the coder takes them."""
         if x.ndim != 4 or x.shape[0] != 1 or x.shape[1] != 3:
             raise ValueError(f"expected one RGB image 1×3×H×W, got {tuple(x.shape)}")
+        check_size(*x.shape[-2:], ValueError)
         gain = self.gain(on_rate_grid(rate))  # the decoder only knows the rate as the header stores it
         y = self.g_a(pad(x.to(self.Gain.device)))
         z = self.h_a(y)
@@ -226,36 +238,36 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         """([stream], original size, rate) → (x̂ 1×3×H×W in [0,1], ŷ the visual prompt 1×M×H'/16×W'/16).
         ``crop=False`` keeps x̂ at the padded size H'×W' (a multiple of 64), the grid ŷ belongs to. ``context``
         must be what the encoder was given (the file's header); ``None`` reads a version-1 stream (CompressAI's
-        coder, no check). A stream that does not decode raises BitstreamError."""
+        coder; no check but its end state). A stream that does not decode raises BitstreamError; no stream is
+        read past its end."""
         from .. import bitstream, rans
 
         if len(streams) != 1:
             raise ValueError(f"expected 1 stream, got {len(streams)}")
         h, w = size
+        check_size(h, w, bitstream.BitstreamError)
         gain = self.gain(on_rate_grid(rate))
         dev = self.Gain.device
         z_shape = (1, self.config.N, _padded(h) // PAD_MULTIPLE, _padded(w) // PAD_MULTIPLE)
         eb, gc = self.entropy_bottleneck, self.gaussian_conditional
         z_idx, z_med = self._z_indexes_medians(z_shape)
-        if context is None:
-            from compressai.ans import RansDecoder
-
-            dec = RansDecoder()
-            dec.set_stream(streams[0])
-            tables = self._tables
-        else:
-            try:
-                dec = rans.RansDecoder(streams[0])
-            except rans.RansError as e:
-                raise bitstream.BitstreamError(str(e)) from None
-            tables = self._prepared
+        try:  # version 1 (context None): CompressAI's coder, read by a bounds-checked port of its decoder
+            dec = rans.Rans64Decoder(streams[0]) if context is None else rans.RansDecoder(streams[0])
+        except rans.RansError as e:
+            raise bitstream.BitstreamError(str(e)) from None
+        stream_bits = 8 * len(streams[0]) + 64  # + the coder state's bits (64 for CompressAI's, 32 for ours)
+        need = self._least_bits(eb, z_idx)
+        if need > stream_bits:  # refused before any work: a header that claims more than the stream can hold
+            raise bitstream.BitstreamError(f"the header says {h}×{w} pixels, but a stream of {len(streams[0])} bytes "
+                                           f"cannot hold that many symbols (it needs ≥ {need / 8:.0f} bytes)")
         try:
-            z_sym = dec.decode_stream(z_idx.reshape(-1).tolist(), *_args(tables(eb)))
+            z_sym = dec.decode_stream(z_idx.reshape(-1).tolist(), self._prepared(eb))
             z_hat = eb.dequantize(torch.tensor(z_sym, device=dev).reshape(z_shape), z_med.to(dev))
             y_idx, scales, means = self._y_params(z_hat, gain)
-            q = dec.decode_stream(y_idx.reshape(-1).int().tolist(), *_args(tables(gc)))
-            if context is not None:
-                dec.finish(context)
+            if need + self._least_bits(gc, y_idx) > stream_bits:
+                raise rans.RansError("corrupted or truncated stream (its symbols need more bytes than it holds)")
+            q = dec.decode_stream(y_idx.reshape(-1).int().tolist(), self._prepared(gc))
+            dec.finish(context or b"")
         except rans.RansError as e:
             raise bitstream.BitstreamError(str(e)) from None
         q = torch.tensor(q, device=dev, dtype=torch.float32)
@@ -342,11 +354,11 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         return model.to(device or "cpu").eval()
 
 
-def _args(tables) -> tuple:
-    """Prepared tables go to the coder as one argument, CompressAI's lists as three."""
-    from .. import rans
-
-    return (tables,) if isinstance(tables, rans.Tables) else tuple(tables)
+def check_size(h: int, w: int, error: type[Exception] = ValueError) -> None:
+    """Refuse images of more than :data:`MAX_PIXELS` (``h·w``), to code or to decode, with ``error``."""
+    if int(h) * int(w) > MAX_PIXELS:
+        raise error(f"{h}×{w} is {int(h) * int(w) / 1e6:.1f} MP; the learned codecs take at most "
+                    f"{MAX_PIXELS / 1e6:.1f} MP (they were trained on 64-px faces): resize or crop the image first")
 
 
 def on_rate_grid(rate: float) -> float:
