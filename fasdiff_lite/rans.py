@@ -47,7 +47,7 @@ class RansError(ValueError):
 
 class Tables(tuple):
     """An entropy model's coding tables as plain lists: (CDF rows cut to their lengths, lengths, offsets).
-    Build them once with :func:`prepare` and pass them to the coder as ``*tables``."""
+    Build them once with :func:`prepare` and pass the one object where the three lists would go (``cdfs``)."""
 
 
 def prepare(cdfs, cdf_lengths, offsets) -> Tables:

@@ -117,7 +117,7 @@ class FaSDiffCodec(nn.Module):
         control = self.control_fn(prompt, x_fid, z_fid)
         z = self.prior.denoise(z, timesteps, control, generator=g, scheduler=SAMPLER, progress=progress)
         # 5. decode the latent (and merge it with x_fid's pixels, with a fusion)
-        x = self.decode(z, x_fid)
+        x = self.fuse(self.decode_latent(z), x_fid)
         # 6. low-frequency correction: x's detail on x_fid's coarse structure (LFE variants)
         if self.lfe is not None:
             x = self.lfe.correct(x, x_fid)
@@ -161,9 +161,8 @@ class FaSDiffCodec(nn.Module):
         """Latents → images in [0, 1], with the codec's own decoder (or the prior's when it has none)."""
         return self.decoder(z) if self.decoder is not None else self.prior.decode(z)
 
-    def decode(self, z: torch.Tensor, x_fid: torch.Tensor) -> torch.Tensor:
-        """Step 5: :meth:`decode_latent`, then the fidelity fusion with x_fid when the codec has one."""
-        x = self.decode_latent(z)
+    def fuse(self, x: torch.Tensor, x_fid: torch.Tensor) -> torch.Tensor:
+        """Step 5's second half: the decoded face merged with x_fid by the fidelity fusion, when the codec has one."""
         return x if self.fusion is None else self.fusion(x, x_fid).clamp(0, 1)
 
     # ------------------------------------------------------------------------------ training
@@ -212,8 +211,7 @@ class FaSDiffCodec(nn.Module):
             z, _ = prior.add_noise(z_fid, timesteps[0])
             z = prior.denoise(z, timesteps, control, scheduler=SAMPLER)
             x_hat = self.decode_latent(z)
-        if self.fusion is not None:
-            x_hat = self.fusion(x_hat, x_fid).clamp(0, 1)
+        x_hat = self.fuse(x_hat, x_fid)  # outside: the fusion trains even when the diffusion runs without gradients
         if self.lfe is not None:
             x_hat = self.lfe.correct(x_hat, x_fid)
         x_hat = x_hat[..., : x.shape[-2], : x.shape[-1]]

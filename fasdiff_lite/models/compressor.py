@@ -165,24 +165,29 @@ class HFCompressor(MeanScaleHyperpriorVbr):
     def _least_bits(self, em, indexes: torch.Tensor) -> float:
         """The fewest bits any stream needs for symbols coded with these table ``indexes``: each costs at least
         −log₂ of its table's largest probability. Lets the decoder refuse a lying header before doing any work."""
-        cdf, lengths = em._quantized_cdf, em._cdf_length.reshape(-1)
-        steps = (cdf[:, 1:] - cdf[:, :-1]).float()
-        valid = torch.arange(steps.shape[1], device=cdf.device)[None] < (lengths[:, None] - 1)
-        p_max = torch.where(valid, steps, torch.zeros_like(steps)).amax(dim=1) / float(1 << 16)
-        cost = -torch.log2(p_max.clamp_min(1e-12))
+        cost = self._coding(em)[1]
         return float(cost[indexes.reshape(-1).long().to(cost.device)].sum())
 
     def _prepared(self, em) -> "rans.Tables":
-        """:meth:`_tables` as :mod:`fasdiff_lite.rans` takes them, cached until the tables change (any in-place
-        write, e.g. ``update`` or ``load_state_dict``, bumps a tensor's version)."""
+        """:meth:`_tables` as :mod:`fasdiff_lite.rans` takes them (cached, see :meth:`_coding`)."""
+        return self._coding(em)[0]
+
+    def _coding(self, em) -> tuple["rans.Tables", torch.Tensor]:
+        """An entropy model's coder tables and each table's least cost in bits, computed once and cached until the
+        tables change (any in-place write, e.g. ``update`` or ``load_state_dict``, bumps a tensor's version)."""
         from .. import rans
 
         ts = (em._quantized_cdf, em._cdf_length, em._offset)
         key = tuple((id(t), t.data_ptr(), t._version) for t in ts)
         cache = self.__dict__.setdefault("_rans_tables", {})
         if cache.get(id(em), (None,))[0] != key:
-            cache[id(em)] = (key, rans.prepare(*self._tables(em)))
-        return cache[id(em)][1]
+            tables = rans.prepare(*self._tables(em))  # first: a clear error when there are no tables yet
+            cdf, lengths = em._quantized_cdf, em._cdf_length.reshape(-1)
+            steps = (cdf[:, 1:] - cdf[:, :-1]).float()
+            valid = torch.arange(steps.shape[1], device=cdf.device)[None] < (lengths[:, None] - 1)
+            p_max = torch.where(valid, steps, torch.zeros_like(steps)).amax(dim=1) / float(1 << 16)
+            cache[id(em)] = (key, tables, -torch.log2(p_max.clamp_min(1e-12)))
+        return cache[id(em)][1:]
 
     def _z_indexes_medians(self, shape) -> tuple[torch.Tensor, torch.Tensor]:
         eb = self.entropy_bottleneck

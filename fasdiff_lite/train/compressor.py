@@ -91,12 +91,11 @@ def heldout(model: HFCompressor, faces: torch.Tensor, rates=EVAL_RATES, batch: i
 def build(cfg: Config) -> HFCompressor:
     """A fresh compressor from the config, or the ``init`` folder's weights on its own rate range, or on
     ``lambda_min``/``lambda_max`` where they are given (the quantisation gains follow the new λ table)."""
-    if not cfg.init:
-        lam = {k: v for k, v in (("lambda_min", cfg.lambda_min), ("lambda_max", cfg.lambda_max)) if v is not None}
-        return HFCompressor(CompressorConfig(N=cfg.N, M=cfg.M, frequency_branch=not cfg.plain,
-                                             model_id="hyperprior" if cfg.plain else "hf-compressor", **lam))
-    model = HFCompressor.from_pretrained(cfg.init)
     new = {k: v for k, v in (("lambda_min", cfg.lambda_min), ("lambda_max", cfg.lambda_max)) if v is not None}
+    if not cfg.init:
+        return HFCompressor(CompressorConfig(N=cfg.N, M=cfg.M, frequency_branch=not cfg.plain,
+                                             model_id="hyperprior" if cfg.plain else "hf-compressor", **new))
+    model = HFCompressor.from_pretrained(cfg.init)
     if not new or all(getattr(model.config, k) == v for k, v in new.items()):
         return model
     if not 0 < new.get("lambda_min", model.config.lambda_min) < new.get("lambda_max", model.config.lambda_max):
