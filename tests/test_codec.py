@@ -173,6 +173,15 @@ def test_training_smoke_and_resume(prior, tmp_path, monkeypatch):
     codec = FaSDiffCodec.from_pretrained(exp, prior=prior)
     blob = codec.compress(torch.rand(1, 3, 64, 64), 0.3)
     assert codec.decompress(blob, steps=2).shape == (1, 3, 64, 64)
+    assert codec.fusion is None
+    # add a fusion and train it alone; continuing from that folder without --fusion keeps the fusion
+    fused = tmp_path / "fused"
+    base = [a for a in args if a not in ("--out", str(out), "--export", str(exp))]
+    assert cli.main(base + ["--init", str(exp), "--fusion", "--train-parts", "fusion", "--no-resume",
+                            "--out", str(tmp_path / "r2"), "--export", str(fused)]) == 0
+    assert cli.main(base + ["--init", str(fused), "--no-resume", "--out", str(tmp_path / "r3"),
+                            "--export", str(tmp_path / "again")]) == 0
+    assert FaSDiffCodec.from_pretrained(tmp_path / "again", prior=prior).fusion is not None
 
 
 def _steered(codec: FaSDiffCodec) -> FaSDiffCodec:

@@ -93,6 +93,8 @@ def decode_setting(gen: torch.Generator | None = None) -> tuple[int, float]:
 
 def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     cfg, faces, _ = loop.setup(cfg, f"runs/{cfg.variant}")
+    if cfg.init and FaSDiffCodec.read_config(cfg.init).get("fusion"):
+        cfg.fusion = True  # a codec that has a fusion keeps it: without this its weights would be dropped
     codec = build(cfg)
     if cfg.init:
         codec.load_trainable(cfg.init, missing_ok=("fusion",))
