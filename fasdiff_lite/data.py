@@ -292,7 +292,7 @@ def _folder_faces(path: Path, size: int) -> np.ndarray:
 
         warnings.warn(f"skipped {len(skipped)} unreadable file(s), first: {skipped[0]}", stacklevel=3)
     if not faces:
-        raise DataUnavailable(f"{path}: none of the {len(files)} image files could be read")
+        raise DataUnavailable(f"{path}: none of the {len(files)} image files could be read (first: {skipped[0]})")
     return np.stack(faces)
 
 

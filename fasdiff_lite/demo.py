@@ -119,6 +119,22 @@ def decode_file(path, steps: int = 4, realism: float = 1.0) -> tuple[np.ndarray,
     return img, info
 
 
+def release_memory() -> None:
+    """Hand freed memory back to the system after a request: a collection, then glibc's ``malloc_trim`` (where
+    there is glibc), so a demo that has served many requests stays near its size after warm-up."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name:
+        try:
+            ctypes.CDLL(name).malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc
+            pass
+
+
 def build_app():
     import gradio as gr
 
@@ -127,6 +143,8 @@ def build_app():
             gallery, rows, fsd = compare(image, sample, rate, int(size), steps=int(steps), realism=float(realism))
         except ValueError as e:  # ImageError, bad choices: shown to the user, not a stack trace
             raise gr.Error(str(e)) from None
+        finally:
+            release_memory()
         return gallery, rows, fsd
 
     def on_decode(file, steps, realism):
@@ -134,6 +152,8 @@ def build_app():
             return decode_file(file, steps, realism)
         except (ValueError, FileNotFoundError) as e:
             raise gr.Error(str(e)) from None
+        finally:
+            release_memory()
 
     with gr.Blocks(title="fasdiff-lite demo") as app:
         gr.Markdown("# fasdiff-lite: learned face compression at equal bytes\n"
@@ -141,7 +161,9 @@ def build_app():
                     "sensitive compressor sets the byte budget; every other codec gets the same number of bytes.")
         with gr.Row():
             with gr.Column(scale=1):
-                image = gr.Image(label="your face (optional)", type="numpy", sources=["upload", "clipboard"])
+                # a file, not gr.Image: gradio would decode an upload itself (a decompression bomb included) and
+                # answer a non-image with its generic error; data.load_image checks the header and says what is wrong
+                image = gr.File(label="your face photo (optional)", file_types=["image"], type="filepath")
                 names = sample_choices()
                 sample = gr.Dropdown(names, value=names[0], label="or a sample face")
                 rate = gr.Slider(0, 1, value=0.3, step=0.01, label="rate (0 = fewest bytes, 1 = best quality)")

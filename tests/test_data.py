@@ -190,3 +190,11 @@ def test_an_image_bomb_is_refused_before_it_is_decoded(tmp_path):
             assert time.perf_counter() - t0 < 1.0
     with pytest.raises(data.ImageError, match="MP"):  # 100 MP exactly is over the limit too
         data._check_dims(10_000, 10_000)
+    # a folder of photos (fasdiff-lite eval --data) holding only the bomb says why nothing could be read, and the
+    # demo's compare refuses it with the same message
+    with pytest.raises(data.DataUnavailable, match="169 MP"):
+        data.load_faces(tmp_path)
+    from fasdiff_lite import demo
+
+    with pytest.raises(data.ImageError, match="169 MP"):
+        demo.compare(str(tmp_path / "bomb.png"))

@@ -79,6 +79,16 @@ def test_launched_app_answers_gradio_client(tmp_path):
         if demo.available_learned():
             decoded, info = client.predict(handle_file(fsd), 2, 1.0, api_name="/decode")
             assert "64×64" in info
+        # an upload that is not an image, and a hostile .fsd file: the demo's own one-line message, not gradio's
+        # generic "upstream app raised an exception"
+        fake = tmp_path / "photo.png"
+        fake.write_bytes(b"this is not an image" * 10)
+        with pytest.raises(Exception, match="not a readable image"):
+            client.predict(handle_file(str(fake)), None, 0.4, "64", 2, 1.0, api_name="/compare")
+        bad = tmp_path / "bad.fsd"
+        bad.write_bytes(b"hello world, not a face")
+        with pytest.raises(Exception, match="magic"):
+            client.predict(handle_file(str(bad)), 2, 1.0, api_name="/decode")
     finally:
         app.close()
 
