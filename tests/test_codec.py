@@ -302,3 +302,77 @@ def test_a_fidelity_fusion_starts_as_the_identity_and_trains_alone(prior, compre
     assert again.fusion is not None and again.fusion.config() == fused.fusion.config()
     assert torch.equal(again.decompress(blob, steps=2), fused.eval().decompress(blob, steps=2))
     assert FaSDiffCodec.from_pretrained(tmp_path / "before", prior=prior, compressor=compressor).fusion is None
+
+
+def test_training_the_decoder_and_fusion_runs_the_diffusion_without_gradients(prior, compressor):
+    """With the control and the LFE frozen, one step moves the decoder and the fusion and nothing else, the
+    diffusion builds no graph (no diffusion loss, no UNet gradients), and a step that trains the decoder too
+    gets gradients to it through the decoded face."""
+    from fasdiff_lite.models.adversarial import PatchDiscriminator
+
+    torch.manual_seed(0)
+    codec = FaSDiffCodec(compressor, prior, "fasdiff", fusion=True)
+    parts = codec.trainable_modules()
+    for name, m in parts.items():
+        m.requires_grad_(name in ("decoder", "fusion"))
+    before = {k: v.clone() for k, v in codec.trainable_state().items()}
+    opt = torch.optim.SGD([p for n in ("decoder", "fusion") for p in parts[n].parameters()], lr=1e-1)
+    losses = codec.training_loss(torch.rand(2, 3, 64, 64), 0.2, steps=2, realism=1.0,
+                                 weights={"split": 1.0}, discriminator=PatchDiscriminator())
+    assert float(losses["diffusion"]) == 0.0
+    losses["loss"].backward()
+    assert all(p.grad is None for p in codec.control.parameters())
+    opt.step()
+    after = codec.trainable_state()
+    assert {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])} == {"decoder", "fusion"}
+
+
+def test_pixel_share_splits_fidelity_by_rate(prior, compressor):
+    """split 0 asks every pixel at every rate (the old objective); split 1 asks a share equal to the rate, and at
+    rate 0 the fidelity term is blind to detail that keeps the low-pass (so blur is no longer the safe answer)."""
+    from fasdiff_lite.models.codec import fidelity_l1, pixel_share
+    from fasdiff_lite.models.lfe import smooth_lowpass
+
+    assert [pixel_share(r, 0.0) for r in (0, 0.5, 1)] == [1.0, 1.0, 1.0]
+    assert [pixel_share(r, 1.0) for r in (0, 0.5, 1)] == [0.0, 0.5, 1.0]
+    assert pixel_share(0.0, 0.5) == 0.5
+    with pytest.raises(ValueError, match="split"):
+        pixel_share(0.5, 1.5)
+    # a face and the same face plus fine texture: the share-0 term (rate 0, split 1) barely tells them apart,
+    # the share-1 term (split 0) does; both see a change of the face's coarse structure
+    torch.manual_seed(0)
+    x = smooth_lowpass(torch.rand(1, 3, 64, 64))
+    textured = x + 0.1 * torch.sign(torch.randn(1, 3, 64, 64))
+    darker = x - 0.1
+    assert float(fidelity_l1(textured, x, 0.0)) < 0.02 < 0.09 < float(fidelity_l1(textured, x, 1.0))
+    assert float(fidelity_l1(darker, x, 0.0)) > 0.09 and float(fidelity_l1(darker, x, 1.0)) > 0.09
+
+
+def test_a_rate_aware_fusion_starts_as_the_fusion_it_came_from(prior, compressor, tmp_path):
+    """``FidelityFusion.add_rate_input`` adds the file's rate as an input with zero weights: the codec decodes the
+    same bytes to the same pixels until it is trained; then the rate changes the output, the folder records it and
+    rebuilds it; a rate-aware fusion refuses to run without a rate."""
+    import torch.nn as nn
+
+    from fasdiff_lite.models.fusion import FidelityFusion
+
+    torch.manual_seed(0)
+    codec = FaSDiffCodec(compressor, prior, "fasdiff", fusion=True)
+    nn.init.normal_(codec.fusion.out.weight, std=0.01)  # a "trained" fusion: not the identity
+    blob = codec.compress(torch.rand(1, 3, 64, 64), 0.5)
+    before = codec.decompress(blob, steps=2)
+    codec.fusion.add_rate_input()
+    assert codec.fusion.rate_input and codec.fusion.config()["rate_input"]
+    assert torch.equal(codec.decompress(blob, steps=2), before)
+    with pytest.raises(ValueError, match="rate"):
+        codec.fusion(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="rate"):
+        codec.fusion(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8), rate=1.5)
+    with torch.no_grad():
+        codec.fusion.body[0].weight[:, 6].fill_(0.5)
+    x, fid = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    assert not torch.equal(codec.fusion(x, fid, 0.0), codec.fusion(x, fid, 1.0))
+    codec.save_pretrained(tmp_path / "rate", dtype=None)
+    again = FaSDiffCodec.from_pretrained(tmp_path / "rate", prior=prior, compressor=compressor)
+    assert isinstance(again.fusion, FidelityFusion) and again.fusion.rate_input
+    assert torch.equal(again.decompress(blob, steps=2), codec.eval().decompress(blob, steps=2))

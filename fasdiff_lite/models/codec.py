@@ -15,7 +15,7 @@
                                    by HybridLFE(x_fid)) at each timestep
                  5. decode         x_gen = D(ẑ₀), D the codec's own fine-tuned copy of the VAE decoder
                                    (``LatentDecoder``, trained with an adversarial term: models/adversarial.py);
-                                   with a fidelity fusion (models/fusion.py): x_gen + f([x_gen, x_fid])
+                                   with a fidelity fusion (models/fusion.py): x_gen + f([x_gen, x_fid(, rate)])
                  6. LF correction  x_out = x_gen − LF(x_gen) + LF(x_fid)   (LFE variants; HybridLFE.correct)
                  7. crop           back to the original size
 
@@ -44,7 +44,7 @@ from .. import bitstream, frequency
 from .compressor import HFCompressor, hf_loss, pad
 from .control import VisualPromptControl
 from .fusion import FidelityFusion
-from .lfe import HybridLFE, LFEConfig, lf_consistency_loss
+from .lfe import HybridLFE, LFEConfig, lf_consistency_loss, smooth_lowpass
 from .adversarial import generator_loss
 from .prior import DiffusionPrior, LatentDecoder, load_prior, randn
 
@@ -59,7 +59,7 @@ FORMAT = 2  # codec.json schema: 2 records the compressor, the prior's source an
 MAX_STEPS = 50  # most denoising steps a decode may ask for
 DEFAULT_STEPS, DEFAULT_REALISM = 4, 1.0  # the decode setting of the CLI, the demo, the eval and the training
 SAMPLER = "ddim"
-LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05}  # training_loss's defaults
+LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "split": 0.0}  # training_loss's defaults
 
 
 class FaSDiffCodec(nn.Module):
@@ -117,7 +117,7 @@ class FaSDiffCodec(nn.Module):
         control = self.control_fn(prompt, x_fid, z_fid)
         z = self.prior.denoise(z, timesteps, control, generator=g, scheduler=SAMPLER, progress=progress)
         # 5. decode the latent (and merge it with x_fid's pixels, with a fusion)
-        x = self.fuse(self.decode_latent(z), x_fid)
+        x = self.fuse(self.decode_latent(z), x_fid, p.rate)
         # 6. low-frequency correction: x's detail on x_fid's coarse structure (LFE variants)
         if self.lfe is not None:
             x = self.lfe.correct(x, x_fid)
@@ -161,9 +161,10 @@ class FaSDiffCodec(nn.Module):
         """Latents → images in [0, 1], with the codec's own decoder (or the prior's when it has none)."""
         return self.decoder(z) if self.decoder is not None else self.prior.decode(z)
 
-    def fuse(self, x: torch.Tensor, x_fid: torch.Tensor) -> torch.Tensor:
-        """Step 5's second half: the decoded face merged with x_fid by the fidelity fusion, when the codec has one."""
-        return x if self.fusion is None else self.fusion(x, x_fid).clamp(0, 1)
+    def fuse(self, x: torch.Tensor, x_fid: torch.Tensor, rate: float) -> torch.Tensor:
+        """Step 5's second half: the decoded face merged with x_fid by the fidelity fusion, when the codec has one
+        (a rate-aware fusion also sees the file's rate)."""
+        return x if self.fusion is None else self.fusion(x, x_fid, rate).clamp(0, 1)
 
     # ------------------------------------------------------------------------------ training
     def training_loss(self, x: torch.Tensor, rate: float, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
@@ -177,12 +178,20 @@ class FaSDiffCodec(nn.Module):
           (b) the decoder as it runs: `steps` DDIM steps from z_fid noised to realism·(T−1) (steps 3–4 of
               decompress, with gradients through every step), then the codec's decoder and the LF correction:
                 x̂ = LFcorrect(D(ẑ0), x_fid)
-                l1 = ‖x̂ − x‖₁                                   fidelity: the right face
-                hf = ‖DWT_detail(x̂) − DWT_detail(x)‖²           high-frequency term
+                l1 = a·‖x̂ − x‖₁ + (1 − a)·‖LF(x̂) − LF(x)‖₁     fidelity: the right face
+                hf = a·‖DWT_detail(x̂) − DWT_detail(x)‖²         high-frequency term
                 lf = ‖LL(x̂) − LL(x)‖² + ‖LP(x̂) − LP(x)‖²         low-frequency consistency (LFE variants)
                 detail = |log E_detail(x̂) − log E_detail(x)|   as much fine detail as a real face (not less: blur)
                 adv = −Disc(x̂)                                  adversarial (hinge): sharp, plausible detail
-            loss = diffusion + w_l1·l1 + w_hf·hf + w_lf·lf + w_detail·detail + w_adv·adv
+            loss = diffusion + w_l1·l1 + w_hf·hf + w_lf·lf + w_detail·detail + w_adv·(1 − split·rate)·adv
+
+        ``a = pixel_share(rate, split)``: how much of the fidelity is asked pixel by pixel. With ``split = 0`` it is
+        1 at every rate (plain L1 and wavelet MSE) and the adversarial term has the same weight at every rate. With
+        ``split = 1`` it is the rate itself: at rate 0 (a 45-byte file, where the bits do not say where each hair
+        is) only the low-pass LF(x̂) must match the original and the fine detail is left to the detail and
+        adversarial terms (realistic, not the blurry mean of every possible detail); at rate 1 the decoder must
+        reproduce the detail the bits carry, pixel by pixel, and the adversarial term is off. Fidelity where the
+        bits are, realism where they are not.
 
         Few-step diffusion decoders are sharp only when trained for the step counts they run (StableCodec, OSCAR):
         trained for noise prediction alone, 1–4 steps give the conditional mean, i.e. blur. ``weights``
@@ -191,8 +200,10 @@ class FaSDiffCodec(nn.Module):
         """
         w = {**LOSS_WEIGHTS, **(weights or {})}
         prior = self.prior
-        # with the control, LFE and decoder frozen (training a fusion alone), the diffusion runs without gradients
-        steer = any(p.requires_grad for k, m in self.trainable_modules().items() if k != "fusion" for p in m.parameters())
+        # with the control and the LFE frozen (training the decoder and/or the fusion), the diffusion runs without
+        # gradients: only what comes after the latent needs them
+        steer = any(p.requires_grad for k, m in self.trainable_modules().items() if k in ("control", "lfe")
+                    for p in m.parameters())
         with torch.no_grad():  # the compressor and the VAE encoder are frozen
             out = self.compressor.forward_rate(pad(x), rate)  # eval mode: real rounding, as at decode time
             prompt, x_fid = out["y_hat"], out["x_hat"].clamp(0, 1)
@@ -210,18 +221,21 @@ class FaSDiffCodec(nn.Module):
             timesteps = self.timesteps(steps, realism)
             z, _ = prior.add_noise(z_fid, timesteps[0])
             z = prior.denoise(z, timesteps, control, scheduler=SAMPLER)
-            x_hat = self.decode_latent(z)
-        x_hat = self.fuse(x_hat, x_fid)  # outside: the fusion trains even when the diffusion runs without gradients
+        # outside: the decoder and the fusion train even when the diffusion runs without gradients
+        x_hat = self.fuse(self.decode_latent(z), x_fid, rate)
         if self.lfe is not None:
             x_hat = self.lfe.correct(x_hat, x_fid)
         x_hat = x_hat[..., : x.shape[-2], : x.shape[-1]]
-        l1 = F.l1_loss(x_hat, x)
-        hf = hf_loss(x, x_hat) if w["hf"] > 0 else zero
+        a = pixel_share(rate, w["split"])
+        l1 = fidelity_l1(x_hat, x, a)
+        hf = a * hf_loss(x, x_hat) if w["hf"] > 0 and a > 0 else zero
         lf = lf_consistency_loss(x, x_hat) if (w["lf"] > 0 and self.lfe is not None) else zero
         e = lambda im: frequency.detail_energy(im).clamp_min(1e-8).log()  # noqa: E731
         detail = (e(x_hat) - e(x)).abs().mean() if w["detail"] > 0 else zero
         adv = generator_loss(discriminator(x_hat)) if (w["adv"] > 0 and discriminator is not None) else zero
-        loss = diffusion + w["l1"] * l1 + w["hf"] * hf + w["lf"] * lf + w["detail"] * detail + w["adv"] * adv
+        realism_share = 1.0 - w["split"] * float(rate)  # the adversarial term's share: all of it at rate 0
+        loss = (diffusion + w["l1"] * l1 + w["hf"] * hf + w["lf"] * lf + w["detail"] * detail
+                + w["adv"] * realism_share * adv)
         return {"loss": loss, "diffusion": diffusion, "l1": l1, "hf": hf, "lf": lf, "detail": detail, "adv": adv,
                 "x_hat": x_hat.detach()}
 
@@ -329,6 +343,24 @@ class FaSDiffCodec(nn.Module):
                 raise ValueError(f"{folder} holds no weights for this codec's {name}")
             module.load_state_dict(part)
         return self
+
+
+def pixel_share(rate: float, split: float) -> float:
+    """The share of :meth:`FaSDiffCodec.training_loss`'s fidelity asked pixel by pixel at ``rate`` (the rest is
+    asked of the low-pass LF only): ``1 − split·(1 − rate)``. split 0: all of it at every rate; split 1: the rate
+    itself (none at rate 0, all at rate 1)."""
+    if not 0.0 <= split <= 1.0:
+        raise ValueError(f"split must be in [0, 1], got {split}")
+    return 1.0 - split * (1.0 - float(rate))
+
+
+def fidelity_l1(x_hat: torch.Tensor, x: torch.Tensor, share: float = 1.0) -> torch.Tensor:
+    """The fidelity term of :meth:`FaSDiffCodec.training_loss`: ``share·‖x̂ − x‖₁ + (1 − share)·‖LF(x̂) − LF(x)‖₁``,
+    LF the low-pass of the LFE's correction (:func:`lfe.smooth_lowpass`)."""
+    l1 = share * F.l1_loss(x_hat, x) if share > 0 else x_hat.new_zeros(())
+    if share < 1:
+        l1 = l1 + (1 - share) * F.l1_loss(smooth_lowpass(x_hat), smooth_lowpass(x))
+    return l1
 
 
 def check_steps(steps) -> int:

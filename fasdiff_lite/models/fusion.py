@@ -10,7 +10,13 @@ mid frequencies (eyes, mouth, glasses: identity) to keep and which of the diffus
 ``FidelityFusion`` learns that merge. A small convolutional net sees the decoded face and x_fid side by side and
 adds a residual to the decoded face::
 
-    x_out = x_gen + f([x_gen, x_fid])        f: 3×3 convolutions (dilated, so it sees ~17 px), last layer zero
+    x_out = x_gen + f([x_gen, x_fid, r])     f: 3×3 convolutions (dilated, so it sees ~17 px), last layer zero
+                                             r: the file's rate as a constant plane (``rate_input``)
+
+With ``rate_input`` the merge knows the file's rate (the header carries it): at a high rate x_fid holds the face's
+real detail and the merge can take it; at rate 0 x_fid is a blur and the merge must keep the decoder's drawn detail.
+Without it the net has to guess the rate from how blurry x_fid looks, and one compromise serves every rate.
+:meth:`FidelityFusion.add_rate_input` turns a trained fusion into a rate-aware one that starts out the same.
 
 Its last layer starts at zero, so a codec that gains a fusion decodes exactly as before until it is trained. It is
 trained with the codec's own loss (``FaSDiffCodec.training_loss``: L1, wavelet detail, detail energy, adversarial),
@@ -25,13 +31,15 @@ import torch.nn as nn
 
 
 class FidelityFusion(nn.Module):
-    """``forward(x_gen, x_fid) -> x_gen + residual``; images N×3×H×W in [0, 1] (the result is not clamped)."""
+    """``forward(x_gen, x_fid, rate=None) -> x_gen + residual``; images N×3×H×W in [0, 1] (the result is not
+    clamped); ``rate`` (a number in [0, 1] or one per image) is needed when built with ``rate_input``."""
 
-    def __init__(self, channels: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 1)):
+    def __init__(self, channels: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 1), rate_input: bool = False):
         super().__init__()
         self.channels, self.dilations = int(channels), tuple(int(d) for d in dilations)
+        self.rate_input = bool(rate_input)
         layers: list[nn.Module] = []
-        c_in = 6
+        c_in = 6 + self.rate_input
         for d in self.dilations:
             layers += [nn.Conv2d(c_in, self.channels, 3, padding=d, dilation=d, padding_mode="replicate"), nn.SiLU()]
             c_in = self.channels
@@ -40,11 +48,37 @@ class FidelityFusion(nn.Module):
         nn.init.zeros_(self.out.weight)  # starts as the identity: x_out = x_gen
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, x_gen: torch.Tensor, x_fid: torch.Tensor) -> torch.Tensor:
+    def forward(self, x_gen: torch.Tensor, x_fid: torch.Tensor, rate=None) -> torch.Tensor:
         if x_gen.shape != x_fid.shape:
             raise ValueError(f"x_gen {tuple(x_gen.shape)} and x_fid {tuple(x_fid.shape)} must have the same shape")
-        h = torch.cat([x_gen, x_fid.to(x_gen.dtype)], dim=1) * 2 - 1
+        planes = [x_gen, x_fid.to(x_gen.dtype)]
+        if self.rate_input:
+            if rate is None:
+                raise ValueError("this fusion takes the file's rate: pass rate=")
+            r = torch.as_tensor(rate, dtype=x_gen.dtype, device=x_gen.device).reshape(-1, 1, 1, 1)
+            if not ((r >= 0) & (r <= 1)).all():
+                raise ValueError(f"rate must be in [0, 1], got {rate}")
+            n, _, hh, ww = x_gen.shape
+            planes.append(r.expand(n, 1, hh, ww))
+        h = torch.cat(planes, dim=1) * 2 - 1
         return x_gen + self.out(self.body(h))
 
+    @torch.no_grad()
+    def add_rate_input(self) -> "FidelityFusion":
+        """Give a trained fusion the rate as a seventh input plane, with zero weights: it decodes exactly as before
+        until it is trained further."""
+        if self.rate_input:
+            return self
+        first = self.body[0]
+        wider = nn.Conv2d(7, first.out_channels, 3, padding=first.padding, dilation=first.dilation,
+                          padding_mode="replicate").to(first.weight.device, first.weight.dtype)
+        wider.weight.zero_()
+        wider.weight[:, :6] = first.weight
+        wider.bias.copy_(first.bias)
+        self.body[0] = wider
+        self.rate_input = True
+        return self
+
     def config(self) -> dict:
-        return {"channels": self.channels, "dilations": list(self.dilations)}
+        return {"channels": self.channels, "dilations": list(self.dilations),
+                **({"rate_input": True} if self.rate_input else {})}

@@ -3,7 +3,7 @@
 
 The prior's UNet and VAE encoder are frozen, as in the paper; the compressor is frozen too (it was trained for
 rate and distortion by ``train compressor``; its decoded latent is the visual prompt). Each step draws a rate
-r ~ U[0, 1] and a decode setting (steps, realism) — half the time the CLI's default (4 steps, realism 1), else
+r = u^p, u ~ U[0, 1] (p = ``--rate-power``, 1 by default) and a decode setting (steps, realism) — half the time the CLI's default (4 steps, realism 1), else
 1–4 steps at realism U[0.3, 1], so the sliders keep working — and minimises
 :meth:`FaSDiffCodec.training_loss <fasdiff_lite.models.codec.FaSDiffCodec.training_loss>` (the paper's diffusion
 loss, plus the few-step decode's fidelity, high- and low-frequency, detail and adversarial terms; written out
@@ -31,6 +31,7 @@ from .. import data, settings
 from ..models import zoo
 from ..models.adversarial import PatchDiscriminator, discriminator_loss
 from ..models.codec import LOSS_WEIGHTS, VARIANTS, FaSDiffCodec
+from ..models.fusion import FidelityFusion
 from ..models.prior import load_prior
 from . import loop
 
@@ -45,9 +46,12 @@ class Config(loop.TrainConfig):
     l1_weight: float = LOSS_WEIGHTS["l1"]
     detail_weight: float = LOSS_WEIGHTS["detail"]
     adv_weight: float = LOSS_WEIGHTS["adv"]
+    split: float = LOSS_WEIGHTS["split"]  # 0: pixel fidelity at every rate; 1: at rate r, a share r of it (the rest low-pass)
+    rate_power: float = 1.0  # each step's rate is u**rate_power, u ~ U[0, 1]: above 1 favours the low rates
     adv_start: int = 500  # steps before the adversarial term switches on (the discriminator trains from step 0)
     init: str | None = None  # start the control, LFE and decoder from this codec folder (e.g. a shipped codec)
     fusion: bool = False  # add a fidelity fusion (models/fusion.py); starts as the identity
+    fusion_rate: bool = False  # give the fusion the file's rate as an input (a trained one starts out the same)
     train_parts: str = "all"  # comma-separated parts to train (control, lfe, decoder, fusion) or "all"
 
     FULL: ClassVar[dict] = {"steps": 20000, "batch_size": 32, "lr": 1e-4, "warmup": 200, "min_lr": 0.1, "out": None}
@@ -63,10 +67,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--compressor", default=None, help="the frozen compressor: a shipped name or a folder "
                    "(default: hf-compressor, or hyperprior for fasdiff-plain)")
     for k, v in LOSS_WEIGHTS.items():
-        m.add_argument(f"--{k}-weight", type=float, default=v, help=f"weight of the {k} term (default {v})")
+        if k != "split":
+            m.add_argument(f"--{k}-weight", type=float, default=v, help=f"weight of the {k} term (default {v})")
+    m.add_argument("--split", type=float, default=LOSS_WEIGHTS["split"], help="fidelity split by rate, in [0, 1]: 0 asks "
+                   "every pixel of the original at every rate; 1 asks at rate r a share r pixel by pixel and the rest "
+                   "of the low-pass only, leaving fine detail at low rates to the detail and adversarial terms "
+                   f"(default {LOSS_WEIGHTS['split']}; see FaSDiffCodec.training_loss)")
+    m.add_argument("--rate-power", type=float, default=1.0, help="each step's rate is u**P with u uniform in [0, 1] "
+                   "(default 1: uniform; 2 spends about a third of the steps below rate 0.1, where realism is hardest)")
     m.add_argument("--adv-start", type=int, default=500, help="steps before the adversarial term switches on")
     m.add_argument("--fusion", action="store_true", help="add a fidelity fusion (models/fusion.py): a learned merge "
                    "of the decoded face with x_fid's pixels, starting as the identity")
+    m.add_argument("--fusion-rate", action="store_true", help="make the fusion rate-aware: the file's rate becomes "
+                   "one more input (zero weights at first, so a trained fusion starts out decoding as before); implies "
+                   "--fusion")
     m.add_argument("--train-parts", default="all", help="comma-separated parts to train: control, lfe, decoder, "
                    "fusion (default all); the rest stay frozen, and with only the fusion the diffusion runs without "
                    "gradients (much faster)")
@@ -74,12 +88,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "assets/fasdiff/full) instead of a fresh control: continue a training on another machine")
 
 
-def build(cfg: Config) -> FaSDiffCodec:
+def build(cfg: Config, fusion_config: dict | None = None) -> FaSDiffCodec:
+    """A fresh codec for ``cfg`` (a fusion built like ``fusion_config`` when given: the one ``--init`` holds)."""
     device = settings.device(cfg.device)
     prior = load_prior(cfg.prior, device=device)
     compressor = zoo.load(cfg.compressor or VARIANTS[cfg.variant][0], device=device)
     torch.manual_seed(cfg.seed)
-    return FaSDiffCodec(compressor, prior, cfg.variant, fusion=cfg.fusion)
+    fusion = FidelityFusion(**fusion_config) if (cfg.fusion and fusion_config) else cfg.fusion
+    return FaSDiffCodec(compressor, prior, cfg.variant, fusion=fusion)
 
 
 def decode_setting(gen: torch.Generator | None = None) -> tuple[int, float]:
@@ -92,12 +108,18 @@ def decode_setting(gen: torch.Generator | None = None) -> tuple[int, float]:
 
 
 def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
+    if not cfg.rate_power > 0:
+        raise ValueError(f"--rate-power must be above 0, got {cfg.rate_power}")
     cfg, faces, _ = loop.setup(cfg, f"runs/{cfg.variant}")
-    if cfg.init and FaSDiffCodec.read_config(cfg.init).get("fusion"):
+    init_fusion = FaSDiffCodec.read_config(cfg.init).get("fusion") if cfg.init else None
+    if init_fusion:
         cfg.fusion = True  # a codec that has a fusion keeps it: without this its weights would be dropped
-    codec = build(cfg)
+    cfg.fusion = cfg.fusion or cfg.fusion_rate
+    codec = build(cfg, fusion_config=init_fusion)
     if cfg.init:
         codec.load_trainable(cfg.init, missing_ok=("fusion",))
+    if cfg.fusion_rate:
+        codec.fusion.add_rate_input()
     cfg.device = str(codec.prior.device)
     modules = codec.trainable_modules()
     if cfg.train_parts != "all":
@@ -111,7 +133,7 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     disc = PatchDiscriminator().to(codec.prior.device)
     d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
     weights = {"l1": cfg.l1_weight, "hf": cfg.hf_weight, "lf": cfg.lf_weight, "detail": cfg.detail_weight,
-               "adv": cfg.adv_weight}
+               "adv": cfg.adv_weight, "split": cfg.split}
     box = {}
 
     def step_fn(x: torch.Tensor, step: int) -> dict:
@@ -120,7 +142,7 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
         x = data.augment_batch(x, 64)
         steps, realism = decode_setting()
         w = dict(weights, adv=weights["adv"] if step >= cfg.adv_start else 0.0)
-        losses = codec.training_loss(x, float(torch.rand(())), steps, realism, w, disc)
+        losses = codec.training_loss(x, float(torch.rand(())) ** cfg.rate_power, steps, realism, w, disc)
         box["real"], box["fake"] = x, losses.pop("x_hat")
         return losses
 
@@ -132,7 +154,8 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     history = loop.run(cfg, data.FaceDataset(faces, augment=False), {**modules, "discriminator": disc}, opt, step_fn,
                        aux=(d_opt, disc_loss), desc=f"train {cfg.variant}")
     codec.training_info = loop.training_facts(cfg, history, len(faces), t0, weights=weights, adv_start=cfg.adv_start,
-                                              init=cfg.init, fusion=cfg.fusion, train_parts=cfg.train_parts)
+                                              init=cfg.init, fusion=cfg.fusion, train_parts=cfg.train_parts,
+                                              rate_power=cfg.rate_power, fusion_rate=bool(codec.fusion and codec.fusion.rate_input))
     return codec.eval(), history
 
 
