@@ -2,7 +2,7 @@
 
 Floors (each module imports only from its own floor or below; ``tests/test_layout.py`` checks it)::
 
-    floor 1  settings · data · frequency · bitstream · rans              plain tools; data: the one path for pixels
+    floor 1  settings · data · faces · frequency · bitstream · rans      plain tools; data: the one path for pixels; faces: detection, alignment
     floor 2  models/compressor · prior · adversarial · fusion            the learned pieces, each usable alone
     floor 3  models/control · models/lfe                                 what ties the compressor to the prior
     floor 4  models/codec · models/zoo                                   FaSDiffCodec: bytes ↔ image; shipped models
@@ -21,7 +21,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "settings", "data", "frequency", "bitstream", "rans", "models", "evaluation", "train", "explore", "commands", "cli", "demo",
+    "settings", "data", "faces", "frequency", "bitstream", "rans", "models", "evaluation", "train", "explore", "commands", "cli", "demo",
 }
 
 

@@ -217,3 +217,37 @@ def data_psnr(face, x_hat):
     from fasdiff_lite.evaluation import metrics
 
     return metrics.psnr(data.to_tensor(face), x_hat)
+
+
+def test_bit_map_adds_up_to_the_file_and_lies_where_the_face_is(models, faces):
+    """Where the bits go: the per-position maps add up to the entropy model's estimate (and so, within the
+    coder's overhead, to the real stream); the map has one cell per 16 px of the image (64 px for z); the overlay
+    is an image of the face's size."""
+    m = models["hf-compressor"]
+    bm = m.bit_map(faces[0], 0.8)
+    est = rx.estimated_bits(m, faces[0], 0.8)
+    assert bm["y"].shape == (4, 4) and bm["z"].shape == (1, 1) and bm["size"] == (64, 64)
+    assert bm["y_bits"] == pytest.approx(est["y"], rel=1e-4) and bm["z_bits"] == pytest.approx(est["z"], rel=1e-4)
+    assert float(bm["y"].sum()) == pytest.approx(bm["y_bits"]) and (bm["y"] >= 0).all()
+    odd = m.bit_map(np.asarray(faces[0])[:40, :50], 0.8)  # padded to 64: only the image's own cells are kept
+    assert odd["y"].shape == (3, 4) and odd["size"] == (40, 50)
+    over = rx.bit_map_overlay(faces[0], bm["y"])
+    assert over.shape == (64, 64, 3) and over.dtype == np.uint8
+    with pytest.raises(ValueError, match="bits"):
+        rx.bit_map_overlay(faces[0], np.full((4, 4), np.nan))
+
+
+@requires_weights
+def test_shipped_bit_map_spends_on_the_face_not_on_flat_areas():
+    """With the shipped compressor: a flat grey square costs a fraction of a face's bits, and in a face pasted on a
+    flat background the background's cells cost less than the face's."""
+    from fasdiff_lite.models import zoo
+
+    m = zoo.cached("hf-compressor")
+    face = data.sample_faces(64)[0]
+    on_face = m.bit_map(face, 0.5)
+    assert m.bit_map(np.full((64, 64, 3), 128, np.uint8), 0.5)["y_bits"] < 0.5 * on_face["y_bits"]
+    canvas = np.full((64, 128, 3), 128, np.uint8)
+    canvas[:, 64:] = face
+    half = m.bit_map(canvas, 0.5)["y"]
+    assert half[:, :4].sum() < half[:, 4:].sum()

@@ -43,12 +43,14 @@ def main(args) -> int:
     src = input_file(args.image, "image")
     out = output_file(args.output or src.with_suffix(".fsd"), args.force, inputs=(src,))
     img = data.face_crop(src, args.size) if args.size else data.load_image(src)
-    encoder = load_encoder(args.codec, args.device)
     t0 = time.perf_counter()
+    encoder = load_encoder(args.codec, args.device)
+    t1 = time.perf_counter()
     blob = encoder.compress(data.to_tensor(img), rate=args.rate)
-    dt = time.perf_counter() - t0
+    t2 = time.perf_counter()
     out.write_bytes(blob)
     h, w = img.shape[:2]
     print(f"{out}: {len(blob)} bytes, {metrics.bpp(len(blob), h, w):.4f} bpp, {w}×{h}, "
-          f"codec {bitstream.unpack(blob).model}, rate {args.rate:g}, encoded in {dt * 1000:.0f} ms")
+          f"codec {bitstream.unpack(blob).model}, rate {args.rate:g}; model loaded in {(t1 - t0) * 1000:.0f} ms, "
+          f"encoded in {(t2 - t1) * 1000:.0f} ms")
     return 0

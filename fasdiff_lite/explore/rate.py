@@ -17,7 +17,8 @@ Pure functions (tested; the widget only wires them up):
 - :func:`fit_rate`: the highest rate whose file fits a byte budget (learned codecs at equal bytes).
 - :func:`compare_at_rate`: all codecs for one face at one slider position (what the widget shows).
 - :func:`estimated_bits` (the entropy model's −Σ log₂ p, :func:`fasdiff_lite.models.compressor.likelihood_bits`),
-  :func:`quantization_demo`, :func:`bitstream_anatomy`.
+  :func:`bit_map_overlay` (where the bits go, from ``HFCompressor.bit_map``), :func:`quantization_demo`,
+  :func:`bitstream_anatomy`.
 
 :func:`rate_explorer` returns the ipywidgets box (its controller is ``box.explorer``; setting
 ``box.explorer.slider.value`` from Python updates the views, which is how the tests drive it).
@@ -34,7 +35,7 @@ from .. import bitstream, data, settings
 from ..evaluation import baselines, metrics
 from ..models import zoo
 from ..models.compressor import HFCompressor, likelihood_bits, pad
-from .common import CODEC_COLORS, as_face, check_model, check_rate, default_faces, figure_png, png
+from .common import CODEC_COLORS, as_face, check_model, check_rate, colorize, default_faces, figure_png, png
 
 LEARNED = ("hf-compressor", "hyperprior")
 
@@ -81,6 +82,23 @@ def estimated_bits(model: HFCompressor, face, rate: float) -> dict:
     bits = {k: float(likelihood_bits(v)) for k, v in out["likelihoods"].items()}
     bits["total"] = sum(bits.values())
     return bits
+
+
+def bit_map_overlay(face, bits: np.ndarray, alpha: float = 0.6, vmax: float | None = None) -> np.ndarray:
+    """Where the bits go, drawn over the face: ``bits`` (one number per latent cell, e.g. the ``"y"`` map of
+    :meth:`HFCompressor.bit_map <fasdiff_lite.models.compressor.HFCompressor.bit_map>`) stretched to the face
+    (nearest: each cell stays a visible block), coloured (magma, 0 … ``vmax`` bits) and blended over a grey copy
+    of the face. Returns uint8 H×W×3."""
+    face = as_face(face)
+    bits = np.asarray(bits, dtype=np.float64)
+    if bits.ndim != 2 or bits.size == 0 or not np.isfinite(bits).all() or (bits < 0).any():
+        raise ValueError(f"bits must be a non-empty 2-D map of non-negative numbers, got shape {bits.shape}")
+    h, w = face.shape[:2]
+    cell = -(-h // bits.shape[0])  # pixels per cell (16 for ŷ)
+    big = np.kron(bits, np.ones((cell, cell)))[:h, :w]
+    heat = colorize(big, vmax).astype(np.float64)
+    grey = face.astype(np.float64).mean(axis=2, keepdims=True)
+    return (alpha * heat + (1 - alpha) * grey).round().clip(0, 255).astype(np.uint8)
 
 
 def bitstream_anatomy(blob: bytes) -> list[tuple[str, int]]:
