@@ -9,8 +9,8 @@ The inputs, made in a temporary folder:
 - ``bomb_13000x13000.png``: a 1-bit PNG that declares 169 MP in about 20 KB (a decompression bomb);
 - ``photo_12mp.jpg``: a 4000×3000 JPEG photo with a sample face off centre (12 MP).
 
-The entry points: the library (``data.load_image`` then the hf-compressor), ``fasdiff-lite compress`` with and
-without ``--size 64``, ``fasdiff-lite eval --data`` on a folder holding the input, and the demo's compare
+The entry points: the library (``data.load_image`` then the hf-compressor), ``fasdiff-lite compress`` (the face
+aligned, by default; ``--no-align``, the whole image; ``--no-align --size 64``, its centre square), ``fasdiff-lite eval --data`` on a folder holding the input, and the demo's compare
 callback. Each runs in a child process; its wall time and peak memory (the child's own max RSS, from
 ``os.wait4``) are printed with the first line of what it said. A child still running at ``--limit`` seconds is
 killed and counted as a failure.
@@ -84,9 +84,12 @@ def entry_points(path: Path, work: Path) -> dict[str, list[str]]:
     cli = [py, "-m", "fasdiff_lite.cli"]
     return {
         "library": [py, "-c", library, str(path)],
-        "compress": cli + ["compress", str(path), "-o", str(work / f"{path.stem}.fsd"), "--force", "--codec", "hf-compressor"],
-        "compress --size 64": cli + ["compress", str(path), "-o", str(work / f"{path.stem}_64.fsd"), "--force",
-                                     "--size", "64", "--codec", "hf-compressor"],
+        "compress (aligned)": cli + ["compress", str(path), "-o", str(work / f"{path.stem}.fsd"), "--force",
+                                     "--codec", "hf-compressor"],
+        "compress --no-align": cli + ["compress", str(path), "-o", str(work / f"{path.stem}_whole.fsd"), "--force",
+                                      "--no-align", "--codec", "hf-compressor"],
+        "compress --no-align --size 64": cli + ["compress", str(path), "-o", str(work / f"{path.stem}_64.fsd"),
+                                                "--force", "--no-align", "--size", "64", "--codec", "hf-compressor"],
         "eval --data": cli + ["eval", "--data", str(folder), "--codecs", "hf-compressor", "--rates", "0.5",
                               "--no-identity", "--no-perceptual", "--out", str(work / f"eval_{path.stem}")],
         "demo compare": [py, "-c", demo, str(path)],

@@ -93,7 +93,7 @@ def main(argv=None) -> int:
                     raise SystemExit("the demo did not answer within 120 s") from None
                 time.sleep(1)
         sample = data.sample_names()[0]
-        client.predict(None, sample, 0.3, "64", 4, 1.0, api_name="/compare")  # warm-up: the models load here
+        client.predict(None, sample, 0.3, "64", 4, 1.0, True, api_name="/compare")  # warm-up: the models load here
         base = rss_mb(server.pid)
         n_hostile = max(1, args.requests // 4)
         files = hostile_files(Path(tmp.name), n_hostile, args.seed)
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
             t = time.perf_counter()
             try:
                 if kind == "compare":
-                    _, table, _ = c.predict(None, sample, arg, "64", 4, 1.0, api_name="/compare")
+                    _, table, _ = c.predict(None, sample, arg, "64", 4, 1.0, True, api_name="/compare")
                     ok = len(table["data"]) >= 2
                     why = "" if ok else "empty table"
                 else:

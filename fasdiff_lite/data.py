@@ -189,12 +189,15 @@ def prepare(src, size: int | None = 64) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------------------- many faces
-def load_faces(source: str | Path = "auto", size: int = 64, split: str = "all", limit: int | None = None) -> np.ndarray:
+def load_faces(source: str | Path = "auto", size: int = 64, split: str = "all", limit: int | None = None,
+               crop=None) -> np.ndarray:
     """A batch of faces as uint8 N×size×size×3.
 
     source: ``"auto"`` (shared faces if present, else the samples), ``"shared"``, ``"samples"``, a
     folder, an ``.npz`` file, or ``"hf:<dataset id>"``. split: ``"train"``, ``"val"`` or ``"all"``
-    (only the shared faces have a split). limit: keep the first ``limit`` faces.
+    (only the shared faces have a split). limit: keep the first ``limit`` faces. crop: for a folder of photos,
+    ``crop(path, size) -> face`` (default :func:`face_crop`, the centre square; ``faces.prepare`` aligns the face);
+    a photo it refuses with an ``ImageError`` is skipped with a warning.
     """
     if split not in ("train", "val", "all"):
         raise ValueError(f"split must be 'train', 'val' or 'all', not {split!r}")
@@ -211,7 +214,7 @@ def load_faces(source: str | Path = "auto", size: int = 64, split: str = "all", 
         path = Path(src)
         if not path.exists():
             raise DataUnavailable(f"{path}: no such file or folder")
-        faces = _npz_faces(path, size) if path.suffix == ".npz" else _folder_faces(path, size)
+        faces = _npz_faces(path, size) if path.suffix == ".npz" else _folder_faces(path, size, crop or face_crop)
     if split != "all" and src != "shared":
         raise ValueError("only the shared faces have a train/val split; use split='all' for other sources")
     return faces[:limit] if limit else faces
@@ -277,14 +280,14 @@ def _npz_faces(path: Path, size: int) -> np.ndarray:
     return np.stack([face_crop(a, size) for a in arr])
 
 
-def _folder_faces(path: Path, size: int) -> np.ndarray:
+def _folder_faces(path: Path, size: int, crop=face_crop) -> np.ndarray:
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DataUnavailable(f"{path}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
     faces, skipped = [], []
     for p in files:
         try:
-            faces.append(face_crop(p, size))
+            faces.append(crop(p, size))
         except ImageError as e:
             skipped.append(str(e))
     if skipped:

@@ -49,27 +49,36 @@ def _download_path(rate: float) -> Path:
     return folder / f"face_rate{float(rate):.2f}_{uuid.uuid4().hex[:8]}.fsd"
 
 
-def _input_face(image, sample: str | None, size: int) -> np.ndarray:
+def _input_face(image, sample: str | None, size: int, align: bool = True) -> np.ndarray:
+    """The face to compress: a sample as it is, or an upload aligned like the training faces (``faces.prepare``:
+    the largest face, eyes level; where dlib is not installed, or with ``align=False``, the centre square)."""
+    from . import faces
+
     if image is None:
         names = data.sample_names()
         if sample not in names:
             raise ValueError(f"pick a sample face ({', '.join(names)}) or upload an image")
         return data.sample_faces(size)[names.index(sample)]
-    return data.face_crop(image, size)
+    try:
+        return faces.prepare(image, size, align=align and faces.is_available())
+    except faces.NoFaceFound:
+        raise faces.NoFaceFound("no face found in the photo; untick 'align the face' to compress its centre square "
+                                "instead") from None
 
 
 def compare(image, sample: str | None = None, rate: float = 0.3, size: int = 64, out_dir: str | None = None,
-            steps: int = 4, realism: float = 1.0):
+            steps: int = 4, realism: float = 1.0, align: bool = True):
     """The demo's main callback.
 
-    ``image``: an uploaded image (any array/PIL/path; ``None`` → use ``sample``). The shipped FaSDiff
+    ``image``: an uploaded image (any array/PIL/path; ``None`` → use ``sample``), aligned like the training faces
+    unless ``align`` is False (then its centre square is used). The shipped FaSDiff
     codecs decode with ``steps`` denoising steps at ``realism`` (0 = the compressor's fidelity output). Returns
     ``(gallery, table, fsd_path)``: a list of ``(image, caption)``, rows for :data:`TABLE_COLUMNS`, and the
     path of the high-frequency compressor's ``.fsd`` file (``None`` when no learned codec is shipped).
     """
     if int(size) not in SIZES:
         raise ValueError(f"size must be one of {SIZES}, got {size}")
-    face = _input_face(image, sample, int(size))
+    face = _input_face(image, sample, int(size), bool(align))
     h, w = face.shape[:2]
     gallery = [(face, f"original {w}×{h}")]
     rows: list[list] = []
@@ -138,9 +147,10 @@ def release_memory() -> None:
 def build_app():
     import gradio as gr
 
-    def on_compare(image, sample, rate, size, steps, realism):
+    def on_compare(image, sample, rate, size, steps, realism, align):
         try:
-            gallery, rows, fsd = compare(image, sample, rate, int(size), steps=int(steps), realism=float(realism))
+            gallery, rows, fsd = compare(image, sample, rate, int(size), steps=int(steps), realism=float(realism),
+                                         align=bool(align))
         except ValueError as e:  # ImageError, bad choices: shown to the user, not a stack trace
             raise gr.Error(str(e)) from None
         finally:
@@ -157,13 +167,16 @@ def build_app():
 
     with gr.Blocks(title="fasdiff-lite demo") as app:
         gr.Markdown("# fasdiff-lite: learned face compression at equal bytes\n"
-                    "Pick a sample face or upload your own (it is centre-cropped to a square). The high-frequency-"
+                    "Pick a sample face or upload your own photo (its largest face is found and aligned like the "
+                    "training faces). The high-frequency-"
                     "sensitive compressor sets the byte budget; every other codec gets the same number of bytes.")
         with gr.Row():
             with gr.Column(scale=1):
                 # a file, not gr.Image: gradio would decode an upload itself (a decompression bomb included) and
                 # answer a non-image with its generic error; data.load_image checks the header and says what is wrong
                 image = gr.File(label="your face photo (optional)", file_types=["image"], type="filepath")
+                align = gr.Checkbox(value=True, label="align the face (find it, eyes level, cropped like the "
+                                    "training faces); untick for the centre square")
                 names = sample_choices()
                 sample = gr.Dropdown(names, value=names[0], label="or a sample face")
                 rate = gr.Slider(0, 1, value=0.3, step=0.01, label="rate (0 = fewest bytes, 1 = best quality)")
@@ -183,7 +196,7 @@ def build_app():
                 decoded = gr.Image(label="decoded", type="numpy")
             decoded_info = gr.Textbox(label="what was in the file")
             decode_btn = gr.Button("decode")
-        inputs = [image, sample, rate, size, steps, realism]
+        inputs = [image, sample, rate, size, steps, realism, align]
         go.click(on_compare, inputs, [gallery, table, fsd], api_name="compare")
         for slider in (rate, steps, realism):
             slider.release(on_compare, inputs, [gallery, table, fsd], api_name=False)

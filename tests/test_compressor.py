@@ -218,7 +218,7 @@ def test_cli_round_trip_on_odd_inputs(tmp_path, capsys):
         src = tmp_path / name
         Image.fromarray(arr).save(src)
         fsd, out = tmp_path / f"{name}.fsd", tmp_path / f"{name}.out.png"
-        assert cli.main(["compress", str(src), "-o", str(fsd), "--rate", "0.6"]) == 0
+        assert cli.main(["compress", str(src), "-o", str(fsd), "--rate", "0.6", "--no-align"]) == 0
         assert "bpp" in capsys.readouterr().out
         assert cli.main(["decompress", str(fsd), "-o", str(out)]) == 0
         assert Image.open(out).size == Image.open(src).size
@@ -319,3 +319,24 @@ def test_images_beyond_the_size_limit_are_refused_when_coding(tiny):
 
     with pytest.raises(ValueError, match="MP"):
         tiny.compress_tensor(torch.zeros(1, 3, 1, MAX_PIXELS + 1), 0.5)
+
+
+@requires_weights
+def test_cli_compress_aligns_the_face_by_default(tmp_path, capsys):
+    """``compress photo`` finds the largest face and codes an aligned 64-px crop (not the whole photo at full size);
+    a photo without a face is refused with a message naming --no-align; --no-align codes the photo as it is."""
+    from fasdiff_lite import faces
+
+    if not faces.is_available():
+        pytest.skip("dlib or its landmark model is not installed")
+    photo = np.full((300, 400, 3), 90, np.uint8)
+    photo[20:148, 250:378] = data.sample_faces(128)[0]
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    assert cli.main(["compress", str(tmp_path / "photo.png")]) == 0
+    assert bitstream.read(tmp_path / "photo.fsd").height == 64
+    assert cli.main(["compress", str(tmp_path / "photo.png"), "-o", str(tmp_path / "whole.fsd"), "--no-align"]) == 0
+    assert (bitstream.read(tmp_path / "whole.fsd").height, bitstream.read(tmp_path / "whole.fsd").width) == (300, 400)
+    Image.fromarray(np.tile(np.linspace(0, 255, 200, dtype=np.uint8)[None, :, None], (150, 1, 3))).save(tmp_path / "wall.png")
+    capsys.readouterr()
+    assert cli.main(["compress", str(tmp_path / "wall.png")]) == 1
+    assert "--no-align" in capsys.readouterr().err and not (tmp_path / "wall.fsd").exists()

@@ -73,7 +73,7 @@ def test_launched_app_answers_gradio_client(tmp_path):
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path))
-        gallery, table, fsd = client.predict(None, demo.sample_choices()[1], 0.4, "64", 2, 1.0, api_name="/compare")
+        gallery, table, fsd = client.predict(None, demo.sample_choices()[1], 0.4, "64", 2, 1.0, True, api_name="/compare")
         codecs = [row[0] for row in table["data"]]
         assert {"jpeg", "webp"} <= set(codecs) and len(gallery) == len(codecs) + 1
         if demo.available_learned():
@@ -84,7 +84,7 @@ def test_launched_app_answers_gradio_client(tmp_path):
         fake = tmp_path / "photo.png"
         fake.write_bytes(b"this is not an image" * 10)
         with pytest.raises(Exception, match="not a readable image"):
-            client.predict(handle_file(str(fake)), None, 0.4, "64", 2, 1.0, api_name="/compare")
+            client.predict(handle_file(str(fake)), None, 0.4, "64", 2, 1.0, True, api_name="/compare")
         bad = tmp_path / "bad.fsd"
         bad.write_bytes(b"hello world, not a face")
         with pytest.raises(Exception, match="magic"):
@@ -102,3 +102,24 @@ def test_downloads_share_one_folder_and_are_pruned():
         folders.add(p.parent)
     assert len(folders) == 1
     assert len(list(folders.pop().glob("*.fsd"))) <= demo.KEEP_FILES
+
+
+def test_an_uploaded_photo_is_aligned_or_refused_with_a_clear_message():
+    """An off-centre face in a larger photo is found and aligned (the crop looks like the training faces, not like
+    the photo's centre square); a photo without a face says how to get a centre crop instead; align=False keeps
+    the centre square."""
+    from fasdiff_lite import faces
+
+    if not faces.is_available():
+        pytest.skip("dlib or its landmark model is not installed")
+    photo = np.full((300, 400, 3), 90, np.uint8)
+    photo[20:148, 250:378] = data.sample_faces(128)[0]
+    gallery, rows, _ = demo.compare(photo, None, rate=0.5, size=64)
+    aligned = gallery[0][0]
+    assert aligned.shape == (64, 64, 3)
+    assert abs(float(aligned.mean()) - float(data.sample_faces(64)[0].mean())) < 25  # the face, not the grey wall
+    centre = demo.compare(photo, None, rate=0.5, size=64, align=False)[0][0][0]
+    assert float(np.abs(centre.astype(float) - 90).mean()) < float(np.abs(aligned.astype(float) - 90).mean())
+    gradient = np.tile(np.linspace(0, 255, 200, dtype=np.uint8)[None, :, None], (150, 1, 3))
+    with pytest.raises(ValueError, match="untick"):
+        demo.compare(gradient, None, rate=0.5)

@@ -265,3 +265,24 @@ def test_cli_eval_bad_input_is_a_clear_error(argv, message, capsys):
 def test_cli_eval_empty_folder(tmp_path, capsys):
     assert cli.main(["eval", "--data", str(tmp_path), "--codecs", "hyperprior"]) == 1
     assert "no image files" in capsys.readouterr().err
+
+
+def test_a_folder_of_photos_is_aligned_unless_asked_not_to(tmp_path):
+    """eval --data on a folder: each photo's face is found and aligned (faces.prepare); a photo with no face is
+    skipped with a warning that says so; --no-align takes the centre squares."""
+    from PIL import Image
+
+    from fasdiff_lite import faces
+
+    if not faces.is_available():
+        pytest.skip("dlib or its landmark model is not installed")
+    photo = np.full((300, 400, 3), 90, np.uint8)
+    photo[20:148, 250:378] = data.sample_faces(128)[0]
+    Image.fromarray(photo).save(tmp_path / "a.png")
+    Image.fromarray(np.tile(np.linspace(0, 255, 200, dtype=np.uint8)[None, :, None], (150, 1, 3))).save(tmp_path / "b.png")
+    with pytest.warns(UserWarning, match="no face found"):
+        aligned, what = evaluate.load_eval_faces(tmp_path)
+    assert aligned.shape == (1, 64, 64, 3) and "aligned" in what
+    centre, what = evaluate.load_eval_faces(tmp_path, align=False)
+    assert centre.shape == (2, 64, 64, 3) and "centre" in what
+    assert not np.array_equal(aligned[0], centre[0])

@@ -1,5 +1,8 @@
 """``fasdiff-lite compress face.png -o face.fsd --rate R``: an image to a ``.fsd`` file, with bytes, bpp and time.
 
+By default the largest face in the image is found and aligned like the training faces (``faces.prepare``: eyes
+level, a 64-px crop); ``--no-align`` codes the image as it is (or its centre square, with ``--size``).
+
 The default codec is the full FaSDiff codec when its weights are shipped, else the high-frequency-
 sensitive compressor. The bytes are the compressor's either way; the header's model id tells
 ``decompress`` which decoder to use (the diffusion decoder for the FaSDiff ids).
@@ -22,7 +25,10 @@ def add_arguments(p) -> None:
     p.add_argument("--codec", default="auto",
                    help="fasdiff, fasdiff-nolfe, fasdiff-plain, hf-compressor, hyperprior, or a model folder "
                         "(default: fasdiff when shipped, else hf-compressor)")
-    p.add_argument("--size", type=int, default=None, help="first crop the centre square and resize to SIZE×SIZE (e.g. 64)")
+    p.add_argument("--size", type=int, default=None, help="side of the face crop in pixels (default 64, the size the "
+                   "models were trained at; with --no-align and no --size the whole image is coded as it is)")
+    p.add_argument("--no-align", dest="align", action="store_false",
+                   help="do not look for the face: code the whole image, or with --size its centre square")
     p.add_argument("--device", default="cpu")
 
 
@@ -42,7 +48,12 @@ def main(args) -> int:
         raise ValueError(f"--rate must be between 0 and 1, got {args.rate}")
     src = input_file(args.image, "image")
     out = output_file(args.output or src.with_suffix(".fsd"), args.force, inputs=(src,))
-    img = data.face_crop(src, args.size) if args.size else data.load_image(src)
+    if args.align:  # the largest face, found and aligned like the training faces (faces.py)
+        from .. import faces
+
+        img = faces.prepare(src, args.size or 64)
+    else:
+        img = data.face_crop(src, args.size) if args.size else data.load_image(src)
     t0 = time.perf_counter()
     encoder = load_encoder(args.codec, args.device)
     t1 = time.perf_counter()

@@ -1,7 +1,7 @@
 """``fasdiff-lite eval``: every codec on the same faces, for people and for machines, with BD-rates.
 
     fasdiff-lite eval                                   # the held-out faces (or the samples), all codecs here
-    fasdiff-lite eval --data my_photos/ --limit 20      # your own face photos (centre-cropped to 64×64)
+    fasdiff-lite eval --data my_photos/ --limit 20      # your own face photos (each face found and aligned, 64×64)
     fasdiff-lite eval --codecs fasdiff hyperprior jpeg --rates 0 0.5 1 --steps 4 --realism 1
 
 For each rate, the learned codecs (FaSDiff variants, ``hf-compressor``, ``hyperprior``) encode every face;
@@ -31,6 +31,8 @@ def add_arguments(p) -> None:
     p.add_argument("--realism", type=float, default=DEFAULT_REALISM,
                    help=f"FaSDiff decoder realism, 0..1 (default {DEFAULT_REALISM:g}, as fasdiff-lite decompress)")
     p.add_argument("--limit", type=int, default=None, help="at most this many faces")
+    p.add_argument("--no-align", dest="align", action="store_false",
+                   help="--data folder: take each photo's centre square instead of finding and aligning its face")
     p.add_argument("--out", default="out/eval", help="output folder (default out/eval)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-identity", action="store_true", help="skip the dlib identity metrics (faster)")
@@ -51,7 +53,7 @@ def main(args) -> int:
         raise ValueError(f"--realism must be in [0, 1], got {args.realism}")
     rates = evaluate.check_rates(args.rates)
     evaluate.resolve_codecs(args.codecs)  # unknown names fail here, before any face is loaded
-    faces, what = evaluate.load_eval_faces(args.data, limit=args.limit)
+    faces, what = evaluate.load_eval_faces(args.data, limit=args.limit, align=args.align)
     print(f"{what}; rates {rates}; FaSDiff decoded with {args.steps} steps, realism {args.realism}; "
           f"torch threads {torch.get_num_threads()}")
     t0 = time.perf_counter()

@@ -274,18 +274,24 @@ def check_rates(rates) -> list[float]:
     return out
 
 
-def load_eval_faces(source="auto", limit: int | None = None, size: int = 64) -> tuple[np.ndarray, str]:
+def load_eval_faces(source="auto", limit: int | None = None, size: int = 64, align: bool = True) -> tuple[np.ndarray, str]:
     """(faces, a description). ``source``: ``"auto"`` = the held-out split of ../shared when present, else
-    the shipped sample faces; or a folder of face photos (centre-cropped and resized to ``size``), an
-    ``.npz``, ``"samples"``, ``"shared"`` (its held-out split)."""
+    the shipped sample faces; or a folder of face photos (each photo's largest face found and aligned like the
+    training faces, ``faces.prepare``; with ``align=False`` or without dlib, the centre square; resized to
+    ``size``), an ``.npz``, ``"samples"``, ``"shared"`` (its held-out split)."""
+    from .. import faces as face_tools
+
     src = str(source)
     shared = src in ("auto", "shared") and (src == "shared" or settings.shared_dir() is not None)
     split = "val" if shared else "all"
-    faces = data.load_faces(src, size=size, split=split, limit=limit)
+    folder = Path(src).is_dir()
+    aligned = folder and align and face_tools.is_available()
+    faces = data.load_faces(src, size=size, split=split, limit=limit, crop=face_tools.prepare if aligned else None)
     if len(faces) == 0:
         raise data.DataUnavailable(f"{src}: no faces to evaluate")
     what = "held-out shared faces" if shared else ("sample faces" if src in ("auto", "samples") else src)
-    return faces, f"{len(faces)} {what}, {size}×{size}"
+    how = ", faces aligned" if aligned else (", centre squares" if folder else "")
+    return faces, f"{len(faces)} {what}, {size}×{size}{how}"
 
 
 @dataclass
