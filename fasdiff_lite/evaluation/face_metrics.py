@@ -101,14 +101,13 @@ Typical use::
 """
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from .. import data
+from .. import data, faces
 from .realism import frechet_distance
 
 WORK_SIZE = 256  # images whose longer side is shorter than this are upsampled to it (bicubic)
@@ -153,20 +152,13 @@ class IdentityScore:
 
 # ------------------------------------------------------------------------------------- backend
 def models_dir() -> Path:
-    """The ``models/`` folder of the ``face-recognition-models`` package, found without importing it.
-
-    (Its ``__init__`` imports ``pkg_resources``, which recent setuptools no longer ships.)
-    """
+    """The ``models/`` folder of the ``face-recognition-models`` package, found without importing it
+    (:func:`fasdiff_lite.faces.models_dir`; its ``__init__`` imports ``pkg_resources``, which recent setuptools no
+    longer ships)."""
     try:
-        spec = importlib.util.find_spec("face_recognition_models")
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.submodule_search_locations:
-        raise FaceMetricsUnavailable(
-            "the face-recognition model files are not installed; install them (about 100 MB, offline "
-            f"afterwards) with:  {INSTALL_HINT}"
-        )
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
+        return faces.models_dir()
+    except faces.FacesUnavailable as e:
+        raise FaceMetricsUnavailable(f"{e} (about 100 MB, offline afterwards)") from None
 
 
 class DlibBackend:
