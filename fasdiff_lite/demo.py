@@ -10,6 +10,7 @@ directly, and :func:`build_app` only wires them to widgets.
 """
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -128,20 +129,28 @@ def decode_file(path, steps: int = 4, realism: float = 1.0) -> tuple[np.ndarray,
     return img, info
 
 
+@functools.lru_cache(maxsize=1)
+def _malloc_trim():
+    """glibc's ``malloc_trim``, looked up once (``find_library`` runs ``ldconfig``: not on every request), or None."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
 def release_memory() -> None:
     """Hand freed memory back to the system after a request: a collection, then glibc's ``malloc_trim`` (where
     there is glibc), so a demo that has served many requests stays near its size after warm-up."""
-    import ctypes
-    import ctypes.util
     import gc
 
     gc.collect()
-    name = ctypes.util.find_library("c")
-    if name:
-        try:
-            ctypes.CDLL(name).malloc_trim(0)
-        except (OSError, AttributeError):  # not glibc
-            pass
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def build_app():
