@@ -40,4 +40,17 @@ def test_notebook_runs_in_fast_mode(path):
     from tests.conftest import NOTEBOOK_TIMES
 
     NOTEBOOK_TIMES[path.name] = took
-    assert took < LIMIT_S, f"{path.name} took {took:.0f} s (limit {LIMIT_S} s)"
+    assert took < LIMIT_S, f"{path.name} took {took:.0f} s (limit {LIMIT_S} s); slowest cells: {slowest_cells(nb)}"
+
+
+def slowest_cells(nb, n=3):
+    """The n slowest code cells of an executed notebook, from the timings nbclient records in each cell's metadata."""
+    from datetime import datetime
+
+    timed = []
+    for i, cell in enumerate(nb.cells):
+        t = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in t and "shell.execute_reply" in t:
+            start, end = (datetime.fromisoformat(t[k].replace("Z", "+00:00")) for k in ("iopub.execute_input", "shell.execute_reply"))
+            timed.append(((end - start).total_seconds(), i, "".join(cell.source).strip().splitlines()[0][:50]))
+    return "; ".join(f"cell {i} {s:.0f} s ({first!r})" for s, i, first in sorted(timed, reverse=True)[:n])
