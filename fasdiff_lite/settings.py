@@ -11,8 +11,13 @@ a 2-core CPU in minutes. Leave it unset (or ``0``) on Colab to run at full size:
 
 Paths
 -----
-``ASSETS_DIR``  the shipped weights and sample faces (``assets/`` at the repository root).
+``ASSETS_DIR``  the shipped weights, model cards, sample faces and the split file: ``fasdiff_lite/assets/``,
+               package data, so it is there in a wheel or sdist install as in a clone; ``$FASDIFF_ASSETS``
+               points it at another folder.
 ``shared_dir()`` the optional data folder beside the checkout (``../shared``), or ``$FASDIFF_SHARED``.
+
+Outputs (figures, ``.fsd`` files, runs) go under the current directory (``out/``, ``runs/``), never into
+the installed package.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ T = TypeVar("T")
 FAST_ENV = "FASDIFF_FAST"
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
-ASSETS_DIR = Path(os.environ.get("FASDIFF_ASSETS", REPO_DIR / "assets"))
+ASSETS_DIR = Path(os.environ.get("FASDIFF_ASSETS") or PACKAGE_DIR / "assets")
 
 
 def is_fast() -> bool:
@@ -42,7 +47,8 @@ def cpu_threads(n: int | None = None) -> int:
     """Set torch's CPU thread count for a notebook or script and return it: ``n`` if given, else 1 in FAST
     mode, else torch's own choice. 64-px faces gain little from more threads, and torch's worker threads
     stall when other work holds the cores (measured on a 2-core machine: notebook 01 took 187 s with torch's
-    2 threads beside a busy job, against 4 s on the idle machine)."""
+    2 threads beside a busy job, against 4 s on the idle machine). numpy's and scipy's BLAS pools get the same
+    limit (with ``threadpoolctl``)."""
     import torch
 
     if n is None and is_fast():
@@ -51,7 +57,18 @@ def cpu_threads(n: int | None = None) -> int:
         if n < 1:
             raise ValueError(f"threads must be at least 1, got {n}")
         torch.set_num_threads(int(n))
+        _limit_blas_threads(int(n))
     return torch.get_num_threads()
+
+
+def _limit_blas_threads(n: int) -> None:
+    """numpy and scipy each bring their own OpenBLAS thread pool (two threads each on a 2-core machine, beside
+    torch's): limit them too, so a FAST run does not have three pools taking turns on the same cores."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # an optional nicety: without it only torch's pool is limited
+        return
+    threadpool_limits(limits=n, user_api="blas")
 
 
 def shared_dir() -> Path | None:

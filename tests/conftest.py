@@ -7,6 +7,9 @@ import pytest
 os.environ.setdefault("FASDIFF_FAST", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One BLAS thread in this process and in every notebook kernel it starts (they inherit the environment): numpy and
+# scipy each bring an OpenBLAS pool, torch its own; on a 2-core CI machine the pools contend.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from fasdiff_lite import settings  # noqa: E402
 
