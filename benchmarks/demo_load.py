@@ -26,7 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from fasdiff_lite import bitstream, data, settings
+from fasdiff_lite import bitstream, data, demo, settings
 
 
 def free_port() -> int:
@@ -93,7 +93,8 @@ def main(argv=None) -> int:
                     raise SystemExit("the demo did not answer within 120 s") from None
                 time.sleep(1)
         sample = data.sample_names()[0]
-        client.predict(None, sample, 0.3, "64", 4, 1.0, True, api_name="/compare")  # warm-up: the models load here
+        codecs = demo.default_codecs()
+        client.predict(None, None, sample, 0.3, "64", 4, 1.0, True, codecs, False, api_name="/compare")  # warm-up: models load
         base = rss_mb(server.pid)
         n_hostile = max(1, args.requests // 4)
         files = hostile_files(Path(tmp.name), n_hostile, args.seed)
@@ -107,7 +108,7 @@ def main(argv=None) -> int:
             t = time.perf_counter()
             try:
                 if kind == "compare":
-                    _, table, _ = c.predict(None, sample, arg, "64", 4, 1.0, True, api_name="/compare")
+                    table = c.predict(None, None, sample, arg, "64", 4, 1.0, True, codecs, False, api_name="/compare")[1]
                     ok = len(table["data"]) >= 2
                     why = "" if ok else "empty table"
                 else:

@@ -13,7 +13,10 @@ cannot make sense of raises :class:`ImageError` with a message naming the proble
 - ``"shared"``: the 830 faces in ``../shared/faces/faces_color.npz`` (when that folder exists), with the
   project's fixed train/validation split (``split="train" | "val" | "all"``);
 - a folder of image files, or an ``.npz`` holding a uint8 N×H×W×3 array;
-- ``"hf:<dataset id>"``: a Hugging Face dataset (Colab; needs the ``datasets`` package and a network).
+- ``"hf:<dataset id>"``: a face set on the Hugging Face hub (e.g. ``"hf:korexyz/celeba-hq-256x256"``), read
+  straight from the hub's files with ``huggingface_hub`` (only the shards the ``limit`` needs; parquet shards need
+  ``pyarrow``, which Colab has), or from the local Hugging Face cache when the hub cannot be reached;
+  ``split="train"`` / ``"val"`` pick the hub's train / validation (or test) split.
 """
 from __future__ import annotations
 
@@ -209,29 +212,33 @@ def load_faces(source: str | Path = "auto", size: int = 64, split: str = "all", 
     elif src == "samples":
         faces = sample_faces(size)
     elif src.startswith("hf:"):
-        faces = _hf_faces(src[3:], size, limit or 256)
+        faces = _hf_faces(src[3:], size, limit or 256, split)
     else:
         path = Path(src)
         if not path.exists():
             raise DataUnavailable(f"{path}: no such file or folder")
         faces = _npz_faces(path, size) if path.suffix == ".npz" else _folder_faces(path, size, crop or face_crop)
-    if split != "all" and src != "shared":
-        raise ValueError("only the shared faces have a train/val split; use split='all' for other sources")
+    if split != "all" and src != "shared" and not src.startswith("hf:"):
+        raise ValueError("only the shared faces and hub face sets have a train/val split; use split='all' for other sources")
     return faces[:limit] if limit else faces
 
 
-def sample_faces(size: int = 64) -> np.ndarray:
-    """The public-domain portraits shipped in ``assets/samples`` (see its README), cropped to size."""
+def sample_paths() -> list[Path]:
+    """The files of the public-domain portraits shipped in ``assets/samples`` (see its README), sorted."""
     folder = settings.ASSETS_DIR / "samples"
-    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def sample_faces(size: int = 64) -> np.ndarray:
+    """The shipped sample portraits (:func:`sample_paths`), cropped to size."""
+    files = sample_paths()
     if not files:
-        raise DataUnavailable(f"no sample faces found in {folder}")
+        raise DataUnavailable(f"no sample faces found in {settings.ASSETS_DIR / 'samples'}")
     return np.stack([face_crop(p, size) for p in files])
 
 
 def sample_names() -> list[str]:
-    folder = settings.ASSETS_DIR / "samples"
-    return [p.stem for p in sorted(folder.glob("*")) if p.suffix.lower() in IMAGE_SUFFIXES]
+    return [p.stem for p in sample_paths()]
 
 
 def shared_faces_path() -> Path:
@@ -299,21 +306,133 @@ def _folder_faces(path: Path, size: int, crop=face_crop) -> np.ndarray:
     return np.stack(faces)
 
 
-def _hf_faces(dataset_id: str, size: int, limit: int) -> np.ndarray:
-    try:
-        import datasets  # noqa: F401
-    except ImportError:
-        raise DataUnavailable("loading from the Hugging Face hub needs `pip install datasets`") from None
-    from datasets import load_dataset
+HF_SPLITS = {"train": ("train",), "all": ("train",), "val": ("validation", "valid", "val", "test")}  # ours -> the hub's
+HF_DATA_SUFFIXES = {".parquet"} | IMAGE_SUFFIXES
 
+
+def _hf_faces(dataset_id: str, size: int, limit: int, split: str = "all") -> np.ndarray:
+    """The first ``limit`` faces of a hub dataset's split, cropped to ``size``: the split's shards are read in order
+    (parquet with an image column, or image files) and only as many are downloaded as the faces need."""
+    root, files = _hf_split_files(dataset_id, split)
+    faces: list[np.ndarray] = []
+    for name in files:
+        path = root(name)
+        images = _parquet_images(path) if name.endswith(".parquet") else [path]
+        for img in images:
+            faces.append(face_crop(img, size))
+            if len(faces) >= limit:
+                return np.stack(faces)
+    if not faces:
+        raise DataUnavailable(f"hf:{dataset_id}: the {split!r} split has no images")
+    return np.stack(faces)
+
+
+def _hf_split_files(dataset_id: str, split: str):
+    """(a function repo path -> local file, the split's data files in order) from the hub, or from the local
+    Hugging Face cache when the hub cannot be reached (``HF_HUB_OFFLINE``, no network) or lacks the id."""
+    import os
+
+    from huggingface_hub import HfApi, hf_hub_download, snapshot_download
+
+    cache = os.environ.get("HF_HUB_CACHE") or None  # read now: notebooks may point it at a folder of their own
+    offline = os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("0", "", "false", "no", "off")
+    names, snapshot, why = None, None, None
+    if not offline:
+        try:
+            names = HfApi().list_repo_files(dataset_id, repo_type="dataset")
+        except Exception as e:  # noqa: BLE001 - not found, gated, no network: look in the local cache next
+            why = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    if names is None:
+        try:
+            snapshot = Path(snapshot_download(dataset_id, repo_type="dataset", cache_dir=cache, local_files_only=True))
+        except Exception:  # noqa: BLE001
+            raise DataUnavailable(
+                f"could not load the face set {dataset_id!r} from the Hugging Face hub"
+                + (f" ({why})" if why else " (HF_HUB_OFFLINE is set)")
+                + " and it is not in the local cache. Check the id (e.g. hf:korexyz/celeba-hq-256x256), run where the "
+                "hub can be reached, or use a folder of face photos or an .npz instead."
+            ) from None
+        names = [str(p.relative_to(snapshot)) for p in sorted(snapshot.rglob("*")) if p.is_file()]
+    data_files = sorted(n for n in names if Path(n).suffix.lower() in HF_DATA_SUFFIXES)
+    chosen = []
+    for hub_split in HF_SPLITS.get(split, (split,)):
+        chosen = [n for n in data_files if _in_split(n, hub_split)]
+        if chosen:
+            break
+    if not chosen and split in ("train", "all") and not any(_in_split(n, s) for s in HF_SPLITS["val"] for n in data_files):
+        chosen = data_files  # a set without splits: all of it is "train"
+    if not chosen:
+        raise DataUnavailable(f"hf:{dataset_id} has no {split!r} split among its {len(data_files)} data files "
+                              f"(it has: {', '.join(sorted({Path(n).parts[0] for n in data_files})) or 'none'})")
+    if snapshot is not None:
+        return (lambda n: snapshot / n), chosen
+    return (lambda n: Path(hf_hub_download(dataset_id, n, repo_type="dataset", cache_dir=cache))), chosen
+
+
+def _in_split(name: str, split: str) -> bool:
+    """True when a repo path belongs to ``split``: a folder of that name, or a file named ``<split>-…``/``<split>_…``."""
+    parts = Path(name).parts
+    stem = Path(name).name.lower()
+    return split in (p.lower() for p in parts[:-1]) or stem.startswith((f"{split}-", f"{split}_", f"{split}."))
+
+
+def _parquet_images(path: Path):
+    """The images of a parquet shard in the hub's format (a column of {"bytes", "path"} structs), one at a time."""
     try:
-        ds = load_dataset(dataset_id, split=f"train[:{limit}]")
-    except Exception as e:  # network errors come in many types
-        raise DataUnavailable(
-            f"could not load {dataset_id!r} from the Hugging Face hub (offline? wrong id?): {type(e).__name__}: {e}"
-        ) from None
-    col = next((c for c in ds.column_names if c in ("image", "img", "images")), ds.column_names[0])
-    return np.stack([face_crop(x, size) for x in ds[col]])
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataUnavailable("this hub face set is stored as parquet, which needs `pip install pyarrow`") from None
+    f = pq.ParquetFile(path)
+    cols = f.schema_arrow.names
+    col = next((c for c in cols if c.lower() in ("image", "img", "images")), None) or next(
+        (c for c in cols if "bytes" in str(f.schema_arrow.field(c).type)), None)
+    if col is None:
+        raise DataUnavailable(f"{path.name}: no image column among {cols}")
+    for batch in f.iter_batches(batch_size=64, columns=[col]):
+        for cell in batch.column(0).to_pylist():
+            yield cell["bytes"] if isinstance(cell, dict) else cell
+
+
+def write_hub_dataset(dataset_id: str, splits: dict[str, np.ndarray], cache_dir: str | Path | None = None,
+                      fmt: str = "auto") -> Path:
+    """Write faces (``{"train": N×H×W×3 uint8, "validation": ...}``) as a snapshot of the hub dataset
+    ``dataset_id`` in a Hugging Face cache folder (``cache_dir``, default ``$HF_HUB_CACHE``), in the hub's own
+    layout: ``data/<split>-00000-of-00001.parquet`` (``fmt="parquet"``, or ``"auto"`` when pyarrow is here) or
+    ``<split>/<i>.png`` files. ``load_faces("hf:<dataset_id>")`` then reads it offline by the same code that reads
+    the hub: for FAST mode and tests, or to carry a face set to a machine without network. Returns the snapshot."""
+    import hashlib
+    import os
+
+    cache = Path(cache_dir or os.environ.get("HF_HUB_CACHE") or Path.home() / ".cache" / "huggingface" / "hub")
+    repo = cache / ("datasets--" + dataset_id.replace("/", "--"))
+    revision = hashlib.sha1(repr({k: (v.shape, v[:4].tobytes()[:4096]) for k, v in splits.items()}).encode()).hexdigest()
+    snapshot = repo / "snapshots" / revision
+    if fmt == "auto":
+        try:
+            import pyarrow  # noqa: F401
+            fmt = "parquet"
+        except ImportError:
+            fmt = "png"
+    for split, faces in splits.items():
+        pngs = []
+        for face in np.asarray(faces):
+            buf = io.BytesIO()
+            Image.fromarray(np.asarray(face, dtype=np.uint8)).save(buf, format="PNG")
+            pngs.append(buf.getvalue())
+        if fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            (snapshot / "data").mkdir(parents=True, exist_ok=True)
+            table = pa.table({"image": [{"bytes": b, "path": f"{i}.png"} for i, b in enumerate(pngs)]})
+            pq.write_table(table, snapshot / "data" / f"{split}-00000-of-00001.parquet")
+        else:
+            (snapshot / split).mkdir(parents=True, exist_ok=True)
+            for i, b in enumerate(pngs):
+                (snapshot / split / f"{i:05d}.png").write_bytes(b)
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(revision)
+    return snapshot
 
 
 # ------------------------------------------------------------------------------------ training data

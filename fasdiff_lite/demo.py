@@ -1,41 +1,73 @@
-"""``fasdiff-lite demo``: the Gradio demo. Pick or upload a face, move the rate slider, compare codecs.
+"""``fasdiff-lite demo``: the Gradio demo. Pick a sample face, upload a photo or take one with the webcam, then
+compare codecs at one rate.
 
-Side by side at one byte budget: the original, the high-frequency-sensitive compressor (its ``.fsd``
-file sets the budget), the plain hyperprior, and JPEG / WebP / AVIF fitted to the same number of bytes,
-with bytes, bpp, PSNR and MS-SSIM for each. The ``.fsd`` file can be downloaded, and any ``.fsd`` file
-can be uploaded and decoded.
+What a presenter gets, and what each number means:
 
-The callbacks (:func:`compare`, :func:`decode_file`) are plain functions: the tests call them
-directly, and :func:`build_app` only wires them to widgets.
+- the face as the models see it (a photo's largest face found and aligned like the training faces), and each
+  chosen codec's decoded face, all shown losslessly (PNG), each captioned with its **real** file size;
+- a table of bytes, bpp, PSNR, MS-SSIM, the detail ratio (offline realism: 1 = as much fine detail as the original)
+  and the identity cosine (dlib's face descriptor, 1 = the same face) per codec;
+- **honest budgets**: the first learned codec chosen (FaSDiff, else the HF compressor, …) sets the byte budget,
+  JPEG/WebP/AVIF are fitted to it (the note says when one cannot get that small), and the other learned codecs spend
+  their own bytes at the same rate (said as such, never called "equal bytes");
+- where the bits go (the HF compressor's per-position cost, −log₂ p over the channels, drawn over the face), the
+  ``.fsd`` file to download (FaSDiff's when it is chosen) and a decode panel that takes any ``.fsd`` file;
+- the decoded face pasted back into a downscaled copy of the photo (optional), and a rate–distortion plot of this
+  one face (a button: it decodes many rates, so it is not redone at every change).
+
+Work is cached per face: moving the realism or steps slider re-runs only the diffusion decoders, and a repeated
+setting costs nothing. The callbacks (:func:`compare`, :func:`rd_figure`, :func:`decode_file`) are plain functions
+(the tests call them directly); :func:`build_app` only wires them to widgets.
 """
 from __future__ import annotations
 
 import functools
+import hashlib
 import tempfile
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import data
-from .evaluation import baselines, metrics, realism
+from .evaluation import baselines, metrics
+from .evaluation import realism as realism_metrics
 from .models import zoo
 
 SIZES = (64, 128, 256)
 KEEP_FILES = 50  # the demo's download folder keeps the newest .fsd files only
+CACHE_ENTRIES = 256  # decoded results kept in memory (a 64-px entry is ~12 kB, a 256-px one ~200 kB)
 _folder: tempfile.TemporaryDirectory | None = None
 LEARNED = ("hf-compressor", "hyperprior")
-TABLE_COLUMNS = ["codec", "bytes", "bpp", "PSNR (dB)", "MS-SSIM", "detail ratio", "note"]
+# Who sets the byte budget: the first of these that is chosen (FaSDiff's file codes the HF compressor's symbols)
+BUDGET_ORDER = ("fasdiff", "hf-compressor", "fasdiff-nolfe", "hyperprior", "fasdiff-plain")
+DEFAULT_CODECS = ("fasdiff", "hf-compressor", "hyperprior", "jpeg", "webp")
+# The FaSDiff decode setting both model cards measure (150 held-out faces): the CLI's default
+DEFAULT_STEPS, DEFAULT_REALISM = 4, 1.0
+RD_RATES = (0.0, 0.15, 0.3, 0.5, 0.75, 1.0)
+TABLE_COLUMNS = ["codec", "bytes", "bpp", "PSNR (dB)", "MS-SSIM", "detail ratio", "identity cosine", "note"]
 
 
 def available_learned() -> list[str]:
     return [n for n in LEARNED if n in zoo.available("compressor")]
 
 
+def available_codecs() -> list[str]:
+    """Every codec the demo can run here: shipped FaSDiff variants, shipped compressors, classical codecs."""
+    return list(zoo.available("codec")) + available_learned() + list(baselines.available_codecs())
+
+
+def default_codecs() -> list[str]:
+    return [c for c in DEFAULT_CODECS if c in available_codecs()]
+
+
 def sample_choices() -> list[str]:
     return data.sample_names()
 
 
-def _download_path(rate: float) -> Path:
+def _download_path(rate: float, codec: str = "face") -> Path:
     """A fresh path in the demo's one temporary folder (removed when the process exits), which keeps the newest
     :data:`KEEP_FILES` files: a long-running demo does not fill the disk with a folder per request."""
     import uuid
@@ -47,75 +79,345 @@ def _download_path(rate: float) -> Path:
     old = sorted(folder.glob("*.fsd"), key=lambda f: f.stat().st_mtime)
     for f in old[: max(0, len(old) - KEEP_FILES + 1)]:
         f.unlink(missing_ok=True)
-    return folder / f"face_rate{float(rate):.2f}_{uuid.uuid4().hex[:8]}.fsd"
+    return folder / f"{codec}_rate{float(rate):.2f}_{uuid.uuid4().hex[:8]}.fsd"
 
 
-def _input_face(image, sample: str | None, size: int, align: bool = True) -> np.ndarray:
-    """The face to compress: a sample as it is, or an upload aligned like the training faces (``faces.prepare``:
-    the largest face, eyes level; where dlib is not installed, or with ``align=False``, the centre square)."""
+# ------------------------------------------------------------------------------------------ the input face
+@dataclass
+class InputFace:
+    face: np.ndarray  # size×size×3 uint8, what the codecs get
+    what: str  # where it came from, in words
+    photo: np.ndarray | None = None  # the photo it was cut from (uploads and webcam), for pasting back
+    placement: object | None = None  # faces.Placement when the face was aligned
+
+
+def input_face(image=None, sample: str | None = None, size: int = 64, align: bool = True, webcam=None) -> InputFace:
+    """The face to compress: an upload (``image``: a path, array or PIL image), else a webcam frame, else the
+    shipped sample portrait named ``sample``. Each is aligned like the training faces (``faces.locate``: the largest
+    face, eyes level); with ``align=False``, or where dlib is not installed, its centre square is used."""
     from . import faces
 
-    if image is None:
-        names = data.sample_names()
-        if sample not in names:
-            raise ValueError(f"pick a sample face ({', '.join(names)}) or upload an image")
-        return data.sample_faces(size)[names.index(sample)]
-    try:
-        return faces.prepare(image, size, align=align and faces.is_available())
-    except faces.NoFaceFound:
-        raise faces.NoFaceFound("no face found in the photo; untick 'align the face' to compress its centre square "
-                                "instead") from None
-
-
-def compare(image, sample: str | None = None, rate: float = 0.3, size: int = 64, out_dir: str | None = None,
-            steps: int = 4, realism: float = 1.0, align: bool = True):
-    """The demo's main callback.
-
-    ``image``: an uploaded image (any array/PIL/path; ``None`` → use ``sample``), aligned like the training faces
-    unless ``align`` is False (then its centre square is used). The shipped FaSDiff
-    codecs decode with ``steps`` denoising steps at ``realism`` (0 = the compressor's fidelity output). Returns
-    ``(gallery, table, fsd_path)``: a list of ``(image, caption)``, rows for :data:`TABLE_COLUMNS`, and the
-    path of the high-frequency compressor's ``.fsd`` file (``None`` when no learned codec is shipped).
-    """
     if int(size) not in SIZES:
         raise ValueError(f"size must be one of {SIZES}, got {size}")
-    face = _input_face(image, sample, int(size), bool(align))
+    size = int(size)
+    src, kind = (image, "upload") if image is not None else (webcam, "webcam photo")
+    if src is None:  # a shipped sample portrait: a photo like any other
+        names = data.sample_names()
+        if sample not in names:
+            raise ValueError(f"pick a sample face ({', '.join(names)}), upload a photo or take one with the webcam")
+        src, kind = data.sample_paths()[names.index(sample)], f"sample '{sample}'"
+    photo = data.load_image(src)
+    if not (align and faces.is_available()):
+        why = "" if align else " (alignment off)"
+        return InputFace(data.face_crop(photo, size), f"{kind}, centre square{why}", photo)
+    try:
+        crop, where = faces.locate(photo, size)
+    except faces.NoFaceFound:
+        raise faces.NoFaceFound(f"no face found in the {kind}; untick 'align the face' to compress its centre "
+                                "square instead") from None
+    return InputFace(crop, f"{kind}, face found and aligned", photo, where)
+
+
+# ------------------------------------------------------------------------------------------ coding, cached
+@dataclass
+class Coded:
+    codec: str
+    image: np.ndarray
+    blob: bytes
+    note: str = ""
+    seconds: float = 0.0
+
+
+_results: "OrderedDict[tuple, Coded]" = OrderedDict()
+_descriptors: "OrderedDict[bytes, np.ndarray | None]" = OrderedDict()
+
+
+def _digest(face: np.ndarray) -> bytes:
+    return hashlib.blake2b(face.tobytes() + repr(face.shape).encode(), digest_size=16).digest()
+
+
+def _remember(store: OrderedDict, key, make):
+    if key in store:
+        store.move_to_end(key)
+        return store[key]
+    value = store[key] = make()
+    while len(store) > CACHE_ENTRIES:
+        store.popitem(last=False)
+    return value
+
+
+def clear_cache() -> None:
+    _results.clear()
+    _descriptors.clear()
+
+
+def _code(codec: str, face: np.ndarray, rate: float, steps: int, real: float, budget: int | None) -> Coded:
+    """One codec on one face, cached: learned codecs by (face, rate), FaSDiff also by (steps, realism), classical
+    codecs by (face, byte budget)."""
+    d = _digest(face)
+    if codec in baselines.available_codecs():
+        key = (d, codec, int(budget))
+    elif codec in zoo.names("codec"):
+        key = (d, codec, rate, steps, real)
+    else:
+        key = (d, codec, rate)
+
+    def make() -> Coded:
+        t = time.perf_counter()
+        if codec in baselines.available_codecs():
+            res = baselines.fit_bytes(face, codec, int(budget))
+            note = (f"quality {res.quality}, fitted to ≤ {budget} B" if res.fits else
+                    f"cannot get down to {budget} B: its smallest file (quality {res.quality})")
+            return Coded(codec, res.decoded, res.data, note, time.perf_counter() - t)
+        model = zoo.cached(codec)
+        if codec in zoo.names("codec"):
+            blob = _remember(_results, (d, codec, rate, "blob"), lambda: Coded(codec, face, model.compress(
+                data.to_tensor(face), rate=rate))).blob  # one encode per rate, whatever the decode setting
+            img = data.to_image(model.decompress(blob, steps=steps, realism=real))
+            note = f"diffusion decode: {steps} steps, realism {real:.2f}"
+        else:
+            blob = model.compress(data.to_tensor(face), rate=rate)
+            img = data.to_image(model.decompress(blob))
+            note = ""
+        return Coded(codec, img, blob, note, time.perf_counter() - t)
+
+    return _remember(_results, key, make)
+
+
+def _descriptor(img: np.ndarray):
+    """dlib's face descriptor of a decoded face (cached), or None without dlib."""
+    from .evaluation import face_metrics
+
+    if not face_metrics.is_available():
+        return None
+    return _remember(_descriptors, _digest(img), lambda: face_metrics.descriptor(img))
+
+
+def _identity(face: np.ndarray, img: np.ndarray) -> float | None:
+    a, b = _descriptor(face), _descriptor(img)
+    if a is None or b is None:
+        return None
+    return round(float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12)), 3)
+
+
+def _check_codecs(codecs) -> list[str]:
+    here = available_codecs()
+    codecs = default_codecs() if codecs is None else [str(c) for c in codecs]
+    unknown = [c for c in codecs if c not in here]
+    if unknown:
+        raise ValueError(f"codec(s) not available here: {', '.join(unknown)}; choose from {', '.join(here)}")
+    if not codecs:
+        raise ValueError("choose at least one codec")
+    return [c for c in here if c in codecs]  # a fixed order: FaSDiff, compressors, classical
+
+
+# ------------------------------------------------------------------------------------------ the comparison
+@dataclass
+class Comparison:
+    """What :func:`compare` returns (:meth:`gallery`, :meth:`rows` and the rest feed the app's widgets)."""
+
+    input: InputFace
+    rate: float
+    coded: list[Coded]
+    budget: int
+    budget_codec: str | None
+    fsd: str | None  # the downloadable file: FaSDiff's when chosen, else the budget setter's
+    fsd_codec: str | None
+    bit_map: np.ndarray | None  # the HF compressor's bits over the face, uint8
+    bit_caption: str
+    pasted: np.ndarray | None
+    seconds: float
+    rows_: list = field(default_factory=list)
+
+    @property
+    def face(self) -> np.ndarray:
+        return self.input.face
+
+    def gallery(self) -> list[tuple[np.ndarray, str]]:
+        h, w = self.face.shape[:2]
+        return [(self.face, f"original {w}×{h} ({self.input.what})")] + [(c.image, f"{c.codec}: {len(c.blob)} B")
+                                                                          for c in self.coded]
+
+    def rows(self) -> list[list]:
+        return self.rows_
+
+    def heading(self) -> str:
+        h, w = self.face.shape[:2]
+        lines = [f"**{self.input.what}**, {w}×{h}, rate {self.rate:.2f} — every size below is a real file."]
+        if self.budget_codec:
+            fitted = [c for c in self.coded if c.codec in baselines.available_codecs()]
+            fits = [c.codec for c in fitted if "fitted" in c.note]
+            over = [f"{c.codec} ({len(c.blob)} B)" for c in fitted if "fitted" not in c.note]
+            part = f"The byte budget is {self.budget_codec}'s file: **{self.budget} B**"
+            part += f" ({metrics.bpp(self.budget, h, w):.3f} bpp)."
+            if fits:
+                part += f" At equal bytes (≤ {self.budget} B): {', '.join(fits)}."
+            if over:
+                part += f" Cannot get that small: {', '.join(over)}."
+            own = [c for c in self.coded if c.codec not in baselines.available_codecs()
+                   and len(c.blob) != self.budget]
+            if own:
+                part += " At the same rate but their own bytes: " + ", ".join(f"{c.codec} {len(c.blob)} B" for c in own) + "."
+            lines.append(part)
+        else:
+            lines.append(f"No learned codec chosen: the classical codecs are fitted to {self.budget} B.")
+        if self.fsd:
+            lines.append(f"The file to download below is **{self.fsd_codec}'s `.fsd`** ({len(Path(self.fsd).read_bytes())} B); "
+                         "the decode panel at the bottom reads it back.")
+        if self.bit_caption:
+            lines.append(f"Where the bits go: {self.bit_caption}.")
+        lines.append(f"Computed in {self.seconds:.2f} s (cached results are reused).")
+        return "\n\n".join(lines)
+
+
+def compare(image=None, sample: str | None = None, rate: float = 0.3, size: int = 64, out_dir: str | None = None,
+            steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM, align: bool = True, codecs=None,
+            webcam=None, paste: bool = False, budget: int = 250) -> Comparison:
+    """The demo's main callback: the chosen ``codecs`` (default :data:`DEFAULT_CODECS` where shipped) on one face.
+
+    ``image``/``webcam``/``sample``: see :func:`input_face`. FaSDiff codecs decode with ``steps`` denoising steps
+    at ``realism`` (0 = the compressor's fidelity output). Classical codecs are fitted to the first chosen learned
+    codec's file (:data:`BUDGET_ORDER`), or to ``budget`` bytes when no learned codec is chosen. ``paste``: also
+    put the decoded face (FaSDiff's, else the first learned codec's) back into a downscaled copy of the photo.
+    """
+    t0 = time.perf_counter()
+    rate = float(rate)
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate must be in [0, 1], got {rate}")
+    steps, real = int(steps), float(realism)
+    if steps < 1 or not 0.0 <= real <= 1.0:
+        raise ValueError(f"steps must be ≥ 1 and realism in [0, 1] (got {steps}, {real})")
+    codecs = _check_codecs(codecs)
+    inp = input_face(image, sample, size, bool(align), webcam)
+    face = inp.face
+    classical = set(baselines.available_codecs())
+    learned = [c for c in codecs if c not in classical]
+    budget_codec = next((c for c in BUDGET_ORDER if c in learned), learned[0] if learned else None)
+    coded = {c: _code(c, face, rate, steps, real, None) for c in learned}
+    n_budget = len(coded[budget_codec].blob) if budget_codec else int(budget)
+    for c in codecs:
+        if c in classical:
+            coded[c] = _code(c, face, rate, steps, real, n_budget)
+    ordered = [coded[c] for c in codecs]
+
+    fsd_codec = "fasdiff" if "fasdiff" in coded else budget_codec
+    fsd = None
+    if fsd_codec:
+        path = (Path(out_dir) / f"{fsd_codec}_rate{rate:.2f}.fsd") if out_dir else _download_path(rate, fsd_codec)
+        path.write_bytes(coded[fsd_codec].blob)
+        fsd = str(path)
+
+    bit_map, bit_caption = None, ""
+    if "hf-compressor" in zoo.available("compressor"):
+        from .explore.rate import bit_map_overlay
+
+        bits = zoo.cached("hf-compressor").bit_map(face, rate)
+        bit_map = bit_map_overlay(face, bits["y"])
+        n = bits["y"].shape
+        bit_caption = (f"hf-compressor at rate {rate:.2f}: {bits['y_bits']:.0f} bits for ŷ ({n[0]}×{n[1]} positions, "
+                       f"brighter = more bits) + {bits['z_bits']:.0f} bits of side information ẑ")
+
+    pasted = None
+    if paste and inp.placement is not None and learned:
+        shown = coded["fasdiff"] if "fasdiff" in coded else coded[learned[0]]
+        from . import faces
+
+        pasted = faces.paste_back(inp.photo, shown.image, inp.placement)
+
+    result = Comparison(inp, rate, ordered, n_budget, budget_codec, fsd, fsd_codec, bit_map, bit_caption, pasted, 0.0)
     h, w = face.shape[:2]
-    gallery = [(face, f"original {w}×{h}")]
-    rows: list[list] = []
-    budget, fsd_path = None, None
-    for name in available_learned():
-        blob = zoo.cached(name).compress(data.to_tensor(face), rate=float(rate))
-        img = data.to_image(zoo.cached(name).decompress(blob))
-        if budget is None:  # the first learned codec's file sets the budget for everyone
-            budget = len(blob)
-            fsd_path = (Path(out_dir) / f"face_rate{float(rate):.2f}.fsd") if out_dir else _download_path(rate)
-            fsd_path.write_bytes(blob)
-        rows.append(_row(name, face, img, len(blob), "sets the byte budget" if len(rows) == 0 else ""))
-        gallery.append((img, f"{name}: {len(blob)} B"))
-    for name in zoo.available("codec"):
-        codec = zoo.cached(name)
-        blob = codec.compress(data.to_tensor(face), rate=float(rate))
-        img = data.to_image(codec.decompress(blob, steps=int(steps), realism=float(realism)))
-        rows.append(_row(name, face, img, len(blob), f"{int(steps)} steps, realism {float(realism):.2f}"))
-        gallery.append((img, f"{name}: {len(blob)} B"))
-    if budget is None:
-        budget = 250
-    for codec in baselines.available_codecs():
-        res = baselines.fit_bytes(face, codec, budget)
-        note = f"quality {res.quality}" + ("" if res.fits else ", cannot reach the budget")
-        rows.append(_row(codec, face, res.decoded, res.num_bytes, note))
-        gallery.append((res.decoded, f"{codec}: {res.num_bytes} B"))
-    return gallery, rows, (str(fsd_path) if fsd_path else None)
+    for c in ordered:
+        note = c.note
+        if c.codec == budget_codec:
+            note = "sets the byte budget" + (f"; {note}" if note else "")
+        elif c.codec not in classical:
+            same = len(c.blob) == n_budget
+            note = ("the same bytes as the budget" if same else f"its own bytes at rate {rate:.2f}") + (f"; {note}" if note else "")
+        result.rows_.append([c.codec, len(c.blob), round(metrics.bpp(len(c.blob), h, w), 4),
+                             round(metrics.psnr(face, c.image), 2), round(metrics.ms_ssim(face, c.image), 4),
+                             round(realism_metrics.detail_ratio(face, c.image), 3), _identity(face, c.image), note])
+    result.seconds = time.perf_counter() - t0
+    return result
 
 
-def _row(codec: str, face, img, n_bytes: int, note: str) -> list:
+# ------------------------------------------------------------------------------------------ this face's RD curve
+def rd_points(face: np.ndarray, codecs, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM) -> dict:
+    """``{codec: [(bpp, PSNR, identity cosine or None), ...]}`` for one face: learned codecs at :data:`RD_RATES`,
+    classical ones over a sweep of qualities."""
+    codecs = _check_codecs(codecs)
     h, w = face.shape[:2]
-    return [codec, n_bytes, round(metrics.bpp(n_bytes, h, w), 4), round(metrics.psnr(face, img), 2),
-            round(metrics.ms_ssim(face, img), 4), round(realism.detail_ratio(face, img), 3), note]
+    out = {}
+    for c in codecs:
+        pts = []
+        if c in baselines.available_codecs():
+            lo, hi = baselines.CODECS[c][1]
+            for q in np.unique((lo + (hi - lo) * np.linspace(0, 1, 10) ** 2).round().astype(int)):
+                blob = baselines.encode(face, c, int(q))
+                img = baselines.decode(blob)
+                pts.append((metrics.bpp(len(blob), h, w), metrics.psnr(face, img), _identity(face, img)))
+        else:
+            for r in RD_RATES:
+                k = _code(c, face, float(r), int(steps), float(realism), None)
+                pts.append((metrics.bpp(len(k.blob), h, w), metrics.psnr(face, k.image), _identity(face, k.image)))
+        out[c] = sorted(pts)
+    return out
 
 
-def decode_file(path, steps: int = 4, realism: float = 1.0) -> tuple[np.ndarray, str]:
+def rd_figure(image=None, sample: str | None = None, size: int = 64, steps: int = DEFAULT_STEPS,
+              realism: float = DEFAULT_REALISM, align: bool = True, codecs=None, webcam=None):
+    """A matplotlib Figure: PSNR and identity cosine against bpp for this one face (see :func:`rd_points`)."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    inp = input_face(image, sample, size, bool(align), webcam)
+    pts = rd_points(inp.face, codecs, steps, realism)
+    bpps = [p[0] for v in pts.values() for p in v]
+    lo, hi = min(bpps) / 1.2, max(bpps) * 1.2
+    with_id = any(p[2] is not None for v in pts.values() for p in v)
+    fig = Figure(figsize=(9 if with_id else 4.8, 3.4))
+    axes = fig.subplots(1, 2 if with_id else 1, squeeze=False)[0]
+    for c, v in pts.items():
+        v = np.array([(b, p, np.nan if i is None else i) for b, p, i in v], dtype=float)
+        style = "--" if c in baselines.available_codecs() else "-"
+        axes[0].plot(v[:, 0], v[:, 1], style, marker="o", ms=3, label=c)
+        if with_id:
+            axes[1].plot(v[:, 0], v[:, 2], style, marker="o", ms=3, label=c)
+    for ax, ylabel in zip(axes, ("PSNR (dB)", "identity cosine (dlib)")):
+        ax.set_xlabel("bits per pixel (real files)")
+        ax.set_ylabel(ylabel)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks([t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10) if lo <= t <= hi])
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    h, w = inp.face.shape[:2]
+    fig.suptitle(f"this one face ({inp.what}, {w}×{h}); learned codecs at rates {', '.join(f'{r:g}' for r in RD_RATES)}"
+                 f"; FaSDiff at {int(steps)} steps, realism {float(realism):.2f}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def enlarge(img: np.ndarray | None, side: int = 256) -> np.ndarray | None:
+    """A small image repeated pixel by pixel up to about ``side`` (a 64-px bit map stays sharp blocks on screen)."""
+    if img is None:
+        return None
+    k = max(1, side // max(img.shape[:2]))
+    return np.kron(img, np.ones((k, k, 1), dtype=img.dtype))
+
+
+def figure_to_image(fig, dpi: int = 110) -> np.ndarray:
+    """A matplotlib Figure rendered to an RGB uint8 array (shown losslessly by the app)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    fig.set_dpi(dpi)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+# ------------------------------------------------------------------------------------------ decoding a file
+def decode_file(path, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM) -> tuple[np.ndarray, str]:
     """Decode an uploaded ``.fsd`` file with the shipped model its header names → (image, description)."""
     from .commands.decompress import decode
     from .commands.files import input_file
@@ -153,64 +455,113 @@ def release_memory() -> None:
         trim(0)
 
 
+# ------------------------------------------------------------------------------------------ the app
+INTRO = """# fasdiff-lite: learned face compression, side by side
+Pick an example face, upload a photo or take one with your webcam (its largest face is found and aligned like
+the training faces), choose a rate and the codecs, and compare. Every size shown is a real file; JPEG/WebP/AVIF
+are fitted to the first learned codec's bytes. The shipped models are tiny (64-px faces, trained on a CPU and
+briefly on a GPU): see the model cards for what they do and do not do well on 150 held-out faces."""
+
+
 def build_app():
     import gradio as gr
 
-    def on_compare(image, sample, rate, size, steps, realism, align):
+    names = sample_choices()
+    sample_files = [str(p) for p in data.sample_paths()]
+    has_diffusion = bool(zoo.available("codec"))
+
+    def on_compare(image, webcam, sample, rate, size, steps, realism_, align, codecs, paste):
         try:
-            gallery, rows, fsd = compare(image, sample, rate, int(size), steps=int(steps), realism=float(realism),
-                                         align=bool(align))
-        except ValueError as e:  # ImageError, bad choices: shown to the user, not a stack trace
+            r = compare(image, sample, rate, int(size), steps=int(steps), realism=float(realism_), align=bool(align),
+                        codecs=codecs, webcam=webcam, paste=bool(paste))
+        except ValueError as e:  # ImageError, NoFaceFound, bad choices: shown to the user, not a stack trace
             raise gr.Error(str(e)) from None
         finally:
             release_memory()
-        return gallery, rows, fsd
+        # plain values only (no gr.update): the API endpoint returns them as they are to gradio_client users
+        return r.gallery(), r.rows(), r.fsd, r.heading(), enlarge(r.bit_map), r.pasted
 
-    def on_decode(file, steps, realism):
+    def on_rd(image, webcam, sample, size, steps, realism_, align, codecs):
         try:
-            return decode_file(file, steps, realism)
+            return figure_to_image(rd_figure(image, sample, int(size), int(steps), float(realism_), bool(align),
+                                             codecs, webcam))
+        except ValueError as e:
+            raise gr.Error(str(e)) from None
+        finally:
+            release_memory()
+
+    def on_decode(file, steps, realism_):
+        try:
+            return decode_file(file, steps, realism_)
         except (ValueError, FileNotFoundError) as e:
             raise gr.Error(str(e)) from None
         finally:
             release_memory()
 
+    def on_example(evt):
+        return None, None, names[evt.index]
+
+    on_example.__annotations__ = {"evt": gr.SelectData}  # gradio passes the click by this annotation
+
     with gr.Blocks(title="fasdiff-lite demo") as app:
-        gr.Markdown("# fasdiff-lite: learned face compression at equal bytes\n"
-                    "Pick a sample face or upload your own photo (its largest face is found and aligned like the "
-                    "training faces). The high-frequency-"
-                    "sensitive compressor sets the byte budget; every other codec gets the same number of bytes.")
+        gr.Markdown(INTRO)
         with gr.Row():
-            with gr.Column(scale=1):
+            with gr.Column(scale=1, min_width=300):
+                examples = gr.Gallery(value=[(f, n) for f, n in zip(sample_files, names)], label="examples: click one",
+                                      columns=max(1, len(names)), height=150, allow_preview=False, format="png",
+                                      object_fit="contain", elem_id="examples")
+                sample = gr.Dropdown(names, value=names[0], label="sample face (used when no photo is given)",
+                                     elem_id="sample")
                 # a file, not gr.Image: gradio would decode an upload itself (a decompression bomb included) and
                 # answer a non-image with its generic error; data.load_image checks the header and says what is wrong
-                image = gr.File(label="your face photo (optional)", file_types=["image"], type="filepath")
+                image = gr.File(label="or upload a photo", file_types=["image"], type="filepath", elem_id="upload")
+                webcam = gr.Image(sources=["webcam"], type="numpy", label="or take a photo with the webcam",
+                                  format="png", height=180)
                 align = gr.Checkbox(value=True, label="align the face (find it, eyes level, cropped like the "
                                     "training faces); untick for the centre square")
-                names = sample_choices()
-                sample = gr.Dropdown(names, value=names[0], label="or a sample face")
                 rate = gr.Slider(0, 1, value=0.3, step=0.01, label="rate (0 = fewest bytes, 1 = best quality)")
-                size = gr.Radio([str(s) for s in SIZES], value="64", label="size (pixels)")
-                has_diffusion = bool(zoo.available("codec"))
-                steps = gr.Slider(1, 50, value=4, step=1, label="FaSDiff: denoising steps", visible=has_diffusion)
-                realism = gr.Slider(0, 1, value=1.0, step=0.05, label="FaSDiff: realism (0 = fidelity output)",
-                                    visible=has_diffusion)
-                go = gr.Button("compress", variant="primary")
+                go = gr.Button("compress", variant="primary", elem_id="compress")
+                size = gr.Radio([str(s) for s in SIZES], value="64", label="size (pixels; the models were trained at 64)")
+                codecs = gr.CheckboxGroup(available_codecs(), value=default_codecs(), label="codecs", elem_id="codecs")
+                steps = gr.Slider(1, 50, value=DEFAULT_STEPS, step=1, visible=has_diffusion,
+                                  label=f"FaSDiff: denoising steps ({DEFAULT_STEPS}: the setting the model card measures)")
+                realism_ = gr.Slider(0, 1, value=DEFAULT_REALISM, step=0.05, visible=has_diffusion,
+                                     label=f"FaSDiff: realism (0 = the compressor's fidelity output; "
+                                           f"{DEFAULT_REALISM:g}: the setting the model card measures)")
+                paste = gr.Checkbox(value=False, label="paste the decoded face back into the photo")
             with gr.Column(scale=3):
-                gallery = gr.Gallery(label="side by side", columns=6, height="auto", object_fit="contain")
-                table = gr.Dataframe(headers=TABLE_COLUMNS, label="at equal bytes", interactive=False)
-                fsd = gr.File(label="download the .fsd file")
-        with gr.Accordion("decode a .fsd file", open=False):
+                heading = gr.Markdown(elem_id="heading")
+                gallery = gr.Gallery(label="side by side (lossless PNG)", columns=6, height=230,
+                                     object_fit="contain", format="png", elem_id="gallery")
+                table = gr.Dataframe(headers=TABLE_COLUMNS, label="each codec's real file", interactive=False,
+                                     elem_id="table")
+                with gr.Row():
+                    bit_map = gr.Image(label="where the bits go (hf-compressor; brighter = more bits)", format="png",
+                                       interactive=False, height=220,
+                                       elem_id="bitmap")
+                    pasted = gr.Image(label="the decoded face back in the photo (tick 'paste' on the left)",
+                                      format="png", interactive=False, height=220, elem_id="pasted")
+                fsd = gr.File(label="download the .fsd file", elem_id="fsd")
+                with gr.Accordion("rate–distortion of this face", open=False):
+                    rd_btn = gr.Button("plot this face's curves (decodes 6 rates per learned codec)")
+                    rd_plot = gr.Image(label="PSNR and identity against bits per pixel", format="png",
+                                       interactive=False)
+        with gr.Accordion("decode a .fsd file", open=False, elem_id="decode-panel"):
             with gr.Row():
-                upload = gr.File(label=".fsd file", file_types=[".fsd"], type="filepath")
-                decoded = gr.Image(label="decoded", type="numpy")
-            decoded_info = gr.Textbox(label="what was in the file")
-            decode_btn = gr.Button("decode")
-        inputs = [image, sample, rate, size, steps, realism, align]
-        go.click(on_compare, inputs, [gallery, table, fsd], api_name="compare")
-        for slider in (rate, steps, realism):
-            slider.release(on_compare, inputs, [gallery, table, fsd], api_name=False)
-        decode_btn.click(on_decode, [upload, steps, realism], [decoded, decoded_info], api_name="decode")
-        app.load(on_compare, inputs, [gallery, table, fsd], api_name=False)
+                upload = gr.File(label=".fsd file", file_types=[".fsd"], type="filepath", elem_id="fsd-upload")
+                decoded = gr.Image(label="decoded", type="numpy", format="png", interactive=False, elem_id="decoded")
+            decoded_info = gr.Textbox(label="what was in the file", elem_id="decoded-info")
+            decode_btn = gr.Button("decode", elem_id="decode")
+        inputs = [image, webcam, sample, rate, size, steps, realism_, align, codecs, paste]
+        outputs = [gallery, table, fsd, heading, bit_map, pasted]
+        go.click(on_compare, inputs, outputs, api_name="compare")
+        for slider in (rate, steps, realism_):
+            slider.release(on_compare, inputs, outputs, api_name=False)
+        examples.select(on_example, None, [image, webcam, sample], api_name=False).then(
+            on_compare, inputs, outputs, api_name=False)
+        rd_btn.click(on_rd, [image, webcam, sample, size, steps, realism_, align, codecs], rd_plot, api_name="rd")
+        decode_btn.click(on_decode, [upload, steps, realism_], [decoded, decoded_info], api_name="decode")
+        app.load(on_compare, inputs, outputs, api_name=False)
     return app
 
 

@@ -21,6 +21,8 @@ Typical use::
     from fasdiff_lite import faces
     crop = faces.prepare("photo.jpg", 64)               # aligned 64×64 uint8 crop (NoFaceFound if there is no face)
     crop = faces.prepare("photo.jpg", 64, align=False)  # the plain centre crop, as data.face_crop
+    crop, where = faces.locate("photo.jpg", 64)          # ... and where it came from:
+    faces.paste_back("photo.jpg", decoded, where)        # the decoded face back in a downscaled copy of the photo
 
 Coordinates are continuous pixels: the image's top-left corner is (0, 0) and pixel (i, j)'s centre is
 (i + 0.5, j + 0.5), so a position as a fraction of the frame is the same at 64 px and at 128 px.
@@ -225,7 +227,54 @@ def prepare(image, size: int = 64, align: bool = True) -> np.ndarray:
     return _align(image, size, None, TEMPLATE) if align else data.face_crop(image, size)
 
 
-def _align(image, size: int, face: Face | None, template: Template) -> np.ndarray:
+@dataclass(frozen=True)
+class Placement:
+    """Where an aligned crop came from: crop point ``u`` (continuous pixels) is photo point ``A @ u + off``."""
+
+    A: np.ndarray  # 2×2
+    off: np.ndarray  # 2
+    size: int  # the crop's side
+    photo_size: tuple[int, int]  # the photo's (width, height)
+
+
+def locate(image, size: int = 64, face: Face | None = None, template: Template = TEMPLATE) -> tuple[np.ndarray, Placement]:
+    """:func:`align`, and where the crop sits in the photo (for :func:`paste_back`)."""
+    out = {}
+    crop = _align(image, size, face, template, out)
+    return crop, out["placement"]
+
+
+def paste_back(photo, decoded, placement: Placement, max_side: int = 256, feather: float = 1.5) -> np.ndarray:
+    """The decoded face put back where it came from, in a copy of ``photo`` downscaled so its longer side is at
+    most ``max_side`` (a 64-px face gains nothing from a full-size canvas). ``decoded`` may be any size: it is
+    stretched over the crop's square. The seam is blurred over about ``feather`` canvas pixels."""
+    from PIL import ImageFilter
+
+    img = data.load_image(photo)
+    h, w = img.shape[:2]
+    if (w, h) != tuple(placement.photo_size):
+        raise data.ImageError(f"the photo is {w}×{h} but the face was located in a "
+                              f"{placement.photo_size[0]}×{placement.photo_size[1]} one")
+    dec = data.load_image(decoded)
+    s = min(1.0, max_side / max(h, w))
+    cw, ch = max(1, round(w * s)), max(1, round(h * s))
+    canvas = np.asarray(Image.fromarray(img).resize((cw, ch), Image.Resampling.LANCZOS)) if s < 1 else img
+    # canvas point c → photo point c·(w/cw, h/ch) → crop point A⁻¹(x − off) → decoded point × (side / size)
+    k = dec.shape[1] / placement.size
+    Ainv = np.linalg.inv(placement.A) * k
+    S = np.diag([w / cw, h / ch])
+    M, t = Ainv @ S, -Ainv @ placement.off
+    coeffs = (M[0, 0], M[0, 1], t[0], M[1, 0], M[1, 1], t[1])
+    warp = lambda im, resample: im.transform((cw, ch), Image.Transform.AFFINE, coeffs, resample=resample)  # noqa: E731
+    face = np.asarray(warp(Image.fromarray(dec), Image.Resampling.BICUBIC), dtype=np.float64)
+    inside = warp(Image.new("L", (dec.shape[1], dec.shape[0]), 255), Image.Resampling.BILINEAR)
+    if feather > 0:  # shrink the mask by about `feather` and blur it, so the seam fades instead of cutting
+        inside = inside.filter(ImageFilter.MinFilter(3)).filter(ImageFilter.GaussianBlur(feather))
+    a = np.asarray(inside, dtype=np.float64)[..., None] / 255
+    return np.clip(canvas * (1 - a) + face * a, 0, 255).round().astype(np.uint8)
+
+
+def _align(image, size: int, face: Face | None, template: Template, out: dict | None = None) -> np.ndarray:
     if size < data.MIN_SIDE:
         raise data.ImageError(f"crop size {size} is below the minimum {data.MIN_SIDE}")
     img = data.load_image(image)
@@ -244,6 +293,8 @@ def _align(image, size: int, face: Face | None, template: Template) -> np.ndarra
     cos, sin = (face.right_eye - face.left_eye) / eye_dist
     A = np.array([[cos, -sin], [sin, cos]]) / scale
     off = (face.left_eye + face.right_eye) / 2 - A @ (template.mid * size)
+    if out is not None:
+        out["placement"] = Placement(A, off, size, (img.shape[1], img.shape[0]))
     # Render at 2× when shrinking and Lanczos down at the end (no aliasing); shrink the photo's region
     # first so the rotation itself never shrinks by more than that (fast for big photos).
     q = 2 if scale < 1 else 1

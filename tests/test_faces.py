@@ -76,6 +76,36 @@ def test_transform_puts_given_eyes_on_the_template(case):
         assert np.hypot(*(got - want)) < 0.05, (got, want)
 
 
+@pytest.mark.parametrize("case", list(GEOMETRY), ids=list(GEOMETRY))
+def test_paste_back_puts_the_crop_where_it_came_from(case):
+    """Pasting the aligned crop itself back gives the downscaled photo again inside the face square, and leaves
+    the rest of the photo alone; a decoded face of another size is stretched over the same square."""
+    w, h, left, right, _ = GEOMETRY[case]
+    rng = np.random.default_rng(1)
+    cell = np.hypot(*np.subtract(right, left)) / 3  # texture coarse against the crop's pixels, so resampling is fair
+    small = rng.integers(0, 256, (max(2, round(h / cell)), max(2, round(w / cell)), 3), dtype=np.uint8)
+    photo = np.asarray(Image.fromarray(small).resize((w, h), Image.Resampling.BICUBIC))
+    face = faces.Face(box=(0, 0, w, h), landmarks=np.zeros((5, 2)), left_eye=np.array(left), right_eye=np.array(right))
+    crop, where = faces.locate(photo, 64, face=face)
+    np.testing.assert_array_equal(crop, faces.align(photo, 64, face=face))
+    pasted = faces.paste_back(photo, crop, where, max_side=256)
+    s = min(1.0, 256 / max(w, h))
+    canvas = np.asarray(Image.fromarray(photo).resize((round(w * s), round(h * s)), Image.Resampling.LANCZOS)) if s < 1 else photo
+    assert pasted.shape == canvas.shape
+    diff = np.abs(pasted.astype(float) - canvas).mean(-1)
+    changed = diff > 0
+    assert changed.any(), "nothing was pasted"
+    assert diff[changed].mean() < 12, f"the pasted crop does not match the photo under it ({diff[changed].mean():.1f})"
+    grey = faces.paste_back(photo, np.full((128, 128, 3), 128, np.uint8), where, max_side=256, feather=0)
+    ys, xs = np.nonzero(np.abs(grey.astype(int) - 128).max(-1) == 0)
+    A = np.linalg.inv(where.A)
+    u = (np.stack([xs + 0.5, ys + 0.5], 1) * [w / grey.shape[1], h / grey.shape[0]] - where.off) @ A.T
+    inside = (u > -1).all(1) & (u < 65).all(1)
+    assert inside.mean() > 0.97, "the grey face landed outside its square"
+    with pytest.raises(data.ImageError, match="located in"):
+        faces.paste_back(photo[:-1], crop, where)
+
+
 def test_edges_are_replicated_not_black():
     img = np.full((100, 100, 3), 200, np.uint8)
     face = faces.Face(box=(0, 0, 20, 20), landmarks=np.zeros((5, 2)), left_eye=np.array([2.0, 5.0]), right_eye=np.array([8.0, 5.0]))
