@@ -376,3 +376,20 @@ def test_a_rate_aware_fusion_starts_as_the_fusion_it_came_from(prior, compressor
     again = FaSDiffCodec.from_pretrained(tmp_path / "rate", prior=prior, compressor=compressor)
     assert isinstance(again.fusion, FidelityFusion) and again.fusion.rate_input
     assert torch.equal(again.decompress(blob, steps=2), codec.eval().decompress(blob, steps=2))
+
+
+def test_a_wider_split_band_pins_the_mid_frequencies():
+    """levels=1 (½ Nyquist) keeps asking for a mid-frequency pattern (period 5 px, where identity lives) that the
+    default band (¼ Nyquist) lets go, while both stay blind to pixel-level texture."""
+    from fasdiff_lite.models.codec import fidelity_l1
+
+    torch.manual_seed(0)
+    x = torch.full((1, 3, 64, 64), 0.5)
+    xs = torch.arange(64, dtype=torch.float32)
+    mid = x + 0.1 * torch.sin(2 * torch.pi * xs / 5)[None, None, None, :]
+    fine = x + 0.1 * torch.tensor([1.0, -1.0]).repeat(32)[None, None, None, :]
+    wide, narrow = float(fidelity_l1(mid, x, 0.0, levels=1)), float(fidelity_l1(mid, x, 0.0, levels=2))
+    assert wide > 2.5 * narrow, (wide, narrow)
+    assert float(fidelity_l1(fine, x, 0.0, levels=1)) < 0.25 * wide
+    with pytest.raises(ValueError, match="levels"):
+        fidelity_l1(mid, x, 0.0, levels=0)

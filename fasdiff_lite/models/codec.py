@@ -60,6 +60,7 @@ MAX_STEPS = 50  # most denoising steps a decode may ask for
 DEFAULT_STEPS, DEFAULT_REALISM = 4, 1.0  # the decode setting of the CLI, the demo, the eval and the training
 SAMPLER = "ddim"
 LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "split": 0.0}  # training_loss's defaults
+SPLIT_LEVELS = 2  # the split's low-pass: 2 = LL of 2 Haar levels with a ¼-Nyquist Fourier low-pass; 1 = level 1 and ½
 
 
 class FaSDiffCodec(nn.Module):
@@ -198,7 +199,7 @@ class FaSDiffCodec(nn.Module):
         overrides :data:`LOSS_WEIGHTS`; ``discriminator`` is needed when ``adv`` has a weight. Returns the terms,
         ``loss``, and ``x_hat`` (detached, for the discriminator's own step).
         """
-        w = {**LOSS_WEIGHTS, **(weights or {})}
+        w = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, **(weights or {})}
         prior = self.prior
         # with the control and the LFE frozen (training the decoder and/or the fusion), the diffusion runs without
         # gradients: only what comes after the latent needs them
@@ -227,7 +228,7 @@ class FaSDiffCodec(nn.Module):
             x_hat = self.lfe.correct(x_hat, x_fid)
         x_hat = x_hat[..., : x.shape[-2], : x.shape[-1]]
         a = pixel_share(rate, w["split"])
-        l1 = fidelity_l1(x_hat, x, a)
+        l1 = fidelity_l1(x_hat, x, a, int(w["split_levels"]))
         hf = a * hf_loss(x, x_hat) if w["hf"] > 0 and a > 0 else zero
         lf = lf_consistency_loss(x, x_hat) if (w["lf"] > 0 and self.lfe is not None) else zero
         e = lambda im: frequency.detail_energy(im).clamp_min(1e-8).log()  # noqa: E731
@@ -354,12 +355,17 @@ def pixel_share(rate: float, split: float) -> float:
     return 1.0 - split * (1.0 - float(rate))
 
 
-def fidelity_l1(x_hat: torch.Tensor, x: torch.Tensor, share: float = 1.0) -> torch.Tensor:
+def fidelity_l1(x_hat: torch.Tensor, x: torch.Tensor, share: float = 1.0, levels: int = SPLIT_LEVELS) -> torch.Tensor:
     """The fidelity term of :meth:`FaSDiffCodec.training_loss`: ``share·‖x̂ − x‖₁ + (1 − share)·‖LF(x̂) − LF(x)‖₁``,
-    LF the low-pass of the LFE's correction (:func:`lfe.smooth_lowpass`)."""
+    LF the low-pass of the LFE's correction (:func:`lfe.smooth_lowpass`) over ``levels`` Haar levels with a Fourier
+    cutoff of 2^−levels of Nyquist: 2 (the LFE's own band), or 1 (twice as wide: it also pins the mid frequencies
+    that identity lives in)."""
+    if levels not in (1, 2, 3):
+        raise ValueError(f"levels must be 1, 2 or 3, got {levels}")
     l1 = share * F.l1_loss(x_hat, x) if share > 0 else x_hat.new_zeros(())
     if share < 1:
-        l1 = l1 + (1 - share) * F.l1_loss(smooth_lowpass(x_hat), smooth_lowpass(x))
+        lf = lambda im: smooth_lowpass(im, levels=levels, cutoff=0.5 ** levels)  # noqa: E731
+        l1 = l1 + (1 - share) * F.l1_loss(lf(x_hat), lf(x))
     return l1
 
 
