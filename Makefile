@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 COMPRESSAI := compressai==1.2.8
 
-.PHONY: setup quickstart test lab demo clean
+.PHONY: setup quickstart test lab demo clean book
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,11 @@ lab: setup
 
 demo: setup
 	$(BIN)/fasdiff-lite demo
+
+# the course book: every notebook executed in FAST mode (exercise checks included; any error stops it), rendered
+# with Sphinx + myst-nb into build/book/html (open build/book/html/index.html)
+book: setup
+	FASDIFF_FAST=1 MPLBACKEND=Agg $(BIN)/fasdiff-lite course --book build/book
 
 clean:
 	rm -rf $(VENV) .pytest_cache out

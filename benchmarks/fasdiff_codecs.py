@@ -12,7 +12,7 @@ detection rate. Then the decode time per face at 1, 4 and 20 steps.
 The measuring is ``fasdiff_lite.evaluation.run.run_eval`` (what ``fasdiff-lite eval`` runs, so it also writes
 JPEG's quality sweep and the BD-rates); this script adds the decode-time table. Prints Markdown tables and
 writes ``--out``/{rows.csv, summary.csv, bd_rate.csv, report.md, rd.png, identity.png}. The model card in
-``assets/fasdiff/`` quotes its output.
+``fasdiff_lite/assets/fasdiff/`` quotes its output.
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     variants = zoo.available("codec")
     if not variants:
-        raise SystemExit("no FaSDiff codec in assets/fasdiff: train one with `fasdiff-lite train fasdiff --export ...`")
+        raise SystemExit("no FaSDiff codec in fasdiff_lite/assets/fasdiff: train one with `fasdiff-lite train fasdiff --export ...`")
     faces, what = evaluate.load_eval_faces(args.source, limit=args.limit)
     print(f"{what}; rates {args.rates}; FaSDiff decoded with {args.steps} steps, realism {args.realism}; "
           f"{platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}")

@@ -1,6 +1,6 @@
 """Training curves of the shipped models from their ``history.json`` (all runs, in order), for the model cards.
 
-    python benchmarks/training_curves.py        # writes assets/compressor/training.png, assets/fasdiff/training.png
+    python benchmarks/training_curves.py        # writes fasdiff_lite/assets/compressor/training.png, fasdiff_lite/assets/fasdiff/training.png
 
 Prints, per run, the steps and the last held-out measurement (compressors: the 150 held-out faces at rates 0, 0.5
 and 1, entropy-model bpp and PSNR, logged by the trainer every 1000 steps). A grey line marks each new run; the

@@ -9,7 +9,8 @@ Floors (each module imports only from its own floor or below; ``tests/test_layou
              evaluation/ (metrics · face_metrics · realism · perceptual · measuring, for people and for machines
                           baselines · bdrate · run)
     floor 5  train/ (loop · compressor · autoencoder · prior · fasdiff)  work done with the models
-    top      cli · commands/ · demo · explore/                           faces for people; no model logic
+    top      cli · commands/ · demo · explore/ · course                  faces for people; no model logic (course: the
+                                                                          notebooks as student and solution copies)
 
 Submodules are imported on first use (``fasdiff_lite.frequency``, ``fasdiff_lite.models`` etc.), so
 ``import fasdiff_lite`` is cheap.
@@ -21,7 +22,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "settings", "data", "faces", "frequency", "bitstream", "rans", "models", "evaluation", "train", "explore", "commands", "cli", "demo",
+    "settings", "data", "faces", "frequency", "bitstream", "rans", "models", "evaluation", "train", "explore", "commands", "cli", "demo", "course",
 }
 
 

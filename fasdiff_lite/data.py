@@ -9,7 +9,7 @@ cannot make sense of raises :class:`ImageError` with a message naming the proble
 
 ``load_faces`` gives a batch of faces from one of several sources:
 
-- ``"samples"``: public-domain portraits shipped in ``assets/samples`` (always available, offline);
+- ``"samples"``: public-domain portraits shipped in ``fasdiff_lite/assets/samples`` (always available, offline);
 - ``"shared"``: the 830 faces in ``../shared/faces/faces_color.npz`` (when that folder exists), with the
   project's fixed train/validation split (``split="train" | "val" | "all"``);
 - a folder of image files, or an ``.npz`` holding a uint8 N×H×W×3 array;
@@ -224,7 +224,7 @@ def load_faces(source: str | Path = "auto", size: int = 64, split: str = "all", 
 
 
 def sample_paths() -> list[Path]:
-    """The files of the public-domain portraits shipped in ``assets/samples`` (see its README), sorted."""
+    """The files of the public-domain portraits shipped in ``fasdiff_lite/assets/samples`` (see its README), sorted."""
     folder = settings.ASSETS_DIR / "samples"
     return sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
@@ -252,7 +252,7 @@ def shared_faces_path() -> Path:
 
 
 def split_indices(split: str) -> np.ndarray:
-    """Indices into the shared faces for the project's fixed split (``assets/splits``)."""
+    """Indices into the shared faces for the project's fixed split (``fasdiff_lite/assets/splits``)."""
     with np.load(shared_faces_path()) as z:
         names = [str(n) for n in z["names"]]
     spec = json.loads((settings.ASSETS_DIR / SPLIT_FILE).read_text())
@@ -339,7 +339,8 @@ def _hf_split_files(dataset_id: str, split: str):
     names, snapshot, why = None, None, None
     if not offline:
         try:
-            names = HfApi().list_repo_files(dataset_id, repo_type="dataset")
+            info = HfApi().dataset_info(dataset_id, timeout=10)  # one request, no retries: fails fast offline
+            names = [f.rfilename for f in (info.siblings or [])] or HfApi().list_repo_files(dataset_id, repo_type="dataset")
         except Exception as e:  # noqa: BLE001 - not found, gated, no network: look in the local cache next
             why = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
     if names is None:

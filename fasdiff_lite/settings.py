@@ -33,6 +33,21 @@ REPO_DIR = PACKAGE_DIR.parent
 ASSETS_DIR = Path(os.environ.get("FASDIFF_ASSETS") or PACKAGE_DIR / "assets")
 
 
+# ------------------------------------------------------------------------------ the project's home
+# The ONE place that names the project's public repository. Every notebook's Colab install cell and its Colab/Binder
+# badges, and the README's badges, are generated from it by ``tools/sync_notebooks.py`` (``--check`` in the tests).
+# Empty until the repository is public on GitHub: then the notebooks carry no badges and the install cell stops with
+# a message that says how to point it at a wheel, a git URL or a folder. A fork sets its own "owner/name" here and
+# runs ``python tools/sync_notebooks.py``.
+GITHUB_REPOSITORY = ""
+GITHUB_BRANCH = "main"
+
+
+def install_source() -> str:
+    """Where the Colab cell installs the suite from by default: the public repository as a pip git URL, or ""."""
+    return f"git+https://github.com/{GITHUB_REPOSITORY}@{GITHUB_BRANCH}" if GITHUB_REPOSITORY else ""
+
+
 def is_fast() -> bool:
     """True when the FAST switch is on (``FASDIFF_FAST`` is 1/true/yes). Read on every call."""
     return os.environ.get(FAST_ENV, "0").strip().lower() in {"1", "true", "yes", "on"}

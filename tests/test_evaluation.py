@@ -228,7 +228,7 @@ def test_fasdiff_codecs_run_when_shipped(sample_faces):
     available_codecs = lambda: zoo.available("codec")  # noqa: E731
 
     if not available_codecs():
-        pytest.skip("no FaSDiff codec in assets/fasdiff yet")
+        pytest.skip("no FaSDiff codec in fasdiff_lite/assets/fasdiff yet")
     name = available_codecs()[0]
     res = evaluate.run_eval(sample_faces[:2], codecs=[name, "hf-compressor"], rates=[0.3, 0.7], steps=1,
                             identity=False, perceptual=False, progress=False)

@@ -13,7 +13,7 @@ FLOORS = {  # module (dotted, without the package name) or package prefix -> flo
     "models.control": 3, "models.lfe": 3,
     "models.codec": 4, "models.zoo": 4, "evaluation": 4,
     "train": 5,
-    "cli": TOP, "commands": TOP, "demo": TOP, "explore": TOP,
+    "cli": TOP, "commands": TOP, "demo": TOP, "explore": TOP, "course": TOP,
 }
 
 

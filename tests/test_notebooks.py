@@ -1,15 +1,37 @@
-"""Every tutorial notebook runs top to bottom in FAST mode within 3 minutes, and is committed clean."""
+"""Every tutorial notebook runs top to bottom in FAST mode within 3 minutes, and is committed clean.
+
+Each notebook is executed **once per test session** (:func:`run_once`), with its exercises checked on the way
+(``fasdiff_lite.course.execute``: at each exercise the student's blank answer runs first and its check must fail,
+then the solution runs and must pass). ``tests/test_course.py`` and ``tests/test_book.py`` reuse these runs.
+"""
 import json
 import os
-import time
 from pathlib import Path
 
-import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 LIMIT_S = 180
+_RUNS: dict = {}
+
+
+def run_once(path):
+    """The notebook at ``path`` executed in FAST mode (a ``fasdiff_lite.course.Run``), computed on first use and
+    shared by every test of the session. A notebook that fails raises the same error in every test that asks."""
+    from fasdiff_lite import course
+
+    path = Path(path)
+    if path not in _RUNS:
+        os.environ["FASDIFF_FAST"] = "1"  # the kernel inherits this process's environment
+        try:
+            _RUNS[path] = course.execute(path, timeout=LIMIT_S, record_titles=True)
+        except Exception as e:  # noqa: BLE001 - kept and re-raised for each test that needs this run
+            _RUNS[path] = e
+    run = _RUNS[path]
+    if isinstance(run, Exception):
+        raise run
+    return run
 
 
 def test_there_are_notebooks():
@@ -29,28 +51,8 @@ def test_committed_without_outputs_or_widget_state(path):
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_in_fast_mode(path):
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    os.environ["FASDIFF_FAST"] = "1"  # the kernel inherits this process's environment
-    client = NotebookClient(nb, timeout=LIMIT_S, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    t0 = time.perf_counter()
-    client.execute()
-    took = time.perf_counter() - t0
+    run = run_once(path)
     from tests.conftest import NOTEBOOK_TIMES
 
-    NOTEBOOK_TIMES[path.name] = took
-    assert took < LIMIT_S, f"{path.name} took {took:.0f} s (limit {LIMIT_S} s); slowest cells: {slowest_cells(nb)}"
-
-
-def slowest_cells(nb, n=3):
-    """The n slowest code cells of an executed notebook, from the timings nbclient records in each cell's metadata."""
-    from datetime import datetime
-
-    timed = []
-    for i, cell in enumerate(nb.cells):
-        t = cell.get("metadata", {}).get("execution", {})
-        if "iopub.execute_input" in t and "shell.execute_reply" in t:
-            start, end = (datetime.fromisoformat(t[k].replace("Z", "+00:00")) for k in ("iopub.execute_input", "shell.execute_reply"))
-            timed.append(((end - start).total_seconds(), i, "".join(cell.source).strip().splitlines()[0][:50]))
-    return "; ".join(f"cell {i} {s:.0f} s ({first!r})" for s, i, first in sorted(timed, reverse=True)[:n])
+    NOTEBOOK_TIMES[path.name] = run.seconds
+    assert run.seconds < LIMIT_S, f"{path.name} took {run.seconds:.0f} s (limit {LIMIT_S} s); slowest cells: {run.slowest_cells()}"

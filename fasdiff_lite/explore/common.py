@@ -223,7 +223,7 @@ def _small_compressor(name: str, seed: int = 0):
 
 
 def load_setup(variants=None, device=None, seed: int = 0, verbose: bool = True) -> Setup:
-    """The shipped tiny prior and FaSDiff codecs when they are in ``assets/``, else a clearly announced fallback.
+    """The shipped tiny prior and FaSDiff codecs when they are in ``fasdiff_lite/assets/``, else a clearly announced fallback.
 
     - prior: ``load_prior("tiny")``; missing → ``TinyPrior.from_config()`` (random weights).
     - compressor of each variant: the shipped one; missing → a small untrained one (N = M = 16).
@@ -251,10 +251,10 @@ def load_setup(variants=None, device=None, seed: int = 0, verbose: bool = True) 
             prior = TinyPrior.from_config().to(settings.device(device))
         prior_trained = False
         notes.append(
-            "NOTE: the trained tiny prior is not in assets/prior/tiny, so this notebook uses a RANDOMLY "
+            "NOTE: the trained tiny prior is not in fasdiff_lite/assets/prior/tiny, so this notebook uses a RANDOMLY "
             "INITIALISED tiny prior (TinyPrior.from_config()) with untrained control. Every cell runs and shows "
             "the plumbing (shapes, bytes, the zero-initialised control), but the decoded images are noise, not "
-            "faces. Re-run once the weights are there (git pull, or see assets/prior/tiny/MODEL_CARD.md)."
+            "faces. Re-run once the weights are there (git pull, or see fasdiff_lite/assets/prior/tiny/MODEL_CARD.md)."
         )
     prior = prior.eval()
     shipped = set(zoo.available("codec")) if prior_trained else set()
@@ -277,10 +277,10 @@ def load_setup(variants=None, device=None, seed: int = 0, verbose: bool = True) 
     if prior_trained and len(trained) < len(variants):
         missing = [v for v in variants if v not in trained]
         notes.append(
-            f"NOTE: no trained control for {', '.join(missing)} in assets/fasdiff/ yet, so "
+            f"NOTE: no trained control for {', '.join(missing)} in fasdiff_lite/assets/fasdiff/ yet, so "
             f"{'it decodes' if len(missing) == 1 else 'they decode'} with freshly initialised (zero) control: "
             "the bare prior re-drawing the fidelity image, not steered by the visual prompt. Re-run once the "
-            "codecs are trained (fasdiff-lite train fasdiff --variant ... --export assets/fasdiff/...)."
+            "codecs are trained (fasdiff-lite train fasdiff --variant ... --export fasdiff_lite/assets/fasdiff/...)."
         )
     setup = Setup(prior, codecs, prior_trained, trained, notes)
     if verbose:

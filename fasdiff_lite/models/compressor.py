@@ -373,7 +373,7 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         if not (folder / "model.safetensors").exists():
             raise FileNotFoundError(
                 f"no compressor weights in {folder}; train one with `fasdiff-lite train compressor` "
-                "or use the shipped ones (assets/compressor/...)"
+                "or use the shipped ones (fasdiff_lite/assets/compressor/...)"
             )
         meta = json.loads((folder / "config.json").read_text())
         model = cls(CompressorConfig(**meta["config"]))

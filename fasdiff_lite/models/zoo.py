@@ -2,7 +2,7 @@
 
 ::
 
-    name              kind         folder under assets/
+    name              kind         folder under fasdiff_lite/assets/
     hf-compressor     compressor   compressor/hf            the high-frequency-sensitive compressor
     hyperprior        compressor   compressor/hyperprior    the plain mean-scale hyperprior (baseline)
     tiny              prior        prior/tiny               the tiny latent diffusion prior
@@ -12,7 +12,7 @@
 
 ``load(name)`` builds a fresh model (a shipped name, or a folder that holds a compressor, a prior or a codec);
 ``cached(name)`` loads it once per process for inference (CLI, demo, evaluation), the codecs sharing one prior
-and one copy of each compressor. ``available()`` says which shipped models are present in ``assets/``.
+and one copy of each compressor. ``available()`` says which shipped models are present in ``fasdiff_lite/assets/``.
 """
 from __future__ import annotations
 
@@ -43,14 +43,14 @@ def names(kind: str | None = None) -> list[str]:
 
 
 def folder(name: str) -> Path:
-    """Where a shipped model lives (``assets/...``)."""
+    """Where a shipped model lives (``fasdiff_lite/assets/...``)."""
     if name not in SHIPPED:
         raise ValueError(f"unknown model {name!r}; shipped: {', '.join(SHIPPED)}")
     return settings.ASSETS_DIR / SHIPPED[name][1]
 
 
 def available(kind: str | None = None) -> list[str]:
-    """The shipped models (of one ``kind``) whose files are present in ``assets/``."""
+    """The shipped models (of one ``kind``) whose files are present in ``fasdiff_lite/assets/``."""
     return [n for n in names(kind) if (folder(n) / SHIPPED[n][2]).exists()]
 
 

@@ -15,7 +15,7 @@ VAE config (SD 2.1 stores 0.18215 the same way), so the diffusion model sees lat
 
 Command line (CPU defaults; ``FASDIFF_FAST=1`` shrinks everything to a few steps)::
 
-    fasdiff-lite train autoencoder --steps 1200 --threads 1 --out runs/tiny_vae --export assets/prior/tiny
+    fasdiff-lite train autoencoder --steps 1200 --threads 1 --out runs/tiny_vae --export fasdiff_lite/assets/prior/tiny
 
 The export writes ``DIR/vae/`` (config.json + fp16 safetensors) and ``DIR/train_autoencoder.json`` (settings,
 time, validation PSNR). ``fasdiff-lite train prior --vae DIR`` then trains the UNet on these latents.

@@ -13,7 +13,7 @@ Every ``--eval-every`` steps the model is measured on the 150 held-out faces at 
 Checkpoints go to ``--out`` and training resumes from there; ``--minutes`` trains for a wall-clock budget;
 ``--export DIR`` writes the shippable folder (config.json + fp16 model.safetensors + CDF tables)::
 
-    fasdiff-lite train compressor --minutes 480 --batch-size 64 --export assets/compressor/hf
+    fasdiff-lite train compressor --minutes 480 --batch-size 64 --export fasdiff_lite/assets/compressor/hf
 
 From a notebook::
 
@@ -111,7 +111,7 @@ def build(cfg: Config) -> HFCompressor:
 def train(cfg: Config) -> tuple[HFCompressor, list[dict]]:
     kind = "plain" if cfg.plain else "hf"
     cfg, faces, shared = loop.setup(cfg, f"runs/compressor-{kind}")
-    val = data.load_faces("shared", size=64, split="val") if shared and cfg.eval_every else None
+    val = data.load_faces("shared", size=cfg.size, split="val") if shared and cfg.eval_every else None
     torch.manual_seed(cfg.seed)
     model = build(cfg)
     aux_params = {n for n, _ in model.named_parameters() if n.endswith(".quantiles")}
@@ -122,7 +122,7 @@ def train(cfg: Config) -> tuple[HFCompressor, list[dict]]:
 
     def step_fn(x: torch.Tensor, step: int) -> dict:
         nonlocal val_t
-        x = data.augment_batch(x, 64)
+        x = data.augment_batch(x, cfg.size)
         rate = float(torch.rand(()))
         losses = rd_loss(x, model.forward_rate(x, rate), model.lmbda_at(rate), hf_weight)
         losses["psnr"] = -10 * torch.log10(losses.pop("mse").detach().clamp_min(1e-10))
@@ -139,8 +139,8 @@ def train(cfg: Config) -> tuple[HFCompressor, list[dict]]:
     model.to("cpu").eval()
     model.training_info = loop.training_facts(
         cfg, history, len(faces), t0, hf_weight=hf_weight,
-        augmentation="data.augment_batch: 128-px crops 80-100 %, shift, flip, colour ±8 %, → 64 px" if shared
-        else "data.augment_batch at 64 px")
+        augmentation=f"data.augment_batch: 128-px crops 80-100 %, shift, flip, colour ±8 %, → {cfg.size} px" if shared
+        else f"data.augment_batch at {cfg.size} px")
     return model, history
 
 

@@ -11,10 +11,10 @@ there, beside the model). Then the discriminator takes its own step (hinge loss,
 The paper's identity term needs a differentiable face recogniser; the offline one here (dlib) is not, so it is
 measured, not trained on. Faces: the shared train split at 128 px, a random view each time (``data.augment_batch``).
 
-    fasdiff-lite train fasdiff --variant fasdiff --minutes 480 --export assets/fasdiff/full
+    fasdiff-lite train fasdiff --variant fasdiff --minutes 480 --export fasdiff_lite/assets/fasdiff/full
     # add a fidelity fusion (models/fusion.py) to a trained codec and train it alone: the diffusion then runs
     # without gradients, about 2 s a step of 12 faces on one CPU thread
-    fasdiff-lite train fasdiff --variant fasdiff --init assets/fasdiff/full --fusion --train-parts fusion --lr 5e-4
+    fasdiff-lite train fasdiff --variant fasdiff --init fasdiff_lite/assets/fasdiff/full --fusion --train-parts fusion --lr 5e-4
 
 From a notebook: ``codec, history = train(Config(variant="fasdiff-nolfe", faces="samples", steps=10))``.
 """
@@ -89,7 +89,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "fusion (default all); the rest stay frozen, and with only the fusion the diffusion runs without "
                    "gradients (much faster)")
     m.add_argument("--init", default=None, help="start from the trained parts of this codec folder (e.g. "
-                   "assets/fasdiff/full) instead of a fresh control: continue a training on another machine")
+                   "fasdiff_lite/assets/fasdiff/full) instead of a fresh control: continue a training on another machine")
 
 
 def build(cfg: Config, fusion_config: dict | None = None) -> FaSDiffCodec:

@@ -46,6 +46,7 @@ class TrainConfig:
 
     faces: str = "auto"  # 'auto' / 'shared' (the train split only), 'samples', a folder or an .npz
     limit: int | None = None  # use only the first N faces
+    size: int = 64  # the face side trained at, in pixels (data.augment_batch's output); 64 for the shipped models
     steps: int | None = None
     batch_size: int | None = None
     lr: float | None = None  # peak learning rate
@@ -93,6 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser, config: type[TrainConfig]) ->
     g.add_argument("--faces", default="auto", help="'auto' or 'shared' (the shared faces' train split; the 150 "
                    "validation faces are never trained on), 'samples', a folder or an .npz")
     g.add_argument("--limit", type=int, default=None, help="use only the first N faces")
+    g.add_argument("--size", type=int, default=64, help="face side to train at, in pixels (default 64: the shipped "
+                   "models; 256 or 512 for a real Stable Diffusion prior on a GPU)")
     g.add_argument("--steps", type=int, default=None, help=f"optimisation steps ({default('steps')})")
     g.add_argument("--batch-size", type=int, default=None, help=f"faces per step ({default('batch_size')})")
     g.add_argument("--lr", type=float, default=None, help=f"peak learning rate ({default('lr')}): warm-up, then cosine decay")
@@ -128,14 +131,14 @@ def training_faces(cfg: TrainConfig, size: int = 64) -> np.ndarray:
 def setup(cfg: TrainConfig, default_out: str) -> tuple[TrainConfig, np.ndarray, bool]:
     """The start every trainer shares: resolve the config (run folder ``default_out`` unless ``--out``), set the
     thread count, and load the faces: the shared train split's 128-px copies (for ``data.augment_batch``'s crops)
-    when the shared faces are used, else 64-px faces. Returns (config, faces, whether they are the shared ones)."""
+    when the shared faces are used, else faces at ``cfg.size``. Returns (config, faces, whether they are the shared ones)."""
     cfg = cfg.resolved()
     if cfg.out is None:
         cfg.out = default_out
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     shared = uses_shared(cfg)
-    return cfg, training_faces(cfg, size=128 if shared else 64), shared
+    return cfg, training_faces(cfg, size=max(128, cfg.size) if shared else cfg.size), shared
 
 
 def lr_at(step: int, total: int, peak: float, warmup: int = 0, floor: float = 0.1) -> float:

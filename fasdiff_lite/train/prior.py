@@ -15,10 +15,10 @@ it and is what gets exported: with a few thousand steps it gives visibly cleaner
 Command line (CPU defaults; ``FASDIFF_FAST=1`` shrinks everything to a few steps)::
 
     fasdiff-lite train prior --vae runs/tiny_vae/export --steps 6000 --threads 1 \\
-        --out runs/tiny_unet --export assets/prior/tiny
+        --out runs/tiny_unet --export fasdiff_lite/assets/prior/tiny
 
 ``--vae`` is a folder with ``vae/`` (written by ``fasdiff-lite train autoencoder --export``, or a saved
-prior such as ``assets/prior/tiny``); ``--vae untrained`` uses a randomly initialised VAE (smoke tests
+prior such as ``fasdiff_lite/assets/prior/tiny``); ``--vae untrained`` uses a randomly initialised VAE (smoke tests
 only). ``--export DIR`` writes the whole prior (``vae/``, ``unet/``, ``scheduler/``, ``context.safetensors``,
 ``prior.json``) that ``load_prior(DIR)`` reads, plus ``train_prior.json`` and a sample grid ``samples.png``.
 """
