@@ -336,6 +336,9 @@ def test_pixel_share_splits_fidelity_by_rate(prior, compressor):
     assert [pixel_share(r, 0.0) for r in (0, 0.5, 1)] == [1.0, 1.0, 1.0]
     assert [pixel_share(r, 1.0) for r in (0, 0.5, 1)] == [0.0, 0.5, 1.0]
     assert pixel_share(0.0, 0.5) == 0.5
+    assert [pixel_share(r, 1.0, below=0.5) for r in (0, 0.25, 0.5, 0.8)] == [0.0, 0.5, 1.0, 1.0]
+    with pytest.raises(ValueError, match="upper rate"):
+        pixel_share(0.5, 1.0, below=0.0)
     with pytest.raises(ValueError, match="split"):
         pixel_share(0.5, 1.5)
     # a face and the same face plus fine texture: the share-0 term (rate 0, split 1) barely tells them apart,

@@ -61,6 +61,7 @@ DEFAULT_STEPS, DEFAULT_REALISM = 4, 1.0  # the decode setting of the CLI, the de
 SAMPLER = "ddim"
 LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "split": 0.0}  # training_loss's defaults
 SPLIT_LEVELS = 2  # the split's low-pass: 2 = LL of 2 Haar levels with a ¼-Nyquist Fourier low-pass; 1 = level 1 and ½
+SPLIT_BELOW = 1.0  # the split acts below this rate only (1: at every rate but 1)
 
 
 class FaSDiffCodec(nn.Module):
@@ -199,7 +200,7 @@ class FaSDiffCodec(nn.Module):
         overrides :data:`LOSS_WEIGHTS`; ``discriminator`` is needed when ``adv`` has a weight. Returns the terms,
         ``loss``, and ``x_hat`` (detached, for the discriminator's own step).
         """
-        w = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, **(weights or {})}
+        w = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, "split_below": SPLIT_BELOW, **(weights or {})}
         prior = self.prior
         # with the control and the LFE frozen (training the decoder and/or the fusion), the diffusion runs without
         # gradients: only what comes after the latent needs them
@@ -227,14 +228,15 @@ class FaSDiffCodec(nn.Module):
         if self.lfe is not None:
             x_hat = self.lfe.correct(x_hat, x_fid)
         x_hat = x_hat[..., : x.shape[-2], : x.shape[-1]]
-        a = pixel_share(rate, w["split"])
+        a = pixel_share(rate, w["split"], w["split_below"])
         l1 = fidelity_l1(x_hat, x, a, int(w["split_levels"]))
         hf = a * hf_loss(x, x_hat) if w["hf"] > 0 and a > 0 else zero
         lf = lf_consistency_loss(x, x_hat) if (w["lf"] > 0 and self.lfe is not None) else zero
         e = lambda im: frequency.detail_energy(im).clamp_min(1e-8).log()  # noqa: E731
         detail = (e(x_hat) - e(x)).abs().mean() if w["detail"] > 0 else zero
         adv = generator_loss(discriminator(x_hat)) if (w["adv"] > 0 and discriminator is not None) else zero
-        realism_share = 1.0 - w["split"] * float(rate)  # the adversarial term's share: all of it at rate 0
+        # the adversarial term's share: all of it at rate 0, 1 − split at split_below and above
+        realism_share = 1.0 - w["split"] * min(1.0, float(rate) / w["split_below"])
         loss = (diffusion + w["l1"] * l1 + w["hf"] * hf + w["lf"] * lf + w["detail"] * detail
                 + w["adv"] * realism_share * adv)
         return {"loss": loss, "diffusion": diffusion, "l1": l1, "hf": hf, "lf": lf, "detail": detail, "adv": adv,
@@ -346,13 +348,16 @@ class FaSDiffCodec(nn.Module):
         return self
 
 
-def pixel_share(rate: float, split: float) -> float:
+def pixel_share(rate: float, split: float, below: float = SPLIT_BELOW) -> float:
     """The share of :meth:`FaSDiffCodec.training_loss`'s fidelity asked pixel by pixel at ``rate`` (the rest is
-    asked of the low-pass LF only): ``1 − split·(1 − rate)``. split 0: all of it at every rate; split 1: the rate
-    itself (none at rate 0, all at rate 1)."""
+    asked of the low-pass LF only): ``1 − split·(1 − rate/below)`` below ``below``, all of it from there up. split 0:
+    all of it at every rate; split 1, below 1: the rate itself (none at rate 0, all at rate 1); below 0.5: none at
+    rate 0, all from rate 0.5 up (the split only where the bits cannot carry the detail)."""
     if not 0.0 <= split <= 1.0:
         raise ValueError(f"split must be in [0, 1], got {split}")
-    return 1.0 - split * (1.0 - float(rate))
+    if not 0.0 < below <= 1.0:
+        raise ValueError(f"the split's upper rate must be in (0, 1], got {below}")
+    return 1.0 - split * (1.0 - min(1.0, float(rate) / below))
 
 
 def fidelity_l1(x_hat: torch.Tensor, x: torch.Tensor, share: float = 1.0, levels: int = SPLIT_LEVELS) -> torch.Tensor:

@@ -30,7 +30,7 @@ import torch
 from .. import data, settings
 from ..models import zoo
 from ..models.adversarial import PatchDiscriminator, discriminator_loss
-from ..models.codec import LOSS_WEIGHTS, SPLIT_LEVELS, VARIANTS, FaSDiffCodec
+from ..models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, VARIANTS, FaSDiffCodec
 from ..models.fusion import FidelityFusion
 from ..models.prior import load_prior
 from . import loop
@@ -48,6 +48,7 @@ class Config(loop.TrainConfig):
     adv_weight: float = LOSS_WEIGHTS["adv"]
     split: float = LOSS_WEIGHTS["split"]  # 0: pixel fidelity at every rate; 1: at rate r, a share r of it (the rest low-pass)
     split_levels: int = SPLIT_LEVELS  # the split's low-pass band: 2 (¼ Nyquist) or 1 (½ Nyquist, wider)
+    split_below: float = SPLIT_BELOW  # the split acts below this rate only
     rate_power: float = 1.0  # each step's rate is u**rate_power, u ~ U[0, 1]: above 1 favours the low rates
     adv_start: int = 500  # steps before the adversarial term switches on (the discriminator trains from step 0)
     init: str | None = None  # start the control, LFE and decoder from this codec folder (e.g. a shipped codec)
@@ -77,6 +78,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--split-levels", type=int, default=SPLIT_LEVELS, choices=(1, 2, 3), help="the band --split keeps "
                    "asking at low rates: the low-pass of this many Haar levels with a Fourier cutoff of 2^-levels of "
                    f"Nyquist (default {SPLIT_LEVELS}; 1 is twice as wide and also pins the mid frequencies)")
+    m.add_argument("--split-below", type=float, default=SPLIT_BELOW, help="the split acts below this rate only: "
+                   "from it up, every pixel is asked as with --split 0 (default 1: at every rate below 1)")
     m.add_argument("--rate-power", type=float, default=1.0, help="each step's rate is u**P with u uniform in [0, 1] "
                    "(default 1: uniform; 2 spends about a third of the steps below rate 0.1, where realism is hardest)")
     m.add_argument("--adv-start", type=int, default=500, help="steps before the adversarial term switches on")
@@ -137,7 +140,8 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     disc = PatchDiscriminator().to(codec.prior.device)
     d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
     weights = {"l1": cfg.l1_weight, "hf": cfg.hf_weight, "lf": cfg.lf_weight, "detail": cfg.detail_weight,
-               "adv": cfg.adv_weight, "split": cfg.split, "split_levels": cfg.split_levels}
+               "adv": cfg.adv_weight, "split": cfg.split, "split_levels": cfg.split_levels,
+               "split_below": cfg.split_below}
     box = {}
 
     def step_fn(x: torch.Tensor, step: int) -> dict:
