@@ -194,3 +194,14 @@ def test_an_uploaded_photo_is_aligned_or_refused_with_a_clear_message():
     gradient = np.tile(np.linspace(0, 255, 200, dtype=np.uint8)[None, :, None], (150, 1, 3))
     with pytest.raises(ValueError, match="untick"):
         demo.compare(gradient, None, rate=0.5)
+
+
+def test_a_webcam_picture_is_used_when_nothing_is_uploaded():
+    """The webcam frame (an array from gr.Image) comes before the sample, after an upload."""
+    frame = np.full((240, 320, 3), 60, np.uint8)
+    frame[40:168, 100:228] = data.sample_faces(128)[1]
+    r = demo.compare(None, demo.sample_choices()[0], 0.5, webcam=frame, align=False, codecs=["webp"])
+    assert r.input.what.startswith("webcam photo") and r.input.photo.shape == (240, 320, 3)
+    upload = data.sample_faces(128)[0]
+    r = demo.compare(upload, demo.sample_choices()[0], 0.5, webcam=frame, align=False, codecs=["webp"])
+    assert r.input.what.startswith("upload")
