@@ -125,10 +125,10 @@ class Coded:
     image: np.ndarray
     blob: bytes
     note: str = ""
-    seconds: float = 0.0
 
 
 _results: "OrderedDict[tuple, Coded]" = OrderedDict()
+_encoded: "OrderedDict[tuple, bytes]" = OrderedDict()  # FaSDiff files: one encode per (face, rate), any decode setting
 _descriptors: "OrderedDict[bytes, np.ndarray | None]" = OrderedDict()
 
 
@@ -148,6 +148,7 @@ def _remember(store: OrderedDict, key, make):
 
 def clear_cache() -> None:
     _results.clear()
+    _encoded.clear()
     _descriptors.clear()
 
 
@@ -156,32 +157,27 @@ def _code(codec: str, face: np.ndarray, rate: float, steps: int, real: float, bu
     codecs by (face, byte budget)."""
     d = _digest(face)
     if codec in baselines.available_codecs():
-        key = (d, codec, int(budget))
-    elif codec in zoo.names("codec"):
-        key = (d, codec, rate, steps, real)
-    else:
-        key = (d, codec, rate)
-
-    def make() -> Coded:
-        t = time.perf_counter()
-        if codec in baselines.available_codecs():
+        def make() -> Coded:
             res = baselines.fit_bytes(face, codec, int(budget))
             note = (f"quality {res.quality}, fitted to ≤ {budget} B" if res.fits else
                     f"cannot get down to {budget} B: its smallest file (quality {res.quality})")
-            return Coded(codec, res.decoded, res.data, note, time.perf_counter() - t)
-        model = zoo.cached(codec)
-        if codec in zoo.names("codec"):
-            blob = _remember(_results, (d, codec, rate, "blob"), lambda: Coded(codec, face, model.compress(
-                data.to_tensor(face), rate=rate))).blob  # one encode per rate, whatever the decode setting
-            img = data.to_image(model.decompress(blob, steps=steps, realism=real))
-            note = f"diffusion decode: {steps} steps, realism {real:.2f}"
-        else:
-            blob = model.compress(data.to_tensor(face), rate=rate)
-            img = data.to_image(model.decompress(blob))
-            note = ""
-        return Coded(codec, img, blob, note, time.perf_counter() - t)
+            return Coded(codec, res.decoded, res.data, note)
 
-    return _remember(_results, key, make)
+        return _remember(_results, (d, codec, int(budget)), make)
+    model = zoo.cached(codec)
+    if codec in zoo.names("codec"):
+        def make() -> Coded:
+            blob = _remember(_encoded, (d, codec, rate), lambda: model.compress(data.to_tensor(face), rate=rate))
+            img = data.to_image(model.decompress(blob, steps=steps, realism=real))
+            return Coded(codec, img, blob, f"diffusion decode: {steps} steps, realism {real:.2f}")
+
+        return _remember(_results, (d, codec, rate, steps, real), make)
+
+    def make() -> Coded:
+        blob = model.compress(data.to_tensor(face), rate=rate)
+        return Coded(codec, data.to_image(model.decompress(blob)), blob)
+
+    return _remember(_results, (d, codec, rate), make)
 
 
 def _descriptor(img: np.ndarray):
@@ -262,7 +258,8 @@ class Comparison:
         else:
             lines.append(f"No learned codec chosen: the classical codecs are fitted to {self.budget} B.")
         if self.fsd:
-            lines.append(f"The file to download below is **{self.fsd_codec}'s `.fsd`** ({len(Path(self.fsd).read_bytes())} B); "
+            n = next(len(c.blob) for c in self.coded if c.codec == self.fsd_codec)
+            lines.append(f"The file to download below is **{self.fsd_codec}'s `.fsd`** ({n} B); "
                          "the decode panel at the bottom reads it back.")
         if self.bit_caption:
             lines.append(f"Where the bits go: {self.bit_caption}.")
