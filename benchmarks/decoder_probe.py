@@ -26,6 +26,7 @@ from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import face_metrics, metrics, realism
 from fasdiff_lite.models import zoo
 from fasdiff_lite.models.codec import FaSDiffCodec
+from fasdiff_lite.models.fusion import FidelityFusion
 
 
 def checkpoint_codec(run: Path) -> tuple[FaSDiffCodec, dict]:
@@ -35,7 +36,10 @@ def checkpoint_codec(run: Path) -> tuple[FaSDiffCodec, dict]:
     if not init:
         raise SystemExit(f"{run}: the run did not start from a codec folder (--init); this probe compares against one")
     codec = FaSDiffCodec.from_pretrained(init)
-    if cfg.get("fusion_rate") and codec.fusion is not None:
+    anchor = cfg.get("fusion_anchor")
+    if anchor and (codec.fusion is None or codec.fusion.anchor != anchor):  # the run started a fresh fusion
+        codec.fusion = FidelityFusion(rate_input=bool(cfg.get("fusion_rate")), anchor=anchor)
+    elif cfg.get("fusion_rate") and codec.fusion is not None:
         codec.fusion.add_rate_input()
     parts = codec.trainable_modules()
     loaded = []

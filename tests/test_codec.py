@@ -396,3 +396,48 @@ def test_a_wider_split_band_pins_the_mid_frequencies():
     assert float(fidelity_l1(fine, x, 0.0, levels=1)) < 0.25 * wide
     with pytest.raises(ValueError, match="levels"):
         fidelity_l1(mid, x, 0.0, levels=0)
+
+
+def test_a_fid_anchored_fusion_starts_as_the_compressor_alone(prior, compressor, tmp_path):
+    """``FidelityFusion(anchor="fid")`` adds its residual to x_fid: untrained, the codec decodes a file to the
+    compressor's own reconstruction; a gen-anchored one to the VAE's face; the folder records the anchor and
+    rebuilds it."""
+    from fasdiff_lite.models.fusion import FidelityFusion
+
+    with pytest.raises(ValueError, match="anchor"):
+        FidelityFusion(anchor="x")
+    torch.manual_seed(0)
+    codec = FaSDiffCodec(compressor, prior, "fasdiff-nolfe", fusion=FidelityFusion(anchor="fid", rate_input=True))
+    blob = codec.compress(torch.rand(1, 3, 64, 64), 0.5)
+    x_fid = codec.fidelity(blob)[0][..., :64, :64].clamp(0, 1)
+    assert torch.allclose(codec.decompress(blob, steps=2), x_fid, atol=1e-6)
+    gen = FaSDiffCodec(compressor, prior, "fasdiff-nolfe", fusion=True, control=codec.control, decoder=codec.decoder)
+    assert not torch.allclose(gen.decompress(blob, steps=2), x_fid, atol=1e-3)
+    codec.save_pretrained(tmp_path / "fid", dtype=None)
+    assert FaSDiffCodec.read_config(tmp_path / "fid")["fusion"]["anchor"] == "fid"
+    assert FaSDiffCodec.from_pretrained(tmp_path / "fid", prior=prior, compressor=compressor).fusion.anchor == "fid"
+
+
+@pytest.mark.skipif(not (settings.ASSETS_DIR / "compressor/hf/model.safetensors").exists(), reason="needs the shipped compressor")
+def test_training_with_another_fusion_anchor_starts_a_fresh_fusion(prior, tmp_path, monkeypatch):
+    """``train fasdiff --init <codec with a gen-anchored fusion> --fusion-anchor fid``: a fresh (zero) fid-anchored,
+    rate-aware fusion; every other trained part loaded from --init."""
+    from fasdiff_lite import cli
+    from fasdiff_lite.models import zoo
+
+    monkeypatch.setenv("FASDIFF_FAST", "1")
+    prior_dir = prior.save_pretrained(tmp_path / "prior", dtype=None)
+    torch.manual_seed(0)
+    gen = FaSDiffCodec(zoo.load("hf-compressor"), prior, "fasdiff-nolfe", fusion=True)
+    torch.nn.init.normal_(gen.fusion.out.weight, std=0.01)
+    gen.save_pretrained(tmp_path / "gen", dtype=None)
+    assert cli.main(["train", "fasdiff", "--prior", str(prior_dir), "--faces", "samples", "--steps", "1",
+                     "--batch-size", "1", "--variant", "fasdiff-nolfe", "--init", str(tmp_path / "gen"),
+                     "--fusion-anchor", "fid", "--fusion-rate", "--train-parts", "fusion", "--no-resume", "--lr", "0",
+                     "--device", "cpu", "--out", str(tmp_path / "run"), "--export", str(tmp_path / "new")]) == 0
+    new = FaSDiffCodec.from_pretrained(tmp_path / "new", prior=prior)
+    assert new.fusion.anchor == "fid" and new.fusion.rate_input
+    assert not new.fusion.out.weight.any()  # fresh: the init's weights were not loaded (lr 0: not moved)
+    for name in ("control", "decoder"):
+        a, b = gen.trainable_modules()[name].state_dict(), new.trainable_modules()[name].state_dict()
+        assert all(torch.equal(a[k].half(), b[k].half()) for k in a), name

@@ -332,13 +332,17 @@ class FaSDiffCodec(nn.Module):
                     fusion=fusion)
         return codec.load_trainable(folder).to(prior.device).eval()
 
-    def load_trainable(self, folder: str | Path, missing_ok: tuple[str, ...] = ()) -> "FaSDiffCodec":
+    def load_trainable(self, folder: str | Path, missing_ok: tuple[str, ...] = (),
+                       skip: tuple[str, ...] = ()) -> "FaSDiffCodec":
         """Load the trained parts (control, LFE, decoder, fusion) saved in a codec folder into this codec.
-        ``missing_ok``: parts the folder may lack (e.g. ``("fusion",)`` to add a fresh fusion to a trained codec)."""
+        ``missing_ok``: parts the folder may lack (e.g. ``("fusion",)`` to add a fresh fusion to a trained codec);
+        ``skip``: parts to leave as they are even if the folder has them (a fresh fusion of another kind)."""
         from safetensors.torch import load_file
 
         state = load_file(str(Path(folder) / WEIGHTS_FILE))
         for name, module in self.trainable_modules().items():
+            if name in skip:
+                continue
             part = {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
             if not part and name in missing_ok:
                 continue

@@ -18,7 +18,18 @@ real detail and the merge can take it; at rate 0 x_fid is a blur and the merge m
 Without it the net has to guess the rate from how blurry x_fid looks, and one compromise serves every rate.
 :meth:`FidelityFusion.add_rate_input` turns a trained fusion into a rate-aware one that starts out the same.
 
-Its last layer starts at zero, so a codec that gains a fusion decodes exactly as before until it is trained. It is
+**Which image the residual is added to** (``anchor``): ``"gen"`` (the decoded face, as above) or ``"fid"``::
+
+    x_out = x_fid + f([x_gen, x_fid, r])     anchor "fid": the compressor's own reconstruction, plus what the
+                                             diffusion's face says it lacks
+
+The two are the same family of functions (f sees both images); they differ in where training starts. A
+gen-anchored fusion starts at the diffusion's face and must learn to undo its errors where the bits are good
+(at rate 1 the tiny VAE's face is 2–3 dB below x_fid); a fid-anchored one starts at x_fid (never below the
+compressor's fidelity) and must learn to take the diffusion's drawn detail where the bits are few.
+
+Its last layer starts at zero, so a codec that gains a fusion decodes exactly as before until it is trained
+(with ``anchor="fid"``: as the compressor alone, before the LFE's correction). It is
 trained with the codec's own loss (``FaSDiffCodec.training_loss``: L1, wavelet detail, detail energy, adversarial),
 so it takes from x_fid what makes the face right and keeps from the diffusion what makes it sharp. This module is
 this project's answer to the tiny VAE's ceiling, not a part of the FaSDiff paper (whose SD VAE at 512 px has a far
@@ -30,12 +41,19 @@ import torch
 import torch.nn as nn
 
 
+ANCHORS = ("gen", "fid")  # the image the residual is added to: the decoded face, or x_fid
+
+
 class FidelityFusion(nn.Module):
-    """``forward(x_gen, x_fid, rate=None) -> x_gen + residual``; images N×3×H×W in [0, 1] (the result is not
+    """``forward(x_gen, x_fid, rate=None) -> x_gen (or x_fid, with anchor="fid") + residual``; images N×3×H×W in [0, 1] (the result is not
     clamped); ``rate`` (a number in [0, 1] or one per image) is needed when built with ``rate_input``."""
 
-    def __init__(self, channels: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 1), rate_input: bool = False):
+    def __init__(self, channels: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 1), rate_input: bool = False,
+                 anchor: str = "gen"):
         super().__init__()
+        if anchor not in ANCHORS:
+            raise ValueError(f"anchor must be one of {', '.join(ANCHORS)}, got {anchor!r}")
+        self.anchor = anchor
         self.channels, self.dilations = int(channels), tuple(int(d) for d in dilations)
         self.rate_input = bool(rate_input)
         layers: list[nn.Module] = []
@@ -61,7 +79,8 @@ class FidelityFusion(nn.Module):
             n, _, hh, ww = x_gen.shape
             planes.append(r.expand(n, 1, hh, ww))
         h = torch.cat(planes, dim=1) * 2 - 1
-        return x_gen + self.out(self.body(h))
+        base = x_gen if self.anchor == "gen" else planes[1]
+        return base + self.out(self.body(h))
 
     @torch.no_grad()
     def add_rate_input(self) -> "FidelityFusion":
@@ -81,4 +100,5 @@ class FidelityFusion(nn.Module):
 
     def config(self) -> dict:
         return {"channels": self.channels, "dilations": list(self.dilations),
-                **({"rate_input": True} if self.rate_input else {})}
+                **({"rate_input": True} if self.rate_input else {}),
+                **({"anchor": self.anchor} if self.anchor != "gen" else {})}

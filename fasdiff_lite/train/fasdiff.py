@@ -31,7 +31,7 @@ from .. import data, settings
 from ..models import zoo
 from ..models.adversarial import PatchDiscriminator, discriminator_loss
 from ..models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, VARIANTS, FaSDiffCodec
-from ..models.fusion import FidelityFusion
+from ..models.fusion import ANCHORS, FidelityFusion
 from ..models.prior import load_prior
 from . import loop
 
@@ -54,6 +54,7 @@ class Config(loop.TrainConfig):
     init: str | None = None  # start the control, LFE and decoder from this codec folder (e.g. a shipped codec)
     fusion: bool = False  # add a fidelity fusion (models/fusion.py); starts as the identity
     fusion_rate: bool = False  # give the fusion the file's rate as an input (a trained one starts out the same)
+    fusion_anchor: str | None = None  # gen / fid: the image the fusion's residual is added to (another than --init's: a fresh fusion)
     train_parts: str = "all"  # comma-separated parts to train (control, lfe, decoder, fusion) or "all"
 
     FULL: ClassVar[dict] = {"steps": 20000, "batch_size": 32, "lr": 1e-4, "warmup": 200, "min_lr": 0.1, "out": None}
@@ -88,6 +89,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--fusion-rate", action="store_true", help="make the fusion rate-aware: the file's rate becomes "
                    "one more input (zero weights at first, so a trained fusion starts out decoding as before); implies "
                    "--fusion")
+    m.add_argument("--fusion-anchor", choices=ANCHORS, default=None, help="the image the fusion's residual is "
+                   "added to: gen (the decoded face; the default) or fid (x_fid: it starts as the compressor alone and "
+                   "learns to take the diffusion's detail); another anchor than --init's fusion starts a fresh fusion; "
+                   "implies --fusion")
     m.add_argument("--train-parts", default="all", help="comma-separated parts to train: control, lfe, decoder, "
                    "fusion (default all); the rest stay frozen, and with only the fusion the diffusion runs without "
                    "gradients (much faster)")
@@ -121,10 +126,15 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     init_fusion = FaSDiffCodec.read_config(cfg.init).get("fusion") if cfg.init else None
     if init_fusion:
         cfg.fusion = True  # a codec that has a fusion keeps it: without this its weights would be dropped
-    cfg.fusion = cfg.fusion or cfg.fusion_rate
+    fresh = bool(cfg.fusion_anchor and cfg.fusion_anchor != (init_fusion or {}).get("anchor", "gen"))
+    if cfg.fusion_anchor:
+        init_fusion = {**(init_fusion or {}), "anchor": cfg.fusion_anchor}
+        if fresh:  # another anchor: the init's fusion weights mean something else; start a fresh one
+            init_fusion.pop("rate_input", None)
+    cfg.fusion = cfg.fusion or cfg.fusion_rate or bool(cfg.fusion_anchor)
     codec = build(cfg, fusion_config=init_fusion)
     if cfg.init:
-        codec.load_trainable(cfg.init, missing_ok=("fusion",))
+        codec.load_trainable(cfg.init, missing_ok=("fusion",), skip=("fusion",) if fresh else ())
     if cfg.fusion_rate:
         codec.fusion.add_rate_input()
     cfg.device = str(codec.prior.device)
@@ -163,7 +173,8 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
                        aux=(d_opt, disc_loss), desc=f"train {cfg.variant}")
     codec.training_info = loop.training_facts(cfg, history, len(faces), t0, weights=weights, adv_start=cfg.adv_start,
                                               init=cfg.init, fusion=cfg.fusion, train_parts=cfg.train_parts,
-                                              rate_power=cfg.rate_power, fusion_rate=bool(codec.fusion and codec.fusion.rate_input))
+                                              rate_power=cfg.rate_power, fusion_rate=bool(codec.fusion and codec.fusion.rate_input),
+                                              fusion_anchor=codec.fusion.anchor if codec.fusion else None)
     return codec.eval(), history
 
 
