@@ -79,7 +79,8 @@ def entry_points(path: Path, work: Path) -> dict[str, list[str]]:
     library = ("import sys; from fasdiff_lite import data; from fasdiff_lite.models import zoo; "
                "x = data.to_tensor(data.load_image(sys.argv[1])); "
                "b = zoo.load('hf-compressor').compress(x, 0.5); print(f'{len(b)} bytes')")
-    demo = ("import sys; from fasdiff_lite import demo; rows = demo.compare(sys.argv[1], rate=0.5).rows(); "
+    demo = ("import sys; from fasdiff_lite import demo, settings; settings.cpu_threads(demo.THREADS); "  # as the server
+            "rows = demo.compare(sys.argv[1], rate=0.5).rows(); "
             "print(f'{len(rows)} codecs, ' + ', '.join(f'{r[0]} {r[1]} B' for r in rows[:2]))")
     cli = [py, "-m", "fasdiff_lite.cli"]
     return {

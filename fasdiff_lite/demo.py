@@ -31,13 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data
+from . import data, settings
 from .evaluation import baselines, metrics
 from .evaluation import realism as realism_metrics
 from .models import zoo
 
 SIZES = (64, 128, 256)
 KEEP_FILES = 50  # the demo's download folder keeps the newest .fsd files only
+KEEP_PNGS = 2000  # ... and the newest PNGs it hands to gradio (a 64-px face's is ~9 kB)
 CACHE_ENTRIES = 256  # decoded results kept in memory (a 64-px entry is ~12 kB, a 256-px one ~200 kB)
 _folder: tempfile.TemporaryDirectory | None = None
 LEARNED = ("hf-compressor", "hyperprior")
@@ -67,15 +68,46 @@ def sample_choices() -> list[str]:
     return data.sample_names()
 
 
+def _demo_folder() -> Path:
+    global _folder
+    if _folder is None:
+        _folder = tempfile.TemporaryDirectory(prefix="fasdiff-demo-")
+    return Path(_folder.name)
+
+
+def png_file(img: np.ndarray | None) -> str | None:
+    """``img`` as a PNG file in the demo's folder, named by its content, written once (to a temporary name, then
+    renamed into place). The app hands gradio these paths rather than arrays: gradio writes an array to its cache
+    under a name made from the content, *rewriting* the file each time, so two concurrent requests that show the
+    same image (the demo's caches make that common) could serve a half-written file (measured: 3 of 228 compares
+    under 50 concurrent requests ended in a truncated download). A path is copied into gradio's cache once."""
+    import os
+
+    if img is None:
+        return None
+    from PIL import Image
+
+    folder = _demo_folder() / "png"
+    folder.mkdir(exist_ok=True)
+    img = np.ascontiguousarray(img)
+    path = folder / f"{hashlib.blake2b(img.tobytes() + repr(img.shape).encode(), digest_size=16).hexdigest()}.png"
+    if not path.exists():
+        old = sorted(folder.glob("*.png"), key=lambda f: f.stat().st_mtime)
+        for f in old[: max(0, len(old) - KEEP_PNGS + 1)]:
+            f.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
+        with os.fdopen(fd, "wb") as f:
+            Image.fromarray(img).save(f, format="PNG")
+        os.replace(tmp, path)
+    return str(path)
+
+
 def _download_path(rate: float, codec: str = "face") -> Path:
     """A fresh path in the demo's one temporary folder (removed when the process exits), which keeps the newest
     :data:`KEEP_FILES` files: a long-running demo does not fill the disk with a folder per request."""
     import uuid
 
-    global _folder
-    if _folder is None:
-        _folder = tempfile.TemporaryDirectory(prefix="fasdiff-demo-")
-    folder = Path(_folder.name)
+    folder = _demo_folder()
     old = sorted(folder.glob("*.fsd"), key=lambda f: f.stat().st_mtime)
     for f in old[: max(0, len(old) - KEEP_FILES + 1)]:
         f.unlink(missing_ok=True)
@@ -476,12 +508,13 @@ def build_app():
         finally:
             release_memory()
         # plain values only (no gr.update): the API endpoint returns them as they are to gradio_client users
-        return r.gallery(), r.rows(), r.fsd, r.heading(), enlarge(r.bit_map), r.pasted
+        return ([(png_file(im), cap) for im, cap in r.gallery()], r.rows(), r.fsd, r.heading(),
+                png_file(enlarge(r.bit_map)), png_file(r.pasted))
 
     def on_rd(image, webcam, sample, size, steps, realism_, align, codecs):
         try:
-            return figure_to_image(rd_figure(image, sample, int(size), int(steps), float(realism_), bool(align),
-                                             codecs, webcam))
+            return png_file(figure_to_image(rd_figure(image, sample, int(size), int(steps), float(realism_),
+                                                      bool(align), codecs, webcam)))
         except ValueError as e:
             raise gr.Error(str(e)) from None
         finally:
@@ -489,7 +522,8 @@ def build_app():
 
     def on_decode(file, steps, realism_):
         try:
-            return decode_file(file, steps, realism_)
+            img, info = decode_file(file, steps, realism_)
+            return png_file(img), info
         except (ValueError, FileNotFoundError) as e:
             raise gr.Error(str(e)) from None
         finally:
@@ -562,12 +596,19 @@ def build_app():
     return app
 
 
+THREADS = 1  # torch CPU threads of the demo server: one 64-px face at a time gains little from more, and torch's
+# worker threads stall when other work holds the cores (a 12-MP photo's compare: 10 s with 1 thread, 31 s with 2
+# beside a training job on a 2-core machine)
+
+
 def add_arguments(p) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 to share on a network)")
+    p.add_argument("--threads", type=int, default=THREADS, help=f"torch CPU threads (default {THREADS})")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--share", action="store_true", help="a public gradio.live link (needs internet)")
 
 
 def main(args) -> int:
+    settings.cpu_threads(args.threads)
     build_app().launch(server_name=args.host, server_port=args.port, share=args.share)
     return 0

@@ -1,5 +1,6 @@
 """The Gradio demo: callbacks as plain functions, and the launched app driven through gradio_client."""
 import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -205,3 +206,19 @@ def test_a_webcam_picture_is_used_when_nothing_is_uploaded():
     upload = data.sample_faces(128)[0]
     r = demo.compare(upload, demo.sample_choices()[0], 0.5, webcam=frame, align=False, codecs=["webp"])
     assert r.input.what.startswith("upload")
+
+
+def test_images_go_to_gradio_as_png_files_written_once():
+    """demo.png_file: lossless, named by content, written once (gradio rewrites an array's cache file on every
+    use, which served half-written images to concurrent requests)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    a = demo.png_file(img)
+    first = Path(a).stat().st_mtime_ns
+    assert demo.png_file(img.copy()) == a and Path(a).stat().st_mtime_ns == first
+    assert np.array_equal(np.asarray(Image.open(a)), img)
+    other = demo.png_file(img[::-1].copy())
+    assert other != a and demo.png_file(None) is None
+    assert not list(Path(a).parent.glob("*.part"))
