@@ -441,3 +441,22 @@ def test_training_with_another_fusion_anchor_starts_a_fresh_fusion(prior, tmp_pa
     for name in ("control", "decoder"):
         a, b = gen.trainable_modules()[name].state_dict(), new.trainable_modules()[name].state_dict()
         assert all(torch.equal(a[k].half(), b[k].half()) for k in a), name
+
+
+def test_the_identity_term_needs_a_proxy_and_trains_the_decoder(prior, compressor):
+    """``training_loss`` with an ``id`` weight: refused without a proxy; with one (models/identity.py, frozen) the
+    term is reported and its gradient reaches the codec's decoder."""
+    from fasdiff_lite.models.identity import IdentityNet
+
+    torch.manual_seed(0)
+    codec = FaSDiffCodec(compressor, prior, "fasdiff-nolfe")
+    x = torch.rand(2, 3, 64, 64)
+    with pytest.raises(ValueError, match="identity"):
+        codec.training_loss(x, 0.2, steps=1, weights={"id": 1.0})
+    net = IdentityNet().eval().requires_grad_(False)
+    losses = codec.training_loss(x, 0.2, steps=1, weights={"id": 1.0, "l1": 0.0, "hf": 0.0, "detail": 0.0},
+                                 identity=net)
+    assert "id" in losses and float(losses["id"]) > 0
+    losses["loss"].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in codec.decoder.parameters())
+    assert all(p.grad is None for p in net.parameters())

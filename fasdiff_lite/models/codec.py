@@ -44,6 +44,7 @@ from .. import bitstream, frequency
 from .compressor import HFCompressor, hf_loss, pad
 from .control import VisualPromptControl
 from .fusion import FidelityFusion
+from .identity import identity_loss
 from .lfe import HybridLFE, LFEConfig, lf_consistency_loss, smooth_lowpass
 from .adversarial import generator_loss
 from .prior import DiffusionPrior, LatentDecoder, load_prior, randn
@@ -59,7 +60,7 @@ FORMAT = 2  # codec.json schema: 2 records the compressor, the prior's source an
 MAX_STEPS = 50  # most denoising steps a decode may ask for
 DEFAULT_STEPS, DEFAULT_REALISM = 4, 1.0  # the decode setting of the CLI, the demo, the eval and the training
 SAMPLER = "ddim"
-LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "split": 0.0}  # training_loss's defaults
+LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "id": 0.0, "split": 0.0}  # training_loss's defaults
 SPLIT_LEVELS = 2  # the split's low-pass: 2 = LL of 2 Haar levels with a ¼-Nyquist Fourier low-pass; 1 = level 1 and ½
 SPLIT_BELOW = 1.0  # the split acts below this rate only (1: at every rate but 1)
 
@@ -170,7 +171,8 @@ class FaSDiffCodec(nn.Module):
 
     # ------------------------------------------------------------------------------ training
     def training_loss(self, x: torch.Tensor, rate: float, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
-                      weights: dict | None = None, discriminator: nn.Module | None = None) -> dict:
+                      weights: dict | None = None, discriminator: nn.Module | None = None,
+                      identity: nn.Module | None = None) -> dict:
         """The FaSDiff objective for one batch of faces x at ``rate`` (differentiable in the control, the LFE and
         the codec's decoder), in two parts::
 
@@ -185,7 +187,9 @@ class FaSDiffCodec(nn.Module):
                 lf = ‖LL(x̂) − LL(x)‖² + ‖LP(x̂) − LP(x)‖²         low-frequency consistency (LFE variants)
                 detail = |log E_detail(x̂) − log E_detail(x)|   as much fine detail as a real face (not less: blur)
                 adv = −Disc(x̂)                                  adversarial (hinge): sharp, plausible detail
-            loss = diffusion + w_l1·l1 + w_hf·hf + w_lf·lf + w_detail·detail + w_adv·(1 − split·rate)·adv
+                id = 1 − cos(Id(x̂), Id(x))                        identity (the paper's term), with a frozen proxy
+                                                                 distilled from dlib (models/identity.py)
+            loss = diffusion + w_l1·l1 + w_hf·hf + w_lf·lf + w_detail·detail + w_adv·(1 − split·rate)·adv + w_id·id
 
         ``a = pixel_share(rate, split)``: how much of the fidelity is asked pixel by pixel. With ``split = 0`` it is
         1 at every rate (plain L1 and wavelet MSE) and the adversarial term has the same weight at every rate. With
@@ -197,7 +201,8 @@ class FaSDiffCodec(nn.Module):
 
         Few-step diffusion decoders are sharp only when trained for the step counts they run (StableCodec, OSCAR):
         trained for noise prediction alone, 1–4 steps give the conditional mean, i.e. blur. ``weights``
-        overrides :data:`LOSS_WEIGHTS`; ``discriminator`` is needed when ``adv`` has a weight. Returns the terms,
+        overrides :data:`LOSS_WEIGHTS`; ``discriminator`` is needed when ``adv`` has a weight, ``identity`` (a frozen
+        ``IdentityNet``) when ``id`` has one. Returns the terms,
         ``loss``, and ``x_hat`` (detached, for the discriminator's own step).
         """
         w = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, "split_below": SPLIT_BELOW, **(weights or {})}
@@ -235,11 +240,15 @@ class FaSDiffCodec(nn.Module):
         e = lambda im: frequency.detail_energy(im).clamp_min(1e-8).log()  # noqa: E731
         detail = (e(x_hat) - e(x)).abs().mean() if w["detail"] > 0 else zero
         adv = generator_loss(discriminator(x_hat)) if (w["adv"] > 0 and discriminator is not None) else zero
+        if w["id"] > 0 and identity is None:
+            raise ValueError("an identity weight needs the identity proxy (identity=IdentityNet...)")
+        ident = identity_loss(identity, x_hat, x) if w["id"] > 0 else zero
         # the adversarial term's share: all of it at rate 0, 1 − split at split_below and above
         realism_share = 1.0 - w["split"] * min(1.0, float(rate) / w["split_below"])
         loss = (diffusion + w["l1"] * l1 + w["hf"] * hf + w["lf"] * lf + w["detail"] * detail
-                + w["adv"] * realism_share * adv)
+                + w["adv"] * realism_share * adv + w["id"] * ident)
         return {"loss": loss, "diffusion": diffusion, "l1": l1, "hf": hf, "lf": lf, "detail": detail, "adv": adv,
+                **({"id": ident} if w["id"] > 0 else {}),
                 "x_hat": x_hat.detach()}
 
     def trainable_modules(self) -> dict[str, nn.Module]:

@@ -46,6 +46,8 @@ class Config(loop.TrainConfig):
     l1_weight: float = LOSS_WEIGHTS["l1"]
     detail_weight: float = LOSS_WEIGHTS["detail"]
     adv_weight: float = LOSS_WEIGHTS["adv"]
+    id_weight: float = LOSS_WEIGHTS["id"]
+    identity: str | None = None  # the identity proxy's folder (fasdiff-lite train identity --export DIR)
     split: float = LOSS_WEIGHTS["split"]  # 0: pixel fidelity at every rate; 1: at rate r, a share r of it (the rest low-pass)
     split_levels: int = SPLIT_LEVELS  # the split's low-pass band: 2 (¼ Nyquist) or 1 (½ Nyquist, wider)
     split_below: float = SPLIT_BELOW  # the split acts below this rate only
@@ -96,6 +98,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--train-parts", default="all", help="comma-separated parts to train: control, lfe, decoder, "
                    "fusion (default all); the rest stay frozen, and with only the fusion the diffusion runs without "
                    "gradients (much faster)")
+    m.add_argument("--identity", default=None, help="folder of the identity proxy (models/identity.py, from "
+                   "`fasdiff-lite train identity --export DIR`); needed with --id-weight")
     m.add_argument("--init", default=None, help="start from the trained parts of this codec folder (e.g. "
                    "fasdiff_lite/assets/fasdiff/full) instead of a fresh control: continue a training on another machine")
 
@@ -146,11 +150,18 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
         for name, m in modules.items():
             m.requires_grad_(name in keep)
         modules = {k: v for k, v in modules.items() if k in keep}
+    if cfg.id_weight > 0 and not cfg.identity:
+        raise ValueError("--id-weight needs --identity DIR (an identity proxy from `fasdiff-lite train identity`)")
+    identity = None
+    if cfg.identity:
+        from ..models.identity import IdentityNet
+
+        identity = IdentityNet.from_pretrained(cfg.identity).to(codec.prior.device).eval().requires_grad_(False)
     opt = torch.optim.AdamW([p for m in modules.values() for p in m.parameters()], lr=cfg.lr, weight_decay=0.0)
     disc = PatchDiscriminator().to(codec.prior.device)
     d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
     weights = {"l1": cfg.l1_weight, "hf": cfg.hf_weight, "lf": cfg.lf_weight, "detail": cfg.detail_weight,
-               "adv": cfg.adv_weight, "split": cfg.split, "split_levels": cfg.split_levels,
+               "adv": cfg.adv_weight, "id": cfg.id_weight, "split": cfg.split, "split_levels": cfg.split_levels,
                "split_below": cfg.split_below}
     box = {}
 
@@ -160,7 +171,7 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
         x = data.augment_batch(x, cfg.size)
         steps, realism = decode_setting()
         w = dict(weights, adv=weights["adv"] if step >= cfg.adv_start else 0.0)
-        losses = codec.training_loss(x, float(torch.rand(())) ** cfg.rate_power, steps, realism, w, disc)
+        losses = codec.training_loss(x, float(torch.rand(())) ** cfg.rate_power, steps, realism, w, disc, identity)
         box["real"], box["fake"] = x, losses.pop("x_hat")
         return losses
 
@@ -173,6 +184,7 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
                        aux=(d_opt, disc_loss), desc=f"train {cfg.variant}")
     codec.training_info = loop.training_facts(cfg, history, len(faces), t0, weights=weights, adv_start=cfg.adv_start,
                                               init=cfg.init, fusion=cfg.fusion, train_parts=cfg.train_parts,
+                                              identity=cfg.identity,
                                               rate_power=cfg.rate_power, fusion_rate=bool(codec.fusion and codec.fusion.rate_input),
                                               fusion_anchor=codec.fusion.anchor if codec.fusion else None)
     return codec.eval(), history
