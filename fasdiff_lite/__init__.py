@@ -3,12 +3,13 @@
 Floors (each module imports only from its own floor or below; ``tests/test_layout.py`` checks it)::
 
     floor 1  settings · data · faces · frequency · bitstream · rans      plain tools; data: the one path for pixels; faces: detection, alignment
-    floor 2  models/compressor · prior · adversarial · fusion            the learned pieces, each usable alone
+    floor 2  models/compressor · prior · adversarial · fusion · identity the learned pieces, each usable alone
     floor 3  models/control · models/lfe                                 what ties the compressor to the prior
     floor 4  models/codec · models/zoo                                   FaSDiffCodec: bytes ↔ image; shipped models
              evaluation/ (metrics · face_metrics · realism · perceptual · measuring, for people and for machines
                           baselines · bdrate · run)
-    floor 5  train/ (loop · compressor · autoencoder · prior · fasdiff)  work done with the models
+    floor 5  train/ (loop · compressor · autoencoder · prior · fasdiff   work done with the models
+             · identity)
     top      cli · commands/ · demo · explore/ · course                  faces for people; no model logic (course: the
                                                                           notebooks as student and solution copies)
 

@@ -2,7 +2,7 @@
 
     fasdiff-lite info                              versions, hardware, what is installed and shipped
     fasdiff-lite quickstart                        compress the sample faces with every shipped codec
-    fasdiff-lite train {compressor,autoencoder,prior,fasdiff} ...   train a model (progress bar, checkpoints, resume)
+    fasdiff-lite train {compressor,autoencoder,prior,fasdiff,identity} ...   train a model (progress bar, checkpoints, resume)
     fasdiff-lite compress face.png -o face.fsd --rate R
     fasdiff-lite decompress face.fsd -o out.png
     fasdiff-lite eval [--data DIR] [--codecs ...] [--rates ...]   every codec on the same faces, with BD-rates
@@ -34,6 +34,7 @@ TRAIN_TARGETS = {
     "autoencoder": "train the tiny prior's VAE",
     "prior": "train the tiny prior's denoising UNet",
     "fasdiff": "train a FaSDiff codec's visual-prompt control and low-frequency module (prior frozen)",
+    "identity": "distil dlib's face descriptor into a small differentiable identity proxy (for an identity loss)",
 }
 
 
