@@ -534,7 +534,8 @@ def build_app():
 
     on_example.__annotations__ = {"evt": gr.SelectData}  # gradio passes the click by this annotation
 
-    with gr.Blocks(title="fasdiff-lite demo") as app:
+    # delete_cache: gradio's copies of the images and files it served, removed hourly once an hour old
+    with gr.Blocks(title="fasdiff-lite demo", delete_cache=(3600, 3600)) as app:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
@@ -601,6 +602,9 @@ THREADS = 1  # torch CPU threads of the demo server: one 64-px face at a time ga
 # beside a training job on a 2-core machine)
 
 
+SESSIONS = 200  # browser sessions whose state gradio keeps in memory
+
+
 def add_arguments(p) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 to share on a network)")
     p.add_argument("--threads", type=int, default=THREADS, help=f"torch CPU threads (default {THREADS})")
@@ -610,5 +614,8 @@ def add_arguments(p) -> None:
 
 def main(args) -> int:
     settings.cpu_threads(args.threads)
-    build_app().launch(server_name=args.host, server_port=args.port, share=args.share)
+    # gradio keeps each browser session's state in memory (10,000 sessions by default); the demo keeps none of its
+    # own there (no gr.State), so a few hundred recent sessions are plenty
+    build_app().launch(server_name=args.host, server_port=args.port, share=args.share,
+                       state_session_capacity=SESSIONS)
     return 0
