@@ -75,6 +75,9 @@ class Template:
 # dlib found a face in 646 of the 680 train faces. Re-measure with:  python benchmarks/alignment.py
 # The train faces are only roughly aligned: two sources, tight crops (native side < 128 px, eye distance about
 # 0.35 of the frame) and looser ones (native ≥ 512 px, about 0.29): one face's eyes sit ~2–5 px (at 64 px) from these.
+# The tight crops were cut from a detector box (framed from dlib's box, half of them are reproduced exactly); the looser
+# ones follow no single framing (frame 1.53 ± 0.33 box sides), so no aligner reproduces every training crop within
+# 2 px (benchmarks/alignment.py measures both).
 TEMPLATE = Template(left_eye=(0.3375, 0.4249), right_eye=(0.6667, 0.4214), found=646, total=680)
 
 
