@@ -1,5 +1,5 @@
-"""A quick look at a FaSDiff training run before deciding whether it is worth a full evaluation: the shipped codec,
-the run's checkpoint and the compressor's own x_fid on the same held-out faces.
+"""A quick look at a FaSDiff training run before deciding whether it is worth a full evaluation: the codec it started
+from (``--init``: the shipped one, or an earlier run's export), the run's checkpoint and the compressor's own x_fid on the same held-out faces.
 
     python benchmarks/decoder_probe.py runs/r7-wide                       # 40 held-out faces, rates 0 0.3 1
     python benchmarks/decoder_probe.py runs/r7-wide --faces 150 --rates 0 0.3 0.5 1
@@ -69,24 +69,31 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--realism", type=float, default=1.0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--also", nargs="*", default=[], metavar="DIR", help="more codec folders to measure beside it "
+                    "(e.g. fasdiff_lite/assets/fasdiff/full when the run started from another run)")
     args = ap.parse_args()
     settings.cpu_threads(args.threads)
     t0 = time.time()
     faces, what = data.load_faces("shared", split="val", limit=args.faces), "held-out faces"
     new, info = checkpoint_codec(args.run)
-    shipped = FaSDiffCodec.from_pretrained(info["init"]).eval()
+    start = FaSDiffCodec.from_pretrained(info["init"]).eval()
+    others = {d: FaSDiffCodec.from_pretrained(d).eval() for d in args.also}
     gallery = face_metrics.descriptors(faces)
     print(f"{args.run} at step {info['step']} (trained parts: {', '.join(info['loaded'])}; from {info['init']}); "
           f"{len(faces)} {what}, 64×64, {args.steps} steps, realism {args.realism}")
     print("| rate | codec | PSNR | detail ratio | re-id rank-1 | descriptor FD |")
     print("|---|---|---|---|---|---|")
     for r in args.rates:
-        comp = shipped.compressor
+        comp = start.compressor
         rows = {
             "x_fid (compressor alone)": lambda x: comp.decompress(comp.compress(x, r)),
-            "shipped": lambda x: shipped.decompress(shipped.compress(x, r), steps=args.steps, realism=args.realism),
+            f"its start ({info['init']})": lambda x: start.decompress(start.compress(x, r), steps=args.steps,
+                                                                      realism=args.realism),
             "checkpoint": lambda x: new.decompress(new.compress(x, r), steps=args.steps, realism=args.realism),
         }
+        for folder, other in others.items():
+            rows[folder] = (lambda c: lambda x: c.decompress(c.compress(x, r), steps=args.steps,
+                                                              realism=args.realism))(other)
         for name, fn in rows.items():
             m = measure(faces, fn, gallery)
             print(f"| {r:g} | {name} | {m['psnr']:.2f} | {m['detail']:.2f} | {m['reid']:.2f} | {m['fd']:.3f} |", flush=True)
