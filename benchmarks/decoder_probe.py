@@ -14,6 +14,7 @@ fixed validation split: never training faces.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import face_metrics, metrics, realism
 from fasdiff_lite.models import zoo
 from fasdiff_lite.models.codec import FaSDiffCodec
-from fasdiff_lite.models.fusion import FidelityFusion
+from fasdiff_lite.train import fasdiff as fasdiff_train
 
 
 def checkpoint_codec(run: Path) -> tuple[FaSDiffCodec, dict]:
@@ -35,12 +36,8 @@ def checkpoint_codec(run: Path) -> tuple[FaSDiffCodec, dict]:
     init = cfg.get("init")
     if not init:
         raise SystemExit(f"{run}: the run did not start from a codec folder (--init); this probe compares against one")
-    codec = FaSDiffCodec.from_pretrained(init)
-    anchor = cfg.get("fusion_anchor")
-    if anchor and (codec.fusion is None or codec.fusion.anchor != anchor):  # the run started a fresh fusion
-        codec.fusion = FidelityFusion(rate_input=bool(cfg.get("fusion_rate")), anchor=anchor)
-    elif cfg.get("fusion_rate") and codec.fusion is not None:
-        codec.fusion.add_rate_input()
+    names = {f.name for f in dataclasses.fields(fasdiff_train.Config)}
+    codec = fasdiff_train.start_codec(fasdiff_train.Config(**{k: v for k, v in cfg.items() if k in names}))
     parts = codec.trainable_modules()
     loaded = []
     for name, module in parts.items():

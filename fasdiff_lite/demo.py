@@ -40,6 +40,10 @@ SIZES = (64, 128, 256)
 KEEP_FILES = 50  # the demo's download folder keeps the newest .fsd files only
 KEEP_PNGS = 2000  # ... and the newest PNGs it hands to gradio (a 64-px face's is ~9 kB)
 CACHE_ENTRIES = 256  # decoded results kept in memory (a 64-px entry is ~12 kB, a 256-px one ~200 kB)
+THREADS = 1  # torch CPU threads of the demo server: one 64-px face at a time gains little from more, and torch's
+# worker threads stall when other work holds the cores (a 12-MP photo's compare: 10 s with 1 thread, 31 s with 2
+# beside a training job on a 2-core machine)
+SESSIONS = 200  # browser sessions whose state gradio keeps in memory
 _folder: tempfile.TemporaryDirectory | None = None
 LEARNED = ("hf-compressor", "hyperprior")
 # Who sets the byte budget: the first of these that is chosen (FaSDiff's file codes the HF compressor's symbols)
@@ -75,6 +79,13 @@ def _demo_folder() -> Path:
     return Path(_folder.name)
 
 
+def _keep_newest(folder: Path, pattern: str, keep: int) -> None:
+    """Remove the oldest files matching ``pattern`` in ``folder`` so that a new one leaves at most ``keep``."""
+    old = sorted(folder.glob(pattern), key=lambda f: f.stat().st_mtime)
+    for f in old[: max(0, len(old) - keep + 1)]:
+        f.unlink(missing_ok=True)
+
+
 def png_file(img: np.ndarray | None) -> str | None:
     """``img`` as a PNG file in the demo's folder, named by its content, written once (to a temporary name, then
     renamed into place). The app hands gradio these paths rather than arrays: gradio writes an array to its cache
@@ -92,9 +103,7 @@ def png_file(img: np.ndarray | None) -> str | None:
     img = np.ascontiguousarray(img)
     path = folder / f"{hashlib.blake2b(img.tobytes() + repr(img.shape).encode(), digest_size=16).hexdigest()}.png"
     if not path.exists():
-        old = sorted(folder.glob("*.png"), key=lambda f: f.stat().st_mtime)
-        for f in old[: max(0, len(old) - KEEP_PNGS + 1)]:
-            f.unlink(missing_ok=True)
+        _keep_newest(folder, "*.png", KEEP_PNGS)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
         with os.fdopen(fd, "wb") as f:
             Image.fromarray(img).save(f, format="PNG")
@@ -108,9 +117,7 @@ def _download_path(rate: float, codec: str = "face") -> Path:
     import uuid
 
     folder = _demo_folder()
-    old = sorted(folder.glob("*.fsd"), key=lambda f: f.stat().st_mtime)
-    for f in old[: max(0, len(old) - KEEP_FILES + 1)]:
-        f.unlink(missing_ok=True)
+    _keep_newest(folder, "*.fsd", KEEP_FILES)
     return folder / f"{codec}_rate{float(rate):.2f}_{uuid.uuid4().hex[:8]}.fsd"
 
 
@@ -595,14 +602,6 @@ def build_app():
         decode_btn.click(on_decode, [upload, steps, realism_], [decoded, decoded_info], api_name="decode")
         app.load(on_compare, inputs, outputs, api_name=False)
     return app
-
-
-THREADS = 1  # torch CPU threads of the demo server: one 64-px face at a time gains little from more, and torch's
-# worker threads stall when other work holds the cores (a 12-MP photo's compare: 10 s with 1 thread, 31 s with 2
-# beside a training job on a 2-core machine)
-
-
-SESSIONS = 200  # browser sessions whose state gradio keeps in memory
 
 
 def add_arguments(p) -> None:

@@ -206,6 +206,8 @@ class FaSDiffCodec(nn.Module):
         ``loss``, and ``x_hat`` (detached, for the discriminator's own step).
         """
         w = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, "split_below": SPLIT_BELOW, **(weights or {})}
+        if w["id"] > 0 and identity is None:
+            raise ValueError("an identity weight needs the identity proxy (identity=IdentityNet...)")
         prior = self.prior
         # with the control and the LFE frozen (training the decoder and/or the fusion), the diffusion runs without
         # gradients: only what comes after the latent needs them
@@ -240,8 +242,6 @@ class FaSDiffCodec(nn.Module):
         e = lambda im: frequency.detail_energy(im).clamp_min(1e-8).log()  # noqa: E731
         detail = (e(x_hat) - e(x)).abs().mean() if w["detail"] > 0 else zero
         adv = generator_loss(discriminator(x_hat)) if (w["adv"] > 0 and discriminator is not None) else zero
-        if w["id"] > 0 and identity is None:
-            raise ValueError("an identity weight needs the identity proxy (identity=IdentityNet...)")
         ident = identity_loss(identity, x_hat, x) if w["id"] > 0 else zero
         # the adversarial term's share: all of it at rate 0, 1 − split at split_below and above
         realism_share = 1.0 - w["split"] * min(1.0, float(rate) / w["split_below"])

@@ -114,19 +114,11 @@ def build(cfg: Config, fusion_config: dict | None = None) -> FaSDiffCodec:
     return FaSDiffCodec(compressor, prior, cfg.variant, fusion=fusion)
 
 
-def decode_setting(gen: torch.Generator | None = None) -> tuple[int, float]:
-    """A (steps, realism) to train one step at: the CLI's default (4, 1.0) half the time, else 1–4 steps at
-    realism U[0.3, 1]."""
-    u = torch.rand(3, generator=gen)
-    if u[0] < 0.5:
-        return 4, 1.0
-    return min(4, 1 + int(u[1] * 4)), float(0.3 + 0.7 * u[2])
-
-
-def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
-    if not cfg.rate_power > 0:
-        raise ValueError(f"--rate-power must be above 0, got {cfg.rate_power}")
-    cfg, faces, _ = loop.setup(cfg, f"runs/{cfg.variant}")
+def start_codec(cfg: Config) -> FaSDiffCodec:
+    """The codec a run starts from: fresh, or ``--init``'s trained parts, with the fusion the flags ask for (kept from
+    ``--init``; a fresh one for ``--fusion`` or for another ``--fusion-anchor`` than ``--init``'s; made rate-aware by
+    ``--fusion-rate``). Sets ``cfg.fusion`` to whether the codec has one. ``benchmarks/decoder_probe.py`` rebuilds a
+    run's codec with it from the config saved in the run's checkpoint."""
     init_fusion = FaSDiffCodec.read_config(cfg.init).get("fusion") if cfg.init else None
     if init_fusion:
         cfg.fusion = True  # a codec that has a fusion keeps it: without this its weights would be dropped
@@ -141,6 +133,25 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
         codec.load_trainable(cfg.init, missing_ok=("fusion",), skip=("fusion",) if fresh else ())
     if cfg.fusion_rate:
         codec.fusion.add_rate_input()
+    return codec
+
+
+def decode_setting(gen: torch.Generator | None = None) -> tuple[int, float]:
+    """A (steps, realism) to train one step at: the CLI's default (4, 1.0) half the time, else 1–4 steps at
+    realism U[0.3, 1]."""
+    u = torch.rand(3, generator=gen)
+    if u[0] < 0.5:
+        return 4, 1.0
+    return min(4, 1 + int(u[1] * 4)), float(0.3 + 0.7 * u[2])
+
+
+def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
+    if not cfg.rate_power > 0:
+        raise ValueError(f"--rate-power must be above 0, got {cfg.rate_power}")
+    if cfg.id_weight > 0 and not cfg.identity:
+        raise ValueError("--id-weight needs --identity DIR (an identity proxy from `fasdiff-lite train identity`)")
+    cfg, faces, _ = loop.setup(cfg, f"runs/{cfg.variant}")
+    codec = start_codec(cfg)
     cfg.device = str(codec.prior.device)
     modules = codec.trainable_modules()
     if cfg.train_parts != "all":
@@ -150,8 +161,6 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
         for name, m in modules.items():
             m.requires_grad_(name in keep)
         modules = {k: v for k, v in modules.items() if k in keep}
-    if cfg.id_weight > 0 and not cfg.identity:
-        raise ValueError("--id-weight needs --identity DIR (an identity proxy from `fasdiff-lite train identity`)")
     identity = None
     if cfg.identity:
         from ..models.identity import IdentityNet
