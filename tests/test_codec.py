@@ -460,3 +460,88 @@ def test_the_identity_term_needs_a_proxy_and_trains_the_decoder(prior, compresso
     losses["loss"].backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in codec.decoder.parameters())
     assert all(p.grad is None for p in net.parameters())
+
+
+def test_training_loss_is_the_few_step_latent_then_the_decoded_loss(prior, compressor):
+    """``training_loss`` = ``few_step_latent`` (the frozen compressor, the diffusion and its loss) + ``decoded_loss``
+    (the decoder, the fusion, the LF correction and the terms on the decoded face): with the same random draws the
+    two halves give the same loss, so a trainer that caches the latent (train/latent_cache.py) optimises exactly
+    the uncached objective."""
+    from fasdiff_lite.models.adversarial import PatchDiscriminator
+    from fasdiff_lite.models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS
+
+    codec = _steered(FaSDiffCodec(compressor, prior, "fasdiff", fusion=True))
+    disc = PatchDiscriminator()
+    x = torch.rand(2, 3, 64, 64)
+    w = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, "split_below": SPLIT_BELOW, "split": 0.5, "adv": 0.1}
+    torch.manual_seed(3)
+    whole = codec.training_loss(x, 0.3, steps=2, realism=0.8, weights=w, discriminator=disc)
+    torch.manual_seed(3)
+    z, x_fid, diffusion = codec.few_step_latent(x, 0.3, steps=2, realism=0.8, diffusion_loss=codec.steers())
+    halves = codec.decoded_loss(x, z, x_fid, 0.3, w, disc)
+    assert codec.steers() and float(diffusion) > 0
+    assert torch.allclose(whole["loss"], halves["loss"] + diffusion)
+    assert torch.allclose(whole["x_hat"], halves["x_hat"])
+    # a generator makes the latent reproducible without touching the global RNG
+    a = codec.few_step_latent(x, 0.3, 2, 0.8, generator=torch.Generator().manual_seed(5))[0]
+    b = codec.few_step_latent(x, 0.3, 2, 0.8, generator=torch.Generator().manual_seed(5))[0]
+    c = codec.few_step_latent(x, 0.3, 2, 0.8, generator=torch.Generator().manual_seed(6))[0]
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_latent_cache_is_built_once_checked_and_refused_when_stale(prior, compressor, tmp_path):
+    """train/latent_cache.py: a cache holds each group's views, x_fid and few-step latent at one drawn rate and decode
+    setting; decoding a cached group gives what the codec gives for the same draws; a cache made from other frozen
+    weights is refused, not reused."""
+    from fasdiff_lite.models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS
+    from fasdiff_lite.train import latent_cache
+
+    codec = _steered(FaSDiffCodec(compressor, prior, "fasdiff", fusion=True)).eval()
+    faces = (torch.rand(5, 128, 128, 3) * 255).to(torch.uint8).numpy()
+    draws = iter([(0.0, 2, 1.0), (0.7, 1, 0.5)])
+    cache = latent_cache.build(codec, faces, 2, 3, lambda g: next(draws), seed=0, progress=False)
+    assert cache["z"].shape == (2, 3, 4, 16, 16) and cache["x"].shape == cache["x_fid"].shape == (2, 3, 3, 64, 64)
+    assert cache["rate"].tolist() == [0.0, pytest.approx(0.7)] and cache["steps"].tolist() == [2, 1]
+    groups = latent_cache.Groups(cache)
+    assert len(groups) == 2
+    x, z, x_fid, rate = groups.group(1)
+    _, fid_again, _ = codec.few_step_latent(x, rate, 1, 0.5)
+    assert (x_fid - fid_again).abs().max() < 2e-3  # stored as float16
+    w = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, "split_below": SPLIT_BELOW}
+    assert torch.isfinite(codec.decoded_loss(x, z, x_fid, rate, w)["loss"])
+
+    made_from = {"frozen": latent_cache.frozen_fingerprint(codec), "groups": 2}
+    path = latent_cache.save(cache, tmp_path / latent_cache.FILE, made_from)
+    calls = []
+    again = latent_cache.load_or_build(path, made_from, lambda: calls.append(1))
+    assert not calls and torch.equal(again["z"], cache["z"])
+    with torch.no_grad():
+        next(codec.control.parameters()).add_(0.1)
+    other = {**made_from, "frozen": latent_cache.frozen_fingerprint(codec)}
+    assert other["frozen"] != made_from["frozen"]
+    with pytest.raises(ValueError, match="frozen"):
+        latent_cache.load_or_build(path, other, lambda: calls.append(1))
+
+
+@pytest.mark.skipif(not (settings.ASSETS_DIR / "compressor/hf/model.safetensors").exists(), reason="needs the shipped compressor")
+def test_training_on_a_latent_cache(prior, tmp_path, monkeypatch, capsys):
+    """``train fasdiff --latent-cache G``: refused while the control or the LFE trains; with them frozen it builds the
+    cache in the run folder, trains the fusion on it, and resumes on the same cache."""
+    monkeypatch.setenv("FASDIFF_FAST", "1")
+    prior_dir = prior.save_pretrained(tmp_path / "prior", dtype=None)
+    base = ["train", "fasdiff", "--prior", str(prior_dir), "--faces", "samples", "--batch-size", "2", "--device", "cpu",
+            "--fusion-anchor", "fid", "--fusion-rate", "--latent-cache", "2", "--lr", "1e-2", "--warmup", "0"]
+    assert cli.main(base + ["--steps", "1", "--out", str(tmp_path / "bad")]) == 1
+    assert "--train-parts decoder,fusion" in capsys.readouterr().err
+    run, exp = tmp_path / "run", tmp_path / "exp"
+    args = base + ["--train-parts", "fusion", "--steps", "2", "--out", str(run), "--export", str(exp)]
+    assert cli.main(args) == 0
+    cache = run / "latent_cache.safetensors"
+    assert cache.exists()
+    stamp = cache.stat().st_mtime_ns
+    codec = FaSDiffCodec.from_pretrained(exp, prior=prior)
+    assert codec.fusion.anchor == "fid" and codec.fusion.out.weight.any()  # trained on the cache
+    args[args.index("--steps") + 1] = "3"
+    assert cli.main(args) == 0
+    assert json.loads((run / "checkpoint" / "progress.json").read_text())["step"] == 3
+    assert cache.stat().st_mtime_ns == stamp  # reused, not rebuilt

@@ -208,29 +208,51 @@ class FaSDiffCodec(nn.Module):
         w = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, "split_below": SPLIT_BELOW, **(weights or {})}
         if w["id"] > 0 and identity is None:
             raise ValueError("an identity weight needs the identity proxy (identity=IdentityNet...)")
+        z, x_fid, diffusion = self.few_step_latent(x, rate, steps, realism, diffusion_loss=self.steers())
+        losses = self.decoded_loss(x, z, x_fid, rate, w, discriminator, identity)
+        losses["loss"] = losses["loss"] + diffusion
+        return {**losses, "diffusion": diffusion}
+
+    def steers(self) -> bool:
+        """Whether the control or the LFE is being trained (else the diffusion can run without gradients)."""
+        return any(p.requires_grad for k, m in self.trainable_modules().items() if k in ("control", "lfe")
+                   for p in m.parameters())
+
+    def few_step_latent(self, x: torch.Tensor, rate: float, steps: int = DEFAULT_STEPS,
+                        realism: float = DEFAULT_REALISM, diffusion_loss: bool = False,
+                        generator: torch.Generator | None = None):
+        """Part (a) of :meth:`training_loss` and the first half of (b): the frozen compressor's x_fid at ``rate``,
+        the ``steps`` DDIM steps from z_fid noised as at decode time (with gradients when ``diffusion_loss``, i.e.
+        the control or the LFE trains) and, with ``diffusion_loss``, the paper's diffusion loss. Returns
+        ``(ẑ0, x_fid, diffusion)``, x_fid at the padded size. With the control and the LFE frozen, ẑ0 depends on
+        nothing being trained, so it can be computed once and kept (``train/latent_cache.py``)."""
         prior = self.prior
-        # with the control and the LFE frozen (training the decoder and/or the fusion), the diffusion runs without
-        # gradients: only what comes after the latent needs them
-        steer = any(p.requires_grad for k, m in self.trainable_modules().items() if k in ("control", "lfe")
-                    for p in m.parameters())
         with torch.no_grad():  # the compressor and the VAE encoder are frozen
             out = self.compressor.forward_rate(pad(x), rate)  # eval mode: real rounding, as at decode time
             prompt, x_fid = out["y_hat"], out["x_hat"].clamp(0, 1)
             z_fid, z0 = prior.encode(x_fid), prior.encode(pad(x))
-        zero = torch.zeros((), device=x.device)
-        with torch.set_grad_enabled(steer and torch.is_grad_enabled()):
+        diffusion = torch.zeros((), device=x.device)
+        with torch.set_grad_enabled(diffusion_loss and torch.is_grad_enabled()):
             control = self.control_fn(prompt, x_fid, z_fid)
             # (a) diffusion loss at a random timestep
-            diffusion = zero
-            if steer:
-                t = torch.randint(0, prior.num_train_timesteps, (z0.shape[0],), device=z0.device)
-                z_t, eps = prior.add_noise(z0, t)
+            if diffusion_loss:
+                t = torch.randint(0, prior.num_train_timesteps, (z0.shape[0],), device=z0.device, generator=generator)
+                z_t, eps = prior.add_noise(z0, t, generator=generator)
                 diffusion = F.mse_loss(prior.predict_noise(z_t, t, **control(z_t, t)).float(), eps.float())
             # (b) the few-step decode, as at decode time
             timesteps = self.timesteps(steps, realism)
-            z, _ = prior.add_noise(z_fid, timesteps[0])
-            z = prior.denoise(z, timesteps, control, scheduler=SAMPLER)
-        # outside: the decoder and the fusion train even when the diffusion runs without gradients
+            z, _ = prior.add_noise(z_fid, timesteps[0], generator=generator)
+            z = prior.denoise(z, timesteps, control, scheduler=SAMPLER, generator=generator)
+        return z, x_fid, diffusion
+
+    def decoded_loss(self, x: torch.Tensor, z: torch.Tensor, x_fid: torch.Tensor, rate: float, weights: dict,
+                     discriminator: nn.Module | None = None, identity: nn.Module | None = None) -> dict:
+        """Part (b) of :meth:`training_loss` after the latent: ẑ0 → the codec's decoder → the fusion → the LF
+        correction → every term on the decoded face (``weights`` complete, as :meth:`training_loss` fills them).
+        Differentiable in the decoder and the fusion. Returns the terms, ``loss`` (without the diffusion loss)
+        and ``x_hat`` (detached)."""
+        w = weights
+        zero = torch.zeros((), device=x.device)
         x_hat = self.fuse(self.decode_latent(z), x_fid, rate)
         if self.lfe is not None:
             x_hat = self.lfe.correct(x_hat, x_fid)
@@ -245,9 +267,9 @@ class FaSDiffCodec(nn.Module):
         ident = identity_loss(identity, x_hat, x) if w["id"] > 0 else zero
         # the adversarial term's share: all of it at rate 0, 1 − split at split_below and above
         realism_share = 1.0 - w["split"] * min(1.0, float(rate) / w["split_below"])
-        loss = (diffusion + w["l1"] * l1 + w["hf"] * hf + w["lf"] * lf + w["detail"] * detail
+        loss = (w["l1"] * l1 + w["hf"] * hf + w["lf"] * lf + w["detail"] * detail
                 + w["adv"] * realism_share * adv + w["id"] * ident)
-        return {"loss": loss, "diffusion": diffusion, "l1": l1, "hf": hf, "lf": lf, "detail": detail, "adv": adv,
+        return {"loss": loss, "l1": l1, "hf": hf, "lf": lf, "detail": detail, "adv": adv,
                 **({"id": ident} if w["id"] > 0 else {}),
                 "x_hat": x_hat.detach()}
 
