@@ -3,10 +3,13 @@ from (``--init``: the shipped one, or an earlier run's export), the run's checkp
 
     python benchmarks/decoder_probe.py runs/r7-wide                       # 40 held-out faces, rates 0 0.3 1
     python benchmarks/decoder_probe.py runs/r7-wide --faces 150 --rates 0 0.3 0.5 1
+    python benchmarks/decoder_probe.py runs/gpu/df-full/export             # an exported codec folder works too
 
 The checkpoint's trained parts (``runs/<run>/checkpoint/<part>.safetensors``: decoder, fusion, control, LFE,
 whichever the run trained) are loaded into a fresh copy of the codec the run started from (``--init`` in its
-progress.json; the fusion gets its rate input when the run added one). Prints PSNR, the detail ratio (1 = as much
+progress.json; the fusion gets its rate input when the run added one). An exported codec folder (``codec.json``; a run
+trained elsewhere, say on a GPU) is measured as it is, beside the codec its training started from where that folder
+is here. Prints PSNR, the detail ratio (1 = as much
 fine detail as the original), re-identification rank-1 among the same faces (dlib) and the descriptor Fréchet
 distance to the originals, at 4 steps and realism 1 (the CLI's default). The faces are the first ``--faces`` of the
 fixed validation split: never training faces.
@@ -31,6 +34,10 @@ from fasdiff_lite.train import fasdiff as fasdiff_train
 
 
 def checkpoint_codec(run: Path) -> tuple[FaSDiffCodec, dict]:
+    if (run / "codec.json").exists():  # an exported codec folder: its training facts name the start
+        facts = FaSDiffCodec.read_config(run).get("training", {})
+        return FaSDiffCodec.from_pretrained(run).eval(), {"step": facts.get("steps", "?"), "init": facts.get("init"),
+                                                          "loaded": ["all (an exported folder)"]}
     progress = json.loads((run / "checkpoint" / "progress.json").read_text())
     cfg = progress["config"]
     init = cfg.get("init")
@@ -73,7 +80,8 @@ def main() -> None:
     t0 = time.time()
     faces, what = data.load_faces("shared", split="val", limit=args.faces), "held-out faces"
     new, info = checkpoint_codec(args.run)
-    start = FaSDiffCodec.from_pretrained(info["init"]).eval()
+    has_start = bool(info["init"]) and Path(info["init"]).exists()
+    start = FaSDiffCodec.from_pretrained(info["init"]).eval() if has_start else new
     others = {d: FaSDiffCodec.from_pretrained(d).eval() for d in args.also}
     gallery = face_metrics.descriptors(faces)
     print(f"{args.run} at step {info['step']} (trained parts: {', '.join(info['loaded'])}; from {info['init']}); "
@@ -82,12 +90,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for r in args.rates:
         comp = start.compressor
-        rows = {
-            "x_fid (compressor alone)": lambda x: comp.decompress(comp.compress(x, r)),
-            f"its start ({info['init']})": lambda x: start.decompress(start.compress(x, r), steps=args.steps,
-                                                                      realism=args.realism),
-            "checkpoint": lambda x: new.decompress(new.compress(x, r), steps=args.steps, realism=args.realism),
-        }
+        rows = {"x_fid (compressor alone)": lambda x: comp.decompress(comp.compress(x, r))}
+        if has_start:
+            rows[f"its start ({info['init']})"] = lambda x: start.decompress(start.compress(x, r), steps=args.steps,
+                                                                            realism=args.realism)
+        rows["checkpoint"] = lambda x: new.decompress(new.compress(x, r), steps=args.steps, realism=args.realism)
         for folder, other in others.items():
             rows[folder] = (lambda c: lambda x: c.decompress(c.compress(x, r), steps=args.steps,
                                                               realism=args.realism))(other)

@@ -1,6 +1,7 @@
 """The shared training loop: the wall-clock budget stops training, and the history and checkpoint it leaves
 count every step that ran (a model card reads its step count from them)."""
 import json
+import time
 
 import torch
 
@@ -24,3 +25,34 @@ def test_budget_stop_logs_and_checkpoints_every_step_done(tmp_path):
     assert history[-1]["step"] == done  # the last row is written at the stop, not at the last multiple of log_every
     progress = json.loads((tmp_path / "run" / "checkpoint" / "progress.json").read_text())
     assert progress["step"] == done
+
+
+def test_training_time_survives_a_resume_and_an_export_only_rerun(tmp_path):
+    """A resumed process starts its own clock at 0; the exported training time adds the stretches. Re-running a finished
+    run only to export it (``--steps <its step> --export DIR``) trains nothing and must not report 0 s."""
+    model = torch.nn.Linear(3, 1)
+
+    def run(steps, minutes=None):
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        cfg = loop.TrainConfig(steps=steps, batch_size=2, lr=0.1, warmup=0, min_lr=0.1, out=str(tmp_path / "run"),
+                               checkpoint_every=1, log_every=1, minutes=minutes, device="cpu")
+
+        def step_fn(x, step):
+            if step < 4:
+                time.sleep(0.05)
+            return {"loss": model(x.float()).pow(2).mean()}
+
+        return loop.run(cfg, torch.rand(8, 3), {"model": model}, opt, step_fn)
+
+    first = run(2)
+    resumed = run(4)  # resumes at step 2 with a fresh clock
+    assert [r["step"] for r in resumed] == [1, 2, 3, 4]
+    assert resumed[2]["time_s"] < resumed[1]["time_s"]  # the second process's clock started again
+    total = loop.training_seconds(resumed)
+    assert total == round(first[-1]["time_s"] + resumed[-1]["time_s"], 1)
+    assert total >= 0.2  # four steps of at least 50 ms
+    export_only = run(4)  # nothing left to train
+    assert export_only == resumed
+    facts = loop.training_facts(loop.TrainConfig(steps=4, batch_size=2, lr=0.1, seed=0), export_only, 8, time.time())
+    assert facts["wall_time_s"] == total and facts["wall_time_s_this_run"] < 0.1
+    assert loop.training_seconds([]) == 0.0

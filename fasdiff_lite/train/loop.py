@@ -256,10 +256,23 @@ def run(cfg: TrainConfig, dataset, modules: dict, optimizer: torch.optim.Optimiz
     return history
 
 
+def training_seconds(history: list[dict]) -> float:
+    """The training time behind a history, across resumes: each process's clock (``time_s``) starts at 0, so the
+    time is the sum of each stretch's last reading (a process killed before its last row loses its stretch's tail)."""
+    total, prev = 0.0, 0.0
+    for row in history:
+        t = float(row.get("time_s", 0.0))
+        if t < prev:  # a resumed process: a new clock
+            total += prev
+        prev = t
+    return round(total + prev, 1)
+
+
 def training_facts(cfg: TrainConfig, history: list[dict], n_faces: int, t0: float, **extra) -> dict:
     """What a model card needs about one training run (saved with the exported model as ``training``)."""
     return {"steps": history[-1]["step"] if history else 0, "batch_size": cfg.batch_size, "lr": cfg.lr,
             "seed": cfg.seed, "faces": str(cfg.faces), "n_faces": n_faces, **extra,
+            "wall_time_s": training_seconds(history),  # across resumes; this process's own time beside it
             "wall_time_s_this_run": round(time.time() - t0, 1), "device": str(cfg.device or "auto"),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "threads": torch.get_num_threads()}
