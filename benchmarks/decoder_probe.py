@@ -81,7 +81,8 @@ def main() -> None:
     faces, what = data.load_faces("shared", split="val", limit=args.faces), "held-out faces"
     new, info = checkpoint_codec(args.run)
     has_start = bool(info["init"]) and Path(info["init"]).exists()
-    start = FaSDiffCodec.from_pretrained(info["init"]).eval() if has_start else new
+    start = FaSDiffCodec.from_pretrained(info["init"]).eval() if has_start else None
+    comp = (start or new).compressor
     others = {d: FaSDiffCodec.from_pretrained(d).eval() for d in args.also}
     gallery = face_metrics.descriptors(faces)
     print(f"{args.run} at step {info['step']} (trained parts: {', '.join(info['loaded'])}; from {info['init']}); "
@@ -89,7 +90,6 @@ def main() -> None:
     print("| rate | codec | PSNR | detail ratio | re-id rank-1 | descriptor FD |")
     print("|---|---|---|---|---|---|")
     for r in args.rates:
-        comp = start.compressor
         rows = {"x_fid (compressor alone)": lambda x: comp.decompress(comp.compress(x, r))}
         if has_start:
             rows[f"its start ({info['init']})"] = lambda x: start.decompress(start.compress(x, r), steps=args.steps,

@@ -32,10 +32,10 @@ def test_training_time_survives_a_resume_and_an_export_only_rerun(tmp_path):
     run only to export it (``--steps <its step> --export DIR``) trains nothing and must not report 0 s."""
     model = torch.nn.Linear(3, 1)
 
-    def run(steps, minutes=None):
+    def run(steps):
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
         cfg = loop.TrainConfig(steps=steps, batch_size=2, lr=0.1, warmup=0, min_lr=0.1, out=str(tmp_path / "run"),
-                               checkpoint_every=1, log_every=1, minutes=minutes, device="cpu")
+                               checkpoint_every=1, log_every=1, device="cpu")
 
         def step_fn(x, step):
             if step < 4:

@@ -115,7 +115,7 @@ def train(cfg: Config) -> tuple[object, list, dict]:
              "freq_weight": cfg.freq_weight, "faces": str(cfg.faces), "n_train_faces": len(faces),
              "seed": cfg.seed, "threads": torch.get_num_threads(), "device": str(settings.device(cfg.device)),
              "wall_time_s_this_run": round(time.time() - t0, 1),
-             "train_time_s_logged": history[-1]["time_s"] if history else None}
+             "train_time_s_logged": loop.training_seconds(history) if history else None}
     return vae.eval(), history, facts
 
 

@@ -151,7 +151,7 @@ def train(cfg: Config) -> tuple[TinyPrior, list, dict]:
              "flip": not cfg.no_flip, "vae": str(cfg.vae), "seed": cfg.seed,
              "threads": torch.get_num_threads(), "device": str(dev),
              "wall_time_s_this_run": round(time.time() - t0, 1),
-             "train_time_s_logged": history[-1]["time_s"] if history else None,
+             "train_time_s_logged": loop.training_seconds(history) if history else None,
              "final_loss": history[-1]["loss"] if history else None}
     prior.unet = ema.eval()  # export the averaged weights
     return prior, history, facts
