@@ -13,6 +13,7 @@ from fasdiff_lite.models.compressor import CompressorConfig, HFCompressor
 from fasdiff_lite.models.control import VisualPromptControl
 from fasdiff_lite.models.lfe import HybridLFE, LFEConfig, hybrid_lowpass, lf_consistency_loss
 from fasdiff_lite.models.prior import TinyPrior
+from fasdiff_lite.train import fasdiff as fasdiff_train
 
 
 @pytest.fixture(scope="module")
@@ -419,7 +420,7 @@ def test_a_fid_anchored_fusion_starts_as_the_compressor_alone(prior, compressor,
 
 
 @pytest.mark.skipif(not (settings.ASSETS_DIR / "compressor/hf/model.safetensors").exists(), reason="needs the shipped compressor")
-def test_training_with_another_fusion_anchor_starts_a_fresh_fusion(prior, tmp_path, monkeypatch):
+def test_training_with_another_fusion_anchor_starts_a_fresh_fusion(prior, tmp_path, monkeypatch, capsys):
     """``train fasdiff --init <codec with a gen-anchored fusion> --fusion-anchor fid``: a fresh (zero) fid-anchored,
     rate-aware fusion; every other trained part loaded from --init."""
     from fasdiff_lite import cli
@@ -434,9 +435,19 @@ def test_training_with_another_fusion_anchor_starts_a_fresh_fusion(prior, tmp_pa
     assert cli.main(["train", "fasdiff", "--prior", str(prior_dir), "--faces", "samples", "--steps", "1",
                      "--batch-size", "1", "--variant", "fasdiff-nolfe", "--init", str(tmp_path / "gen"),
                      "--fusion-anchor", "fid", "--fusion-rate", "--train-parts", "fusion", "--no-resume", "--lr", "0",
+                     "--fusion-channels", "8", "--fusion-dilations", "1,3",
                      "--device", "cpu", "--out", str(tmp_path / "run"), "--export", str(tmp_path / "new")]) == 0
     new = FaSDiffCodec.from_pretrained(tmp_path / "new", prior=prior)
     assert new.fusion.anchor == "fid" and new.fusion.rate_input
+    assert new.fusion.channels == 8 and new.fusion.dilations == (1, 3)  # the fresh fusion's shape, saved and loaded
+    # a kept fusion (the same anchor as --init's) cannot change shape: refused, not silently ignored
+    assert cli.main(["train", "fasdiff", "--prior", str(prior_dir), "--faces", "samples", "--steps", "1",
+                     "--batch-size", "1", "--variant", "fasdiff-nolfe", "--init", str(tmp_path / "new"),
+                     "--fusion-channels", "16", "--no-resume", "--device", "cpu", "--out", str(tmp_path / "run2")]) != 0
+    assert "fresh fusion only" in capsys.readouterr().err
+    for bad in ("1,x", "0,2"):
+        with pytest.raises(ValueError, match="dilations"):
+            fasdiff_train.fusion_shape(fasdiff_train.Config(fusion_dilations=bad))
     assert not new.fusion.out.weight.any()  # fresh: the init's weights were not loaded (lr 0: not moved)
     for name in ("control", "decoder"):
         a, b = gen.trainable_modules()[name].state_dict(), new.trainable_modules()[name].state_dict()

@@ -65,3 +65,37 @@ def test_descriptor_frechet_on_faces_grows_with_damage():
     assert 0 < mild < heavy
     m = face_metrics.evaluate_identity(list(faces), list(_blur(faces)), landmarks=False)
     assert m["descriptor_fd"] == pytest.approx(mild, rel=1e-6)
+
+
+def _tensor(faces):
+    return torch.from_numpy(np.asarray(faces)).permute(0, 3, 1, 2).float() / 255
+
+
+def test_transplant_detail_keeps_the_coarse_face_and_takes_the_donors_detail():
+    faces = _tensor(_faces(4))
+    blurred = _tensor(_blur(_faces(4)))
+    oracle = realism.transplant_detail(blurred, faces)
+    # the original's detail on the blurred face's LL: the detail ratio is back near 1, and the LL is the blur's
+    assert np.allclose(realism.detail_ratio(faces, oracle), 1.0, atol=0.05)
+    assert torch.allclose(frequency.low_band(oracle), frequency.low_band(blurred), atol=0.02)
+    # its own detail back in its place changes nothing; gain 0 on top of its own changes nothing either
+    assert torch.allclose(realism.transplant_detail(faces, faces), faces, atol=1e-5)
+    assert torch.allclose(realism.transplant_detail(blurred, faces, keep_own=True, gain=0.0), blurred, atol=1e-5)
+    # added on top, the energy grows with the gain
+    lo, hi = (realism.detail_ratio(faces, realism.transplant_detail(blurred, faces[[1, 2, 3, 0]], keep_own=True,
+                                                                      gain=g)).mean() for g in (0.3, 0.6))
+    assert realism.detail_ratio(faces, blurred).mean() < lo < hi
+    with pytest.raises(ValueError, match="shape"):
+        realism.transplant_detail(blurred[:2], faces[:3])
+
+
+def test_nearest_by_coarse_finds_the_look_alike_and_can_skip_the_face_itself():
+    pool = _tensor(_faces(6))
+    query = _tensor(_blur(_faces(6)))  # the same faces, blurred: each one's LL is nearest its own original
+    assert realism.nearest_by_coarse(query, pool).tolist() == list(range(6))
+    other = realism.nearest_by_coarse(query, pool, exclude=range(6))
+    assert (other != torch.arange(6)).all()
+    with pytest.raises(ValueError, match="one index per query"):
+        realism.nearest_by_coarse(query, pool, exclude=[0])
+    with pytest.raises(ValueError, match="shape"):
+        realism.nearest_by_coarse(query[:, :, :32], pool)

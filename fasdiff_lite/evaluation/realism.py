@@ -18,6 +18,12 @@ backbones; they stay optional, see ``perceptual``):
 
   Lower is better; 0 for identical statistics. With 150 faces in 128 dimensions the covariance estimates
   are noisy, so compare codecs on the *same* faces, never against a number measured elsewhere.
+
+And one experiment that explains what the two measure together, the **detail transplant**: keep a decoded face's
+coarse structure (the LL band) and give it the detail bands of another face (:func:`transplant_detail`), the
+original's own (what no decoder knows without more bits) or a look-alike's (:func:`nearest_by_coarse`: plausible
+detail, the best a prior can guess). The detail ratio then reads about 1 in every case; the recogniser tells them
+apart (``benchmarks/detail_transplant.py``, notebook 08).
 """
 from __future__ import annotations
 
@@ -79,3 +85,39 @@ def descriptor_frechet(decoded, original=None, *, original_descriptors: np.ndarr
 
     ref = original_descriptors if original_descriptors is not None else face_metrics.descriptors(original)
     return frechet_distance(face_metrics.descriptors(decoded), ref)
+
+
+def transplant_detail(coarse: torch.Tensor, donor: torch.Tensor, *, gain: float = 1.0, keep_own: bool = False,
+                      wavelet: str = "haar", levels: int = 2) -> torch.Tensor:
+    """``coarse``'s LL band (after ``levels`` levels) with ``donor``'s detail bands, the very bands
+    :func:`detail_ratio` measures: in place of its own (``keep_own=False``) or added to them, times ``gain``.
+
+    Both N×3×H×W in [0, 1], the same shape (H and W divisible by 2**levels); the result is clamped to [0, 1].
+    ``transplant_detail(x_fid, original)`` is x_fid with the original's fine detail: an oracle no decoder can match
+    without more bits."""
+    if coarse.shape != donor.shape:
+        raise ValueError(f"coarse and donor faces differ in shape: {tuple(coarse.shape)} vs {tuple(donor.shape)}")
+    own, theirs = frequency.dwt2(coarse, wavelet, levels), frequency.dwt2(donor.to(coarse.dtype), wavelet, levels)
+    details = [tuple((a if keep_own else 0) + gain * d for a, d in zip(mine, yours))
+               for mine, yours in zip(own[1:], theirs[1:])]
+    return frequency.idwt2([own[0], *details], wavelet).clamp(0, 1)
+
+
+def nearest_by_coarse(query: torch.Tensor, pool: torch.Tensor, *, exclude=None, wavelet: str = "haar",
+                      levels: int = 2) -> torch.Tensor:
+    """For each face of ``query`` (N×3×H×W), the index in ``pool`` (M×3×H×W) of the face whose LL band is nearest
+    (squared error): a look-alike at 1/2**levels of the size, the face a non-parametric prior would lend its detail.
+    ``exclude``: one pool index per query face to skip (e.g. the face itself when the pool holds it), or None."""
+    if query.shape[1:] != pool.shape[1:]:
+        raise ValueError(f"query and pool faces differ in shape: {tuple(query.shape[1:])} vs {tuple(pool.shape[1:])}")
+    q = frequency.dwt2(query.float(), wavelet, levels)[0].flatten(1)
+    p = frequency.dwt2(pool.float(), wavelet, levels)[0].flatten(1)
+    dist = torch.cdist(q, p)
+    if exclude is not None:
+        skip = torch.as_tensor(exclude, dtype=torch.long).reshape(-1)
+        if len(skip) != len(q):
+            raise ValueError(f"exclude needs one index per query face ({len(q)}), got {len(skip)}")
+        if len(p) < 2:
+            raise ValueError("a pool of one face has nothing left once it is excluded")
+        dist[torch.arange(len(q)), skip] = float("inf")
+    return dist.argmin(1)

@@ -208,8 +208,8 @@ def plot_rd(summary: list[dict], metric: str = "psnr", ax=None):
 
 # ------------------------------------------------------------------------ rate–identity plot
 IDENTITY_LABELS = {"identity_cosine": "identity similarity (cosine, dlib)", "reid_rank1": "re-identification rank-1",
-                   "detail_ratio": "detail ratio (1 = as detailed as the original)",
-                   "descriptor_fd": "descriptor Fréchet distance (lower = more real)",
+                   "detail_ratio": "detail ratio\n(1 = as detailed as the original)",
+                   "descriptor_fd": "descriptor Fréchet distance\n(lower = more real)",
                    "identity_distance": "identity distance (dlib; lower = closer)",
                    "same_person_rate": "same-person rate (distance < 0.6)"}
 

@@ -59,6 +59,8 @@ class Config(loop.TrainConfig):
     fusion: bool = False  # add a fidelity fusion (models/fusion.py); starts as the identity
     fusion_rate: bool = False  # give the fusion the file's rate as an input (a trained one starts out the same)
     fusion_anchor: str | None = None  # gen / fid: the image the fusion's residual is added to (another than --init's: a fresh fusion)
+    fusion_channels: int | None = None  # a fresh fusion's width (default: models/fusion.py's 32)
+    fusion_dilations: str | None = None  # a fresh fusion's dilations, comma-separated (default 1,2,4,1)
     train_parts: str = "all"  # comma-separated parts to train (control, lfe, decoder, fusion) or "all"
     latent_cache: int = 0  # > 0: train the decoder/fusion on this many cached batches of few-step latents (latent_cache.py)
 
@@ -98,6 +100,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "added to: gen (the decoded face; the default) or fid (x_fid: it starts as the compressor alone and "
                    "learns to take the diffusion's detail); another anchor than --init's fusion starts a fresh fusion; "
                    "implies --fusion")
+    m.add_argument("--fusion-channels", type=int, default=None, help="a fresh fusion's width (default 32; "
+                   "models/fusion.py); only for a fusion this run starts")
+    m.add_argument("--fusion-dilations", default=None, help="a fresh fusion's dilations, one 3×3 layer each, "
+                   "comma-separated (default 1,2,4,1: it sees about 17 px; 1,2,4,8,1 sees about 33); only for a fusion "
+                   "this run starts")
     m.add_argument("--train-parts", default="all", help="comma-separated parts to train: control, lfe, decoder, "
                    "fusion (default all); the rest stay frozen, and with only the fusion the diffusion runs without "
                    "gradients (much faster)")
@@ -136,12 +143,37 @@ def start_codec(cfg: Config) -> FaSDiffCodec:
         if fresh:  # another anchor: the init's fusion weights mean something else; start a fresh one
             init_fusion.pop("rate_input", None)
     cfg.fusion = cfg.fusion or cfg.fusion_rate or bool(cfg.fusion_anchor)
+    shape = fusion_shape(cfg)
+    if shape:
+        if init_fusion and not fresh and any(init_fusion.get(k, v) != v for k, v in shape.items()):
+            raise ValueError(f"--fusion-channels/--fusion-dilations shape a fresh fusion only; {cfg.init}'s fusion "
+                             f"({init_fusion}) is kept and trained further (another --fusion-anchor starts a fresh one)")
+        cfg.fusion = True
+        init_fusion = {**(init_fusion or {}), **shape}
     codec = build(cfg, fusion_config=init_fusion)
     if cfg.init:
         codec.load_trainable(cfg.init, missing_ok=("fusion",), skip=("fusion",) if fresh else ())
     if cfg.fusion_rate:
         codec.fusion.add_rate_input()
     return codec
+
+
+def fusion_shape(cfg: Config) -> dict:
+    """The fusion's width and dilations ``--fusion-channels`` / ``--fusion-dilations`` ask for ({} for none)."""
+    shape = {}
+    if cfg.fusion_channels is not None:
+        if cfg.fusion_channels < 1:
+            raise ValueError(f"--fusion-channels must be at least 1, got {cfg.fusion_channels}")
+        shape["channels"] = int(cfg.fusion_channels)
+    if cfg.fusion_dilations:
+        try:
+            dil = [int(d) for d in str(cfg.fusion_dilations).split(",")]
+        except ValueError:
+            raise ValueError(f"--fusion-dilations takes comma-separated integers, got {cfg.fusion_dilations!r}") from None
+        if not dil or min(dil) < 1:
+            raise ValueError(f"--fusion-dilations must be integers ≥ 1, got {cfg.fusion_dilations!r}")
+        shape["dilations"] = dil
+    return shape
 
 
 def decode_setting(gen: torch.Generator | None = None) -> tuple[int, float]:
