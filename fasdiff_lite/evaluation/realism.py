@@ -22,8 +22,8 @@ backbones; they stay optional, see ``perceptual``):
 And one experiment that explains what the two measure together, the **detail transplant**: keep a decoded face's
 coarse structure (the LL band) and give it the detail bands of another face (:func:`transplant_detail`), the
 original's own (what no decoder knows without more bits) or a look-alike's (:func:`nearest_by_coarse`: plausible
-detail, the best a prior can guess). The detail ratio then reads about 1 in every case; the recogniser tells them
-apart (``benchmarks/detail_transplant.py``, notebook 08).
+detail, about what a prior can guess). The detail ratio says only how much detail each result has; the recogniser
+says whose it is (``benchmarks/detail_transplant.py``, notebook 08).
 """
 from __future__ import annotations
 
