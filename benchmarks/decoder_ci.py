@@ -21,12 +21,6 @@ from fasdiff_lite.evaluation import face_metrics, realism
 from fasdiff_lite.models import zoo
 
 
-def rank1_hits(probes: np.ndarray, gallery: np.ndarray) -> np.ndarray:
-    """1.0 where probe i's nearest gallery descriptor is gallery i (``face_metrics.reid_rank1`` face by face)."""
-    d = ((probes[:, None, :] - gallery[None]) ** 2).sum(-1)
-    return (d.argmin(1) == np.arange(len(probes))).astype(float)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--codec", default="fasdiff", choices=["fasdiff", "fasdiff-nolfe", "fasdiff-plain"])
@@ -54,7 +48,7 @@ def main() -> None:
             decoded.append(data.to_image(codec.decompress(codec.compress(x, rate))))
             x_fid.append(data.to_image(comp.decompress(comp.compress(x, rate))))
         p_dec, p_fid = face_metrics.descriptors(decoded), face_metrics.descriptors(x_fid)
-        hit_dec, hit_fid = rank1_hits(p_dec, gallery), rank1_hits(p_fid, gallery)
+        hit_dec, hit_fid = face_metrics.rank1_hits(gallery, p_dec), face_metrics.rank1_hits(gallery, p_fid)
         fd_dec, fd_fid = realism.frechet_distance(p_dec, gallery), realism.frechet_distance(p_fid, gallery)
         d_reid, d_fd = [], []
         for _ in range(args.draws):

@@ -20,7 +20,7 @@ Each row: PSNR, detail ratio (1 = the original's detail energy), dlib re-identif
 faces and the descriptor Fréchet distance to the originals (``decoder_probe.measure``). The faces are the first
 ``--faces`` of the fixed validation split; donors come from the train split only.
 
-What it shows (the model card and notebook 07 quote it): identity, for dlib, lives in the fine detail bands (the
+What it shows (the model card and notebook 08 quote it): identity, for dlib, lives in the fine detail bands (the
 original's detail on x_fid's coarse face brings re-id to about 0.95–0.97 at every rate), and detail that does not
 come from the bits costs identity in proportion to how much of it there is. So "as much detail as a real face"
 and "identity as good as the compressor's" can both hold only where the bits carry that detail.
@@ -38,6 +38,7 @@ from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import face_metrics
 from fasdiff_lite.evaluation.realism import nearest_by_coarse, transplant_detail
 from fasdiff_lite.models import zoo
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -167,3 +167,14 @@ def test_add_identity_scores_each_codec_and_rate(val10):
     assert poor["rate"] == 0.0 and good["rate"] == 1.0
     assert good["identity_cosine"] > poor["identity_cosine"] and good["reid_rank1"] >= poor["reid_rank1"]
     assert 0 <= good["detection_rate"] <= 1
+
+
+def test_rank1_hits_is_reid_rank1_face_by_face():
+    """No dlib needed: descriptors given. Probe i is a hit when its nearest gallery descriptor is gallery i."""
+    gallery = np.eye(4)
+    probes = gallery[[0, 1, 3, 2]] + 0.01  # faces 2 and 3 swapped
+    hits = fm.rank1_hits(gallery, probes)
+    assert hits.tolist() == [1.0, 1.0, 0.0, 0.0]
+    assert fm.reid_rank1(None, None, gallery=gallery, probes=probes) == hits.mean() == 0.5
+    with pytest.raises(ValueError, match="pair up"):
+        fm.rank1_hits(gallery, probes[:3])

@@ -363,14 +363,17 @@ def reid_rank1(originals, decodeds, *, gallery: np.ndarray | None = None, probes
         a, b = _pairs(originals, decodeds)
         gallery = descriptors(a) if gallery is None else gallery
         probes = descriptors(b) if probes is None else probes
-    return _rank1(np.asarray(gallery), np.asarray(probes))
+    return float(rank1_hits(gallery, probes).mean())
 
 
-def _rank1(gallery: np.ndarray, probes: np.ndarray) -> float:
+def rank1_hits(gallery: np.ndarray, probes: np.ndarray) -> np.ndarray:
+    """Face by face, what :func:`reid_rank1` averages: 1.0 where probe i's nearest (Euclidean) gallery descriptor is
+    gallery i, else 0.0 (for per-face statistics, e.g. a bootstrap over the faces)."""
+    gallery, probes = np.asarray(gallery), np.asarray(probes)
     if gallery.shape != probes.shape:
         raise ValueError(f"gallery {gallery.shape} and probes {probes.shape} must pair up")
     d = np.linalg.norm(probes[:, None, :] - gallery[None, :, :], axis=-1)  # N probes × N gallery
-    return float(np.mean(np.argmin(d, axis=1) == np.arange(len(gallery))))
+    return (np.argmin(d, axis=1) == np.arange(len(gallery))).astype(float)
 
 
 def detection_rate(faces) -> float:
@@ -453,7 +456,7 @@ def evaluate_identity(originals, decodeds, *, landmarks: bool = True, progress: 
         "identity_cosine": float(np.mean([s.cosine for s in scores])),
         "identity_distance": float(np.mean([s.distance for s in scores])),
         "same_person_rate": float(np.mean([s.same_person for s in scores])),
-        "reid_rank1": _rank1(gallery, probes),
+        "reid_rank1": float(rank1_hits(gallery, probes).mean()),
         "detection_rate": float(np.mean([d.detected for d in dec])),
         "detection_rate_original": float(np.mean([o.detected for o in orig])),
         "landmark_nme": float(np.mean(nme)) if nme else float("nan"),
