@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from fasdiff_lite import bitstream, cli, settings
+from fasdiff_lite.models import steering
 from fasdiff_lite.models.codec import FaSDiffCodec
 from fasdiff_lite.models.compressor import CompressorConfig, HFCompressor
 from fasdiff_lite.models.control import VisualPromptControl
@@ -58,10 +59,10 @@ def test_zero_initialised_control_leaves_the_prior_unchanged(prior):
     z = torch.randn(2, 4, 16, 16)
     t = torch.tensor([10, 500])
     res = control(z, t, prior.context, torch.randn(2, 16, 4, 4))
-    assert len(res["down_block_additional_residuals"]) == len(control.residual_channels) - 1
-    assert all(r.abs().max() == 0 for r in res["down_block_additional_residuals"])
+    assert len(res) == len(control.residual_channels)
+    assert all(r.abs().max() == 0 for r in res)
     with torch.no_grad():
-        assert torch.allclose(prior.predict_noise(z, t, **res), prior.predict_noise(z, t))
+        assert torch.allclose(prior.predict_noise(z, t, res[:-1], res[-1]), prior.predict_noise(z, t))
     with pytest.raises(ValueError, match="visual prompt"):
         control(z, t, prior.context, torch.randn(2, 5, 4, 4))
 
@@ -93,13 +94,13 @@ def test_decode_runs_exactly_the_steps_asked(prior, compressor, steps, realism, 
     codec = FaSDiffCodec(compressor, prior, "fasdiff-nolfe")
     blob = codec.compress(torch.rand(1, 3, 32, 32), 0.5)
     calls = []
-    real = codec.control_fn
+    real = steering.steered_output
 
-    def counting(*a, **k):
-        fn = real(*a, **k)
-        return lambda z, t: (calls.append(int(t)), fn(z, t))[1]
+    def counting(prior, control, lfe, z, t, *a, **k):
+        calls.append(int(t))
+        return real(prior, control, lfe, z, t, *a, **k)
 
-    monkeypatch.setattr(codec, "control_fn", counting)
+    monkeypatch.setattr(steering, "steered_output", counting)
     codec.decompress(blob, steps=steps, realism=realism)
     assert len(calls) == steps
     assert max(calls) <= round(realism * 999) and calls == sorted(calls, reverse=True)

@@ -127,8 +127,8 @@ def test_parameter_counts_step_times_and_sd_layout(codecs):
     assert len(unet.down_blocks) == 4  # SD's four levels, not the tiny prior's three
     control = VisualPromptControl(unet, prompt_channels=16)
     res = control(torch.randn(1, 4, 8, 8), 500, torch.zeros(1, 77, 64), torch.randn(1, 16, 4, 4))
-    assert len(res["down_block_additional_residuals"]) == 12
-    assert all(r.abs().max() == 0 for r in res["down_block_additional_residuals"])
+    assert len(res) == 12 + 1  # 12 down-block skip connections, then the mid block
+    assert all(r.abs().max() == 0 for r in res)
 
 
 # ----------------------------------------------------------------------------------------------- 06

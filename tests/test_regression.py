@@ -3,20 +3,25 @@
 ``tests/data/regression/`` holds a few ``.fsd`` files written by the shipped compressors and FaSDiff codecs
 (2 sample faces; FaSDiff decoded at two (steps, realism) settings) and the SHA-256 of the PNG each decodes to,
 made by ``tests/data/regression/make.py`` with one torch thread on the CPU. Decoding with one CPU thread was
-bit-stable between runs when they were made, so the hashes must match exactly; a retrained model changes them
+bit-stable between runs when they were made, so the hashes match exactly on that machine; on another CPU a
+pixel or two may move by one level (float32 kernels round differently: an AVX-512 machine, measured in session 12),
+which the test allows and nothing more; a retrained model changes them
 on purpose (run make.py again). Encoding the same face must also write the same bytes.
 """
 import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from fasdiff_lite import data
 from fasdiff_lite.models import zoo
 
 HERE = Path(__file__).resolve().parent / "data" / "regression"
+MAX_LEVELS, MAX_PIXELS = 1, 8  # what another machine's float rounding may change in a 64×64 decode (measured: 1 level, 1 pixel)
 MANIFEST = json.loads((HERE / "manifest.json").read_text())
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -39,7 +44,15 @@ def test_stored_file_decodes_to_the_same_pixels(entry):
     kw = {k: entry[k] for k in ("steps", "realism") if k in entry}
     with torch.no_grad():
         img = data.to_image(model.decompress(blob, **kw))
-    assert _png_sha(img) == entry["png_sha256"], f"{entry['png']} decodes to other pixels than when it was made"
+    if _png_sha(img) == entry["png_sha256"]:
+        return
+    # another CPU (other SIMD kernels: AVX-512 against AVX2) rounds a few float32 values differently, which can move
+    # a pixel by one level; anything more is a change of the decoder
+    ref = np.asarray(Image.open(HERE / entry["png"]).convert("RGB")).astype(int)
+    diff = np.abs(img.astype(int) - ref)
+    assert diff.max() <= MAX_LEVELS and (diff > 0).sum() <= MAX_PIXELS, (
+        f"{entry['png']} decodes to other pixels than when it was made: {(diff > 0).sum()} pixels differ, "
+        f"by up to {diff.max()} levels")
 
 
 @pytest.mark.parametrize("entry", [e for e in MANIFEST if "steps" not in e or e["steps"] == 2],

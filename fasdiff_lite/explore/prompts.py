@@ -6,11 +6,12 @@ Pure functions (plain arguments in, dicts out; tests call them directly):
 - :func:`dense_prompt_views` / :func:`plot_dense_prompt`: what the control is conditioned on, ŷ beside the dense
   prompt z_fid = VAE(x_fid) on the latent grid, and what ``control.condition`` makes of them;
 - :func:`control_residuals` (what the ControlNet hands the UNet at one step), :func:`with_and_without_control`
-  (same seed, control off and on), :func:`scaled_control_fn`;
+  (same seed, control off and on), :func:`conditioning`;
 - :func:`parameter_counts`, :func:`step_times`, :func:`sd_architecture_unet` (SD 2.1's block layout at a small
   width, to show the same control class fits it).
 
-The model logic lives in :mod:`fasdiff_lite.models.codec` and :mod:`~fasdiff_lite.models.control`.
+The model logic lives in :mod:`fasdiff_lite.models.codec`, :mod:`~fasdiff_lite.models.control` and
+:mod:`~fasdiff_lite.models.steering`.
 """
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ import torch.nn.functional as F
 
 from .. import data
 from ..evaluation import metrics
+from ..models import steering
 from ..models.codec import FaSDiffCodec
+from ..models.prior import randn
 from .common import as_face, check_codec, check_rate, check_steps
 
 
@@ -138,20 +141,12 @@ def plot_dense_prompt(dense: dict, fidelity=None, k: int = 4):
     return fig
 
 
-def scaled_control_fn(codec: FaSDiffCodec, prompt, x_fid, scale: float = 1.0):
-    """The codec's control function (as :meth:`FaSDiffCodec.decompress` builds it: ŷ, and z_fid = VAE(x_fid) as
-    the dense prompt) with every residual multiplied by ``scale`` (0 = control off)."""
+def conditioning(codec: FaSDiffCodec, prompt, x_fid) -> steering.Conditioning:
+    """What steers the codec's denoiser, as :meth:`FaSDiffCodec.decompress` builds it: ŷ, z_fid = VAE(x_fid) as the
+    dense prompt, and the LFE's features of x_fid (LFE variants)."""
     dev = codec.prior.device
     x_fid = x_fid.to(dev)
-    fn = codec.control_fn(prompt.to(dev), x_fid, codec.prior.encode(x_fid))
-    if scale == 1.0:
-        return fn
-
-    def scaled(z_t, t):
-        r = fn(z_t, t)
-        return {"down_block_additional_residuals": [scale * a for a in r["down_block_additional_residuals"]],
-                "mid_block_additional_residual": scale * r["mid_block_additional_residual"]}
-    return scaled
+    return codec.conditioning(prompt.to(dev), x_fid, codec.prior.encode(x_fid))
 
 
 @torch.no_grad()
@@ -167,10 +162,12 @@ def control_residuals(codec: FaSDiffCodec, prompt, x_fid, t: int = 500, seed: in
     g = torch.Generator().manual_seed(seed)
     shape = (prompt.shape[0], *prior.latent_shape(*x_fid.shape[-2:]))
     z = torch.randn(shape, generator=g).to(prior.device, prior.dtype)
-    res = scaled_control_fn(codec, prompt, x_fid)(z, t)
-    parts = list(res["down_block_additional_residuals"]) + [res["mid_block_additional_residual"]]
+    cond = conditioning(codec, prompt, x_fid)
+    parts = codec.control(z, t, prior.context, cond.visual, dense=cond.dense)
+    if codec.lfe is not None:
+        parts = codec.lfe.modulate(parts, cond.lf_features)
     eps0 = prior.predict_noise(z, t)
-    eps1 = prior.predict_noise(z, t, **res)
+    eps1 = prior.noise_from_output(steering.steered_output(prior, codec.control, codec.lfe, z, t, cond), z, t)
     return {"residual_max": [float(r.abs().max()) for r in parts], "residual_shapes": [tuple(r.shape) for r in parts],
             "eps_change": float((eps1 - eps0).abs().max()), "eps_scale": float(eps0.abs().max())}
 
@@ -189,11 +186,13 @@ def with_and_without_control(codec: FaSDiffCodec, face, rate: float = 0.3, steps
     prior = codec.prior
     h, w = pv["x_fid"].shape[-2:]
     out = OrderedDict()
+    cond = conditioning(codec, pv["prompt"], pv["x_fid"])
     for s in scales:
         g = torch.Generator().manual_seed(seed)
-        x = prior.sample(1, steps=steps, generator=g, height=h, width=w, progress=False, scheduler="ddim",
-                         control=None if s == 0 else scaled_control_fn(codec, pv["prompt"], pv["x_fid"], float(s)))
-        out[float(s)] = data.to_image(x[..., : img.shape[0], : img.shape[1]])
+        timesteps = prior.get_timesteps(steps, scheduler="ddim")
+        z = randn((1, *prior.latent_shape(h, w)), g, prior.device, prior.dtype)  # as prior.sample draws it
+        z = steering.sample(prior, codec.control, codec.lfe, z, timesteps, cond, "ddim", g, scale=float(s))
+        out[float(s)] = data.to_image(prior.decode(z)[..., : img.shape[0], : img.shape[1]])
     first = next(iter(out.values()))
     return {"original": img, "fidelity": pv["fidelity"], "bytes": pv["bytes"], "samples": out,
             "psnr": {s: metrics.psnr(img, v) for s, v in out.items()},
@@ -223,13 +222,13 @@ def step_times(codec: FaSDiffCodec, reps: int = 5, t: int = 500) -> dict:
     side = prior.image_size
     z = torch.randn(1, *prior.latent_shape(side, side)).to(prior.device, prior.dtype)
     prompt = torch.zeros(1, codec.compressor.config.M, side // 16, side // 16, device=prior.device)
-    fn = scaled_control_fn(codec, prompt, torch.full((1, 3, side, side), 0.5, device=prior.device))
+    cond = conditioning(codec, prompt, torch.full((1, 3, side, side), 0.5, device=prior.device))
 
     def bare():
-        prior.predict_noise(z, t)
+        prior.model_output(z, t)
 
     def steered():
-        prior.predict_noise(z, t, **fn(z, t))
+        steering.steered_output(prior, codec.control, codec.lfe, z, t, cond)
 
     out = {}
     for name, f in (("unet", bare), ("unet+control", steered)):

@@ -41,6 +41,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import bitstream, frequency
+from . import steering
 from .compressor import HFCompressor, hf_loss, pad
 from .control import VisualPromptControl
 from .fusion import FidelityFusion
@@ -88,6 +89,8 @@ class FaSDiffCodec(nn.Module):
         self.lfe = lfe if use_lfe else None
         # an optional learned merge of the decoded face with x_fid's pixels (models/fusion.py); False: none
         self.fusion = (FidelityFusion().to(prior.device) if fusion is True else (fusion or None))
+        # training: recompute each sampler step's activations in the backward pass (less memory, more time)
+        self.checkpoint_steps = False
 
     # ------------------------------------------------------------------------------ the bytes
     def compress(self, image, rate: float = 0.5) -> bytes:
@@ -117,8 +120,8 @@ class FaSDiffCodec(nn.Module):
         g = torch.Generator(device="cpu").manual_seed(bitstream.seed_of(blob))
         z_fid = self.prior.encode(x_fid)
         z, _ = self.prior.add_noise(z_fid, timesteps[0], randn(z_fid.shape, g, z_fid.device, z_fid.dtype))
-        control = self.control_fn(prompt, x_fid, z_fid)
-        z = self.prior.denoise(z, timesteps, control, generator=g, scheduler=SAMPLER, progress=progress)
+        cond = self.conditioning(prompt, x_fid, z_fid)
+        z = steering.sample(self.prior, self.control, self.lfe, z, timesteps, cond, SAMPLER, g, progress=progress)
         # 5. decode the latent (and merge it with x_fid's pixels, with a fusion)
         x = self.fuse(self.decode_latent(z), x_fid, p.rate)
         # 6. low-frequency correction: x's detail on x_fid's coarse structure (LFE variants)
@@ -149,16 +152,11 @@ class FaSDiffCodec(nn.Module):
                 break
         return self.prior.get_timesteps(total, start_t, max_steps=steps, scheduler=SAMPLER)
 
-    def control_fn(self, prompt: torch.Tensor, x_fid: torch.Tensor, z_fid: torch.Tensor):
-        """``fn(z_t, t) -> UNet residual kwargs`` for :meth:`DiffusionPrior.denoise`: the control sees ŷ and, when
-        built with a dense prompt, x_fid's latent ``z_fid``; the LFE's FiLM (LFE variants) modulates its residuals."""
-        modulate = None
-        if self.lfe is not None:
-            feats = self.lfe.features(x_fid, tuple(z_fid.shape[-2:]))
-            modulate = lambda residuals: self.lfe.modulate(residuals, feats)  # noqa: E731
-        context = self.prior.context
-        dense = z_fid if self.control.dense_channels else None
-        return lambda z_t, t: self.control(z_t, t, context, prompt, modulate=modulate, dense=dense)
+    def conditioning(self, prompt: torch.Tensor, x_fid: torch.Tensor, z_fid: torch.Tensor) -> steering.Conditioning:
+        """What steers the denoiser (``models/steering.py``): the visual prompt ŷ, x_fid's latent ``z_fid`` when the
+        control takes a dense prompt, and the LFE's features of x_fid (LFE variants; differentiable in the LFE)."""
+        feats = self.lfe.features(x_fid, tuple(z_fid.shape[-2:])) if self.lfe is not None else None
+        return steering.Conditioning(prompt, z_fid if self.control.dense_channels else None, feats)
 
     def decode_latent(self, z: torch.Tensor) -> torch.Tensor:
         """Latents → images in [0, 1], with the codec's own decoder (or the prior's when it has none)."""
@@ -233,16 +231,19 @@ class FaSDiffCodec(nn.Module):
             z_fid, z0 = prior.encode(x_fid), prior.encode(pad(x))
         diffusion = torch.zeros((), device=x.device)
         with torch.set_grad_enabled(diffusion_loss and torch.is_grad_enabled()):
-            control = self.control_fn(prompt, x_fid, z_fid)
+            cond = self.conditioning(prompt, x_fid, z_fid)
             # (a) diffusion loss at a random timestep
             if diffusion_loss:
                 t = torch.randint(0, prior.num_train_timesteps, (z0.shape[0],), device=z0.device, generator=generator)
                 z_t, eps = prior.add_noise(z0, t, generator=generator)
-                diffusion = F.mse_loss(prior.predict_noise(z_t, t, **control(z_t, t)).float(), eps.float())
-            # (b) the few-step decode, as at decode time
+                out = steering.steered_output(prior, self.control, self.lfe, z_t, t, cond)
+                diffusion = F.mse_loss(prior.noise_from_output(out, z_t, t).float(), eps.float())
+            # (b) the few-step decode, as at decode time: with gradients through every step into the control and
+            #     the LFE when they train
             timesteps = self.timesteps(steps, realism)
             z, _ = prior.add_noise(z_fid, timesteps[0], generator=generator)
-            z = prior.denoise(z, timesteps, control, scheduler=SAMPLER, generator=generator)
+            z = steering.sample(prior, self.control, self.lfe, z, timesteps, cond, SAMPLER, generator,
+                                checkpoint=self.checkpoint_steps)
         return z, x_fid, diffusion
 
     def decoded_loss(self, x: torch.Tensor, z: torch.Tensor, x_fid: torch.Tensor, rate: float, weights: dict,

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 
 class VisualPromptControl(nn.Module):
-    """ControlNet steered by the visual prompt. Call it as ``control(z_t, t, context, prompt)``."""
+    """ControlNet steered by the visual prompt: ``control(z_t, t, context, prompt[, dense])`` → residuals."""
 
     def __init__(self, unet, prompt_channels: int, adapter_channels: int = 64, dense_channels: int = 0):
         super().__init__()
@@ -80,11 +80,10 @@ class VisualPromptControl(nn.Module):
         return self.adapter(torch.cat(parts, dim=1))
 
     def forward(self, z_t: torch.Tensor, t, context: torch.Tensor, prompt: torch.Tensor,
-                modulate=None, scale: float = 1.0, dense: torch.Tensor | None = None) -> dict:
-        """Residuals for the prior's UNet, as the keyword arguments ``predict_noise`` takes.
+                dense: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """The ControlNet's residuals for the prior's UNet: one per down-block skip connection, then the mid block's
+        (``models/steering.py`` modulates them with the LFE and hands them to the UNet).
 
-        ``modulate``: optional ``fn(list of residuals) -> list`` (the low-frequency module's FiLM).
-        ``scale``: multiplies every residual (0 turns the control off).
         ``dense``: the dense prompt on the latent grid (for a control built with ``dense_channels``).
         """
         dtype = next(self.controlnet.parameters()).dtype
@@ -94,9 +93,6 @@ class VisualPromptControl(nn.Module):
             t = t.expand(z_t.shape[0])
         down, mid = self.controlnet(
             z_t.to(dtype), t, encoder_hidden_states=context.to(dtype).expand(z_t.shape[0], -1, -1),
-            controlnet_cond=cond, conditioning_scale=scale, return_dict=False,
+            controlnet_cond=cond, return_dict=False,
         )
-        residuals = list(down) + [mid]
-        if modulate is not None:
-            residuals = modulate(residuals)
-        return {"down_block_additional_residuals": residuals[:-1], "mid_block_additional_residual": residuals[-1]}
+        return [*down, mid]

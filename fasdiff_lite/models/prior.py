@@ -42,7 +42,7 @@ Public API::
     imgs = prior.sample(4, steps=20, generator=torch.Generator().manual_seed(0))   # from pure noise
     ts = prior.get_timesteps(20, start_t=500)    # image to image (diffusers' get_timesteps / set_begin_index):
     z_t, _ = prior.add_noise(z, ts[0])           #   noise a latent to the first of them,
-    z0 = prior.denoise(z_t, ts, control=fn)      #   and run exactly those steps (fn: ControlNet residuals)
+    z0 = prior.denoise(z_t, ts)                  #   and run exactly those steps (steered: models/steering.py)
     prior.set_scheduler("dpm")                   # "ddim" (default), "dpm" (DPM-Solver++), "ddpm"
     prior.unet, prior.vae, prior.context, prior.train_scheduler, prior.latent_shape(64, 64)
 
@@ -58,7 +58,6 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -235,9 +234,13 @@ class DiffusionPrior(nn.Module):
         """ε̂(z_t, t): the noise the UNet sees in z_t. The two residual arguments are what a diffusers
         ``ControlNetModel`` returns (``down_block_res_samples``, ``mid_block_res_sample``)."""
         out = self.model_output(z_t, t, down_block_additional_residuals, mid_block_additional_residual)
+        return self.noise_from_output(out, z_t, t)
+
+    def noise_from_output(self, out: torch.Tensor, z_t: torch.Tensor, t) -> torch.Tensor:
+        """ε̂ from the UNet's raw output: itself for ε-prediction, ε = √ᾱ·v + √(1−ᾱ)·z_t for v-prediction."""
         if self.prediction_type == "epsilon":
             return out
-        if self.prediction_type == "v_prediction":  # ε = √ᾱ·v + √(1−ᾱ)·z_t
+        if self.prediction_type == "v_prediction":
             a = self._alpha_bar(t, z_t)
             return a.sqrt() * out + (1 - a).sqrt() * z_t
         raise ValueError(f"predict_noise does not support prediction_type {self.prediction_type!r}")
@@ -284,35 +287,40 @@ class DiffusionPrior(nn.Module):
                              "raise start_t or the number of steps")
         return timesteps
 
-    @torch.no_grad()
-    def denoise(self, z: torch.Tensor, timesteps: torch.Tensor, control: Callable | None = None,
-                generator: torch.Generator | None = None, scheduler: str | None = None,
-                progress: bool = False) -> torch.Tensor:
-        """Run the sampler over ``timesteps`` (a tail of its grid, as :meth:`get_timesteps` returns) from the
-        latent ``z``, noised to ``timesteps[0]``; returns the denoised latent ẑ0.
-
-        control: optional ``fn(z_t, t) -> dict`` of extra UNet arguments, e.g. a ControlNet's
-        ``down_block_additional_residuals`` and ``mid_block_additional_residual``.
-        """
+    def start_sampler(self, timesteps: torch.Tensor, scheduler: str | None = None):
+        """The sampling scheduler, set to run exactly ``timesteps`` (a tail of its grid, as :meth:`get_timesteps`
+        returns: a multistep solver counts its steps from there). Then, per timestep, ``sched.scale_model_input``,
+        the model and :meth:`sampler_step`, as :meth:`denoise` and ``models/steering.sample`` do."""
         sched = self._sampler(scheduler)
         grid = sched.timesteps
         begin = len(grid) - len(timesteps)
         if begin < 0 or not torch.equal(grid[begin:].cpu(), torch.as_tensor(timesteps).cpu()):
             raise ValueError("timesteps must be the tail of the sampler's grid: get them from get_timesteps")
-        if hasattr(sched, "set_begin_index"):  # multistep solvers count their steps from here
+        if hasattr(sched, "set_begin_index"):
             sched.set_begin_index(begin)
-        step_kwargs = {"generator": generator} if "generator" in inspect.signature(sched.step).parameters else {}
-        for t in _progress(timesteps, progress, f"sampling ({sched.__class__.__name__[:-9]}, {len(timesteps)} steps)"):
-            z_in = sched.scale_model_input(z, t)
-            extra = control(z_in, t) if control is not None else {}
-            out = self.model_output(z_in, t, **extra)
-            z = sched.step(out, t, z, **step_kwargs).prev_sample
+        return sched
+
+    @staticmethod
+    def sampler_step(sched, model_output: torch.Tensor, t, z: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        """One step of ``sched`` from z at timestep t to the next timestep (differentiable: diffusers' arithmetic)."""
+        kwargs = {"generator": generator} if "generator" in inspect.signature(sched.step).parameters else {}
+        return sched.step(model_output, t, z, **kwargs).prev_sample
+
+    def denoise(self, z: torch.Tensor, timesteps: torch.Tensor, generator: torch.Generator | None = None,
+                scheduler: str | None = None, progress: bool = False) -> torch.Tensor:
+        """Run the sampler over ``timesteps`` (a tail of its grid, as :meth:`get_timesteps` returns) from the
+        latent ``z``, noised to ``timesteps[0]``, with the bare UNet; returns the denoised latent ẑ0. The codec's
+        steered version is ``models/steering.sample``. Gradients flow when the caller has them on."""
+        sched = self.start_sampler(timesteps, scheduler)
+        for t in progress_bar(timesteps, progress, f"sampling ({sched.__class__.__name__[:-9]}, {len(timesteps)} steps)"):
+            z = self.sampler_step(sched, self.model_output(sched.scale_model_input(z, t), t), t, z, generator)
         return z
 
     @torch.no_grad()
     def sample(self, n: int = 1, steps: int = 20, generator: torch.Generator | None = None, progress: bool = True,
                height: int | None = None, width: int | None = None, scheduler: str | None = None,
-               control: Callable | None = None, output: str = "image") -> torch.Tensor:
+               output: str = "image") -> torch.Tensor:
         """Draw ``n`` images by denoising pure noise in ``steps`` steps: :meth:`get_timesteps`, then
         :meth:`denoise`. ``output``: ``"image"`` (N×3×H×W in [0, 1]) or ``"latent"``."""
         if output not in ("image", "latent"):
@@ -320,7 +328,7 @@ class DiffusionPrior(nn.Module):
         timesteps = self.get_timesteps(steps, scheduler=scheduler)
         shape = (n, *self.latent_shape(height or self.image_size, width or self.image_size))
         z = randn(shape, generator, self.device, self.dtype) * self._sampler(scheduler).init_noise_sigma
-        z = self.denoise(z, timesteps, control, generator, scheduler, progress)
+        z = self.denoise(z, timesteps, generator, scheduler, progress)
         return z if output == "latent" else self.decode(z)
 
     def _sampler(self, name: str | None):
@@ -678,7 +686,8 @@ def randn(shape, generator: torch.Generator | None, device, dtype) -> torch.Tens
     return torch.randn(tuple(shape), generator=generator, device=gen_device, dtype=torch.float32).to(device, dtype)
 
 
-def _progress(items, enabled: bool, desc: str):
+def progress_bar(items, enabled: bool, desc: str):
+    """``items`` with a tqdm progress bar when ``enabled``."""
     if not enabled:
         return items
     from tqdm.auto import tqdm

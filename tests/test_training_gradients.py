@@ -1,0 +1,116 @@
+"""Each term of ``FaSDiffCodec.training_loss`` reaches exactly the parts it is said to train, and nothing frozen.
+
+The docstring of ``training_loss`` says: the diffusion loss trains the control and the LFE; every term on the decoded
+face (L1, wavelet high-frequency, low-frequency consistency, detail, adversarial, identity) trains the control and the
+LFE *through the few sampler steps*, and the codec's decoder and fidelity fusion after them. Until session 12 the
+sampler ran under ``torch.no_grad`` and the decoded-face terms never reached the control or the LFE; a test that
+looked at the sum of all terms passed anyway, because the diffusion loss alone moves them. So here each term is
+back-propagated alone.
+
+The trainable parts are perturbed away from their zero initialisation first (ControlNet's zero convolutions and the
+LFE's zero FiLM pass no gradient to the layers before them at the start), so that a zero gradient means a cut path,
+not an untrained layer.
+"""
+import pytest
+import torch
+
+from fasdiff_lite.models.adversarial import PatchDiscriminator
+from fasdiff_lite.models.codec import FaSDiffCodec
+from fasdiff_lite.models.compressor import CompressorConfig, HFCompressor
+from fasdiff_lite.models.fusion import FidelityFusion
+from fasdiff_lite.models.identity import IdentityNet
+from fasdiff_lite.models.prior import TinyPrior
+
+DECODED_TERMS = ("l1", "hf", "lf", "detail", "adv", "id")
+STEERING = {"control", "lfe"}  # what the sampler steps carry gradients into
+
+
+@pytest.fixture(scope="module")
+def parts():
+    torch.manual_seed(0)
+    prior = TinyPrior.from_config().eval()
+    compressor = HFCompressor(CompressorConfig(N=16, M=16)).eval()
+    compressor.update(force=True)
+    return prior, compressor
+
+
+def perturbed_codec(prior, compressor, variant: str, anchor: str) -> FaSDiffCodec:
+    torch.manual_seed(1)
+    codec = FaSDiffCodec(compressor, prior, variant, fusion=FidelityFusion(rate_input=True, anchor=anchor))
+    with torch.no_grad():
+        for m in codec.trainable_modules().values():
+            for p in m.parameters():
+                p.add_(0.02 * torch.randn_like(p))
+    return codec
+
+
+def reached(codec: FaSDiffCodec, term: torch.Tensor) -> set[str]:
+    """The trainable parts with a non-zero gradient from ``term`` alone; frozen parts must get none at all."""
+    modules = codec.trainable_modules()
+    params = {k: [p for p in m.parameters() if p.requires_grad] for k, m in modules.items()}
+    flat = [p for ps in params.values() for p in ps]
+    grads = torch.autograd.grad(term, flat, retain_graph=True, allow_unused=True)
+    it = iter(grads)
+    out = set()
+    for name, ps in params.items():
+        g = [next(it) for _ in ps]
+        if any(x is not None and x.abs().sum() > 0 for x in g):
+            out.add(name)
+    frozen = [p for m in (codec.prior, codec.compressor) for p in m.parameters()]
+    assert not any(p.requires_grad for p in frozen), "the prior and the compressor must stay frozen"
+    return out
+
+
+def losses_for(codec: FaSDiffCodec, **kw) -> dict:
+    torch.manual_seed(2)
+    x = torch.rand(2, 3, 64, 64)
+    weights = {"l1": 1.0, "hf": 1.0, "lf": 1.0, "detail": 1.0, "adv": 1.0, "id": 1.0, "split": 0.0}
+    identity = IdentityNet().eval().requires_grad_(False)
+    return codec.training_loss(x, 0.3, steps=2, realism=1.0, weights=weights, discriminator=PatchDiscriminator(),
+                               identity=identity, **kw)
+
+
+@pytest.mark.parametrize("variant, anchor", [("fasdiff", "fid"), ("fasdiff", "gen"), ("fasdiff-nolfe", "fid")])
+def test_each_decoded_face_term_reaches_the_steering_through_the_sampler_steps(parts, variant, anchor):
+    codec = perturbed_codec(*parts, variant, anchor)
+    losses = losses_for(codec)
+    everything = set(codec.trainable_modules())
+    steering = STEERING & everything
+    assert steering == ({"control", "lfe"} if variant == "fasdiff" else {"control"})
+    for term in DECODED_TERMS:
+        if term == "lf" and codec.lfe is None:
+            assert float(losses["lf"]) == 0.0  # no LFE, no low-frequency consistency term
+            continue
+        assert losses[term].requires_grad, f"{term} is not differentiable"
+        assert reached(codec, losses[term]) == everything, f"the {term} term does not reach every trained part"
+    assert reached(codec, losses["diffusion"]) == steering  # the diffusion loss never sees the decoded face
+
+
+def test_the_few_step_latent_carries_gradients_only_when_the_steering_trains(parts):
+    codec = perturbed_codec(*parts, "fasdiff", "fid")
+    x = torch.rand(2, 3, 64, 64)
+    z, _, diffusion = codec.few_step_latent(x, 0.3, steps=2, diffusion_loss=codec.steers())
+    assert z.requires_grad and diffusion.requires_grad
+    with torch.no_grad():  # decoding: no graph
+        z, _, _ = codec.few_step_latent(x, 0.3, steps=2, diffusion_loss=True)
+    assert not z.requires_grad
+    for name in ("control", "lfe"):
+        codec.trainable_modules()[name].requires_grad_(False)
+    z, _, diffusion = codec.few_step_latent(x, 0.3, steps=2, diffusion_loss=codec.steers())
+    assert not z.requires_grad and float(diffusion) == 0.0
+    losses = losses_for(codec)
+    for term in DECODED_TERMS:
+        assert reached(codec, losses[term]) == {"decoder", "fusion"}, term
+
+
+def test_gradient_checkpointing_of_the_steps_gives_the_same_gradients(parts):
+    grads = []
+    for checkpoint in (False, True):
+        codec = perturbed_codec(*parts, "fasdiff", "fid")
+        codec.checkpoint_steps = checkpoint
+        loss = losses_for(codec)["l1"]
+        ps = [p for p in codec.control.parameters()] + [p for p in codec.lfe.parameters()]
+        grads.append(torch.autograd.grad(loss, ps))
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-7)
+    assert any(g.abs().sum() > 0 for g in grads[1])
