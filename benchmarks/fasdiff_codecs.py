@@ -26,7 +26,7 @@ import torch
 from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import run as evaluate
 from fasdiff_lite.models import zoo
-from fasdiff_lite.models.codec import DEFAULT_REALISM
+from fasdiff_lite.registry import DEFAULT_REALISM
 
 KEYS = ("rate", "n", "bytes", "bpp", "psnr", "ms_ssim", "detail_ratio", "descriptor_fd", "identity_cosine", "same_person_rate", "reid_rank1",
         "detection_rate", "decode_ms")

@@ -2,12 +2,15 @@
 
 Floors (each module imports only from its own floor or below; ``tests/test_layout.py`` checks it)::
 
-    floor 1  settings · data · faces · frequency · bitstream · rans      plain tools; data: the one path for pixels; faces: detection, alignment
+    floor 1  settings · registry · data · faces · face_sets ·            plain tools; registry: every name and default;
+             frequency · bitstream · rans                                data: the one path for pixels; faces: detection,
+                                                                         alignment; face_sets: UTKFace, CelebA identities
     floor 2  models/compressor · prior · adversarial · fusion · identity the learned pieces, each usable alone
-    floor 3  models/control · models/lfe                                 what ties the compressor to the prior
+    floor 3  models/control · models/lfe · models/steering               what ties the compressor to the prior; steering:
+                                                                         control residuals + FiLM + UNet, one function
     floor 4  models/codec · models/zoo                                   FaSDiffCodec: bytes ↔ image; shipped models
-             evaluation/ (metrics · face_metrics · realism · perceptual · measuring, for people and for machines
-                          baselines · bdrate · run)
+             evaluation/ (metrics · face_metrics · verification · realism · measuring, for people and for machines
+                          perceptual · baselines · bdrate · run)
     floor 5  train/ (loop · compressor · autoencoder · prior · fasdiff   work done with the models
              · identity)
     top      cli · commands/ · demo · explore/ · course                  faces for people; no model logic (course: the
@@ -23,7 +26,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "settings", "data", "faces", "frequency", "bitstream", "rans", "models", "evaluation", "train", "explore", "commands", "cli", "demo", "course",
+    "settings", "registry", "data", "faces", "face_sets", "frequency", "bitstream", "rans", "models", "evaluation", "train", "explore", "commands", "cli", "demo", "course",
 }
 
 

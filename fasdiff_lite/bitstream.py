@@ -33,10 +33,11 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from .registry import MODEL_IDS, check_rate
+
 MAGIC = b"\xfa\x5d"
 VERSION = 2  # the version written; 1 is still read
 VERSIONS = (1, 2)
-MODEL_IDS = {"hf-compressor": 1, "hyperprior": 2, "fasdiff": 3, "fasdiff-nolfe": 4, "fasdiff-plain": 5}
 MODEL_NAMES = {v: k for k, v in MODEL_IDS.items()}
 MAX_SIDE = 1 << 16  # 65536 pixels: bigger sides are refused on both ends
 MAX_STREAMS = 16
@@ -81,10 +82,7 @@ def _read_varint(buf: bytes, pos: int, what: str) -> tuple[int, int]:
 
 
 def quantize_rate(rate: float) -> int:
-    rate = float(rate)
-    if not 0.0 <= rate <= 1.0:  # also rejects NaN
-        raise ValueError(f"rate must be in [0, 1], got {rate}")
-    return round(rate * 65535)
+    return round(check_rate(rate) * 65535)
 
 
 def _check_fields(model: str, height: int, width: int) -> None:

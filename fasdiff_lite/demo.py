@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, settings
+from . import data, registry, settings
+from .registry import DEFAULT_REALISM, DEFAULT_STEPS, MAX_STEPS
 from .evaluation import baselines, metrics
 from .evaluation import realism as realism_metrics
 from .models import zoo
@@ -45,12 +46,10 @@ THREADS = 1  # torch CPU threads of the demo server: one 64-px face at a time ga
 # beside a training job on a 2-core machine)
 SESSIONS = 200  # browser sessions whose state gradio keeps in memory
 _folder: tempfile.TemporaryDirectory | None = None
-LEARNED = ("hf-compressor", "hyperprior")
+LEARNED = tuple(registry.names("compressor"))
 # Who sets the byte budget: the first of these that is chosen (FaSDiff's file codes the HF compressor's symbols)
 BUDGET_ORDER = ("fasdiff", "hf-compressor", "fasdiff-nolfe", "hyperprior", "fasdiff-plain")
 DEFAULT_CODECS = ("fasdiff", "hf-compressor", "hyperprior", "jpeg", "webp")
-# The FaSDiff decode setting both model cards measure (150 held-out faces): the CLI's default
-DEFAULT_STEPS, DEFAULT_REALISM = 4, 1.0
 RD_RATES = (0.0, 0.15, 0.3, 0.5, 0.75, 1.0)
 TABLE_COLUMNS = ["codec", "bytes", "bpp", "PSNR (dB)", "MS-SSIM", "detail ratio", "identity cosine", "note"]
 
@@ -317,12 +316,7 @@ def compare(image=None, sample: str | None = None, rate: float = 0.3, size: int 
     put the decoded face (FaSDiff's, else the first learned codec's) back into a downscaled copy of the photo.
     """
     t0 = time.perf_counter()
-    rate = float(rate)
-    if not 0.0 <= rate <= 1.0:
-        raise ValueError(f"rate must be in [0, 1], got {rate}")
-    steps, real = int(steps), float(realism)
-    if steps < 1 or not 0.0 <= real <= 1.0:
-        raise ValueError(f"steps must be ≥ 1 and realism in [0, 1] (got {steps}, {real})")
+    rate, steps, real = registry.check_rate(rate), registry.check_steps(steps), registry.check_realism(realism)
     codecs = _check_codecs(codecs)
     inp = input_face(image, sample, size, bool(align), webcam)
     face = inp.face
@@ -562,7 +556,7 @@ def build_app():
                 go = gr.Button("compress", variant="primary", elem_id="compress")
                 size = gr.Radio([str(s) for s in SIZES], value="64", label="size (pixels; the models were trained at 64)")
                 codecs = gr.CheckboxGroup(available_codecs(), value=default_codecs(), label="codecs", elem_id="codecs")
-                steps = gr.Slider(1, 50, value=DEFAULT_STEPS, step=1, visible=has_diffusion,
+                steps = gr.Slider(1, MAX_STEPS, value=DEFAULT_STEPS, step=1, visible=has_diffusion,
                                   label=f"FaSDiff: denoising steps ({DEFAULT_STEPS}: the setting the model card measures)")
                 realism_ = gr.Slider(0, 1, value=DEFAULT_REALISM, step=0.05, visible=has_diffusion,
                                      label=f"FaSDiff: realism (0 = the compressor's fidelity output; "

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from .. import bitstream, data
 from ..evaluation import metrics
+from ..models import zoo
+from ..registry import DEFAULT_CODEC, check_rate
 from .files import input_file, output_file
 
 
@@ -34,18 +36,16 @@ def add_arguments(p) -> None:
 
 def load_encoder(name: str, device: str = "cpu"):
     """The codec object whose ``compress(x, rate)`` writes a ``.fsd`` file, by name (see ``--codec``)."""
-    from ..models import zoo
-
     if name == "auto":
-        name = "fasdiff" if "fasdiff" in zoo.available("codec") else "hf-compressor"
-    if name in zoo.names("codec") + zoo.names("compressor") or Path(name).is_dir():
+        name = DEFAULT_CODEC if DEFAULT_CODEC in zoo.available("codec") else zoo.names("compressor")[0]
+    known = zoo.names("codec") + zoo.names("compressor")
+    if name in known or Path(name).is_dir():
         return zoo.cached(name, device)
-    raise ValueError(f"unknown codec {name!r}: use fasdiff, fasdiff-nolfe, fasdiff-plain, hf-compressor, hyperprior or a folder")
+    raise ValueError(f"unknown codec {name!r}: use {', '.join(known)} or a folder")
 
 
 def main(args) -> int:
-    if not 0 <= args.rate <= 1:
-        raise ValueError(f"--rate must be between 0 and 1, got {args.rate}")
+    check_rate(args.rate)
     src = input_file(args.image, "image")
     out = output_file(args.output or src.with_suffix(".fsd"), args.force, inputs=(src,))
     if args.align:  # the largest face, found and aligned like the training faces (faces.py)

@@ -11,6 +11,8 @@ from PIL import Image
 
 from .. import bitstream, data
 from ..evaluation import metrics
+from ..models import zoo
+from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, MAX_STEPS
 from .files import input_file, output_file
 
 
@@ -18,16 +20,15 @@ def add_arguments(p) -> None:
     p.add_argument("bitstream", help="a .fsd file made by `fasdiff-lite compress`")
     p.add_argument("-o", "--output", help="output image (default: <input>.decoded.png, next to it)")
     p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
-    p.add_argument("--steps", type=int, default=4, help="denoising steps for FaSDiff files (1–50; default 4)")
-    p.add_argument("--realism", type=float, default=1.0,
-                   help="FaSDiff files: 0 = the compressor's fidelity output … 1 = full diffusion (default 1)")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                   help=f"denoising steps for FaSDiff files (1–{MAX_STEPS}; default {DEFAULT_STEPS})")
+    p.add_argument("--realism", type=float, default=DEFAULT_REALISM,
+                   help=f"FaSDiff files: 0 = the compressor's fidelity output … 1 = full diffusion (default {DEFAULT_REALISM:g})")
     p.add_argument("--device", default="cpu")
 
 
 def decoder_for(packet: bitstream.Packet, device: str = "cpu"):
     """The shipped model the header names (loaded once per process), or a BitstreamError naming what is installed."""
-    from ..models import zoo
-
     installed = zoo.available("compressor") + zoo.available("codec")
     if packet.model not in installed:
         raise bitstream.BitstreamError(f"no decoder for model {packet.model!r} is installed here "
@@ -35,11 +36,9 @@ def decoder_for(packet: bitstream.Packet, device: str = "cpu"):
     return zoo.cached(packet.model, device)
 
 
-def decode(blob: bytes, device: str = "cpu", steps: int = 4, realism: float = 1.0, model=None):
+def decode(blob: bytes, device: str = "cpu", steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM, model=None):
     """bytes → (uint8 image, packet). The header names the model; the matching shipped model decodes (``model``:
     one already loaded with :func:`decoder_for`)."""
-    from ..models import zoo
-
     packet = bitstream.unpack(blob)
     model = model or decoder_for(packet, device)
     kw = {"steps": steps, "realism": realism} if zoo.kind_of(packet.model) == "codec" else {}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 
-from ..models.codec import DEFAULT_REALISM, DEFAULT_STEPS
+from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, check_realism
 
 
 def add_arguments(p) -> None:
@@ -49,8 +49,7 @@ def main(args) -> int:
         torch.set_num_threads(args.threads)
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be at least 1, got {args.limit}")
-    if not 0.0 <= args.realism <= 1.0:
-        raise ValueError(f"--realism must be in [0, 1], got {args.realism}")
+    check_realism(args.realism)
     rates = evaluate.check_rates(args.rates)
     evaluate.resolve_codecs(args.codecs)  # unknown names fail here, before any face is loaded
     faces, what = evaluate.load_eval_faces(args.data, limit=args.limit, align=args.align)

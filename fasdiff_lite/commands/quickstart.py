@@ -16,7 +16,7 @@ import numpy as np
 from .. import data
 from ..evaluation import baselines, metrics, realism
 from ..models import zoo
-from ..models.codec import DEFAULT_REALISM, DEFAULT_STEPS
+from ..registry import DEFAULT_REALISM, DEFAULT_STEPS
 from .decompress import decode
 
 

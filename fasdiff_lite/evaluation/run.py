@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from .. import bitstream, data, settings
 from ..models import zoo
+from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, check_rate
 from ..models.compressor import HFCompressor, likelihood_bits, pad
 from . import CODEC_COLORS, baselines, metrics, realism
 from .bdrate import BD_ANCHORS, bd_rate_table, format_bd_table
@@ -263,15 +264,20 @@ def resolve_codecs(names=None) -> tuple[list[str], list[str]]:
 def check_rates(rates) -> list[float]:
     """The rates, sorted and without repeats; each must be a number in [0, 1]."""
     try:
-        out = sorted({float(r) for r in rates})
-    except (TypeError, ValueError):
+        rates = list(rates)
+    except TypeError:
         raise ValueError(f"rates must be numbers in [0, 1], got {rates!r}") from None
-    if not out:
+    if not rates:
         raise ValueError("give at least one rate in [0, 1] (two or more for BD-rates)")
-    bad = [r for r in out if not 0.0 <= r <= 1.0]  # NaN fails this too
+    out, bad = set(), []
+    for r in rates:
+        try:
+            out.add(check_rate(r))
+        except ValueError:
+            bad.append(r)
     if bad:
         raise ValueError(f"rates must be in [0, 1] (0 = fewest bytes, 1 = best quality), got {bad}")
-    return out
+    return sorted(out)
 
 
 def load_eval_faces(source="auto", limit: int | None = None, size: int = 64, align: bool = True) -> tuple[np.ndarray, str]:
@@ -355,7 +361,7 @@ class EvalResult:
         return files
 
 
-def run_eval(faces: np.ndarray, codecs=None, rates=(0.0, 0.5, 1.0), steps: int = 4, realism: float = 1.0,
+def run_eval(faces: np.ndarray, codecs=None, rates=(0.0, 0.5, 1.0), steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
              identity: bool = True, perceptual: bool = True, progress: bool = True, device: str = "cpu",
              log=print) -> EvalResult:
     """Every codec on the same faces: the learned ones at each rate, the classical ones (JPEG, WebP, AVIF)
@@ -418,7 +424,7 @@ def run_eval(faces: np.ndarray, codecs=None, rates=(0.0, 0.5, 1.0), steps: int =
 
 
 @torch.no_grad()
-def tradeoff_point(codec, face, realism: float, rate: float = 0.3, steps: int = 4, identity: bool = True,
+def tradeoff_point(codec, face, realism: float, rate: float = 0.3, steps: int = DEFAULT_STEPS, identity: bool = True,
                    blob: bytes | None = None) -> dict:
     """One face through a FaSDiff codec at one realism: ``image``, ``bytes``, PSNR and MS-SSIM (distortion,
     for people), identity cosine and distance (for machines; NaN without dlib). The same ``blob`` decoded at

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .. import data, settings
+from .. import data, registry, settings
+from ..registry import VARIANTS, check_realism, check_steps, check_unit  # noqa: F401  (the explorers' checks)
 from ..evaluation import CODEC_COLORS  # noqa: F401  (the one palette: RD plots and explorers alike)
 
 # The models are imported where they are needed, so that the explorers of notebooks 01–03 start without
@@ -27,37 +28,12 @@ from ..evaluation import CODEC_COLORS  # noqa: F401  (the one palette: RD plots 
 
 
 # ------------------------------------------------------------------------------------------ checks
-def check_unit(value, name: str) -> float:
-    """``value`` as a float in [0, 1], or a ValueError naming ``name``."""
-    try:
-        r = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}") from None
-    if not 0.0 <= r <= 1.0:  # also rejects NaN
-        raise ValueError(f"{name} must be in [0, 1], got {value}")
-    return r
-
-
 def check_rate(rate) -> float:
     """A valid rate, snapped to the 16-bit grid the ``.fsd`` header stores it on (as the compressor does
     when it encodes; see :func:`fasdiff_lite.models.compressor.on_rate_grid`), so the numbers shown match the file."""
     from ..models.compressor import on_rate_grid
 
-    return on_rate_grid(check_unit(rate, "rate"))
-
-
-def check_steps(steps) -> int:
-    """The codec's own check (:func:`fasdiff_lite.models.codec.check_steps`)."""
-    from ..models.codec import check_steps as check
-
-    return check(steps)
-
-
-def check_realism(realism) -> float:
-    """The codec's own check (:func:`fasdiff_lite.models.codec.check_realism`)."""
-    from ..models.codec import check_realism as check
-
-    return check(realism)
+    return on_rate_grid(registry.check_rate(rate))
 
 
 def check_model(model):
@@ -234,7 +210,7 @@ def load_setup(variants=None, device=None, seed: int = 0, verbose: bool = True) 
     on every fallback) when ``verbose``.
     """
     from ..models import zoo
-    from ..models.codec import VARIANTS, FaSDiffCodec
+    from ..models.codec import FaSDiffCodec
     from ..models.prior import PriorUnavailable, TinyPrior, load_prior
 
     variants = list(VARIANTS if variants is None else variants)

@@ -20,7 +20,8 @@ import torch
 from .. import bitstream, data
 from ..evaluation import baselines, metrics
 from ..evaluation.realism import detail_ratio
-from ..models.codec import MAX_STEPS, FaSDiffCodec  # the decode slider's range: the most the codec accepts
+from ..models.codec import FaSDiffCodec
+from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, MAX_STEPS  # MAX_STEPS: the decode slider's range
 from .common import CODEC_COLORS, as_face, as_faces, check_codec, check_rate, check_realism, check_steps, png
 from .lowfreq import lf_errors
 from .rate import baseline_view, bitstream_anatomy, fit_rate, rate_views
@@ -42,7 +43,7 @@ def header_fields(blob: bytes) -> list[tuple[str, str, int]]:
 
 
 @torch.no_grad()
-def decode_views(codec: FaSDiffCodec, face, rate: float = 0.3, steps: int = 4, realism: float = 1.0,
+def decode_views(codec: FaSDiffCodec, face, rate: float = 0.3, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
                  blob: bytes | None = None) -> dict:
     """Compress ``face`` at ``rate`` (or take ``blob``), decode it with ``steps`` and ``realism``, measure.
 
@@ -72,7 +73,7 @@ def _fit_codec_rate(codec: FaSDiffCodec, img: np.ndarray, budget: int) -> tuple[
     return fit_rate(codec.compressor, img, budget)
 
 
-def compare_ablations(codecs, face, rate: float = 0.3, steps: int = 4, realism: float = 1.0,
+def compare_ablations(codecs, face, rate: float = 0.3, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
                       compressors=None, classical=("jpeg", "webp"), identity: bool | None = None) -> "OrderedDict[str, dict]":
     """Every codec for one face **at equal bytes**, measured alike.
 
@@ -200,7 +201,7 @@ def plot_ablations(views: dict, original=None, size: float = 1.9, title: str | N
 
 @torch.no_grad()
 def realism_sweep(codec: FaSDiffCodec, faces, rate: float = 0.3, realisms=(0.0, 0.25, 0.5, 0.75, 1.0),
-                  steps: int = 4, identity: bool = False) -> list[dict]:
+                  steps: int = DEFAULT_STEPS, identity: bool = False) -> list[dict]:
     """Decode the same bytes at each realism and average over ``faces``: the perception–distortion trade-off.
 
     Returns one dict per realism: ``realism``, ``psnr``, ``ms_ssim``, ``detail_ratio``, ``lf_psnr`` (mean of the
@@ -255,7 +256,7 @@ class DecodeExplorer:
     steps and realism only re-decode the same bytes (as a real decoder would).
     """
 
-    def __init__(self, codec, faces, labels=None, rate: float = 0.3, steps: int = 4, realism: float = 1.0,
+    def __init__(self, codec, faces, labels=None, rate: float = 0.3, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
                  scale: int = 3):
         import ipywidgets as W
 

@@ -31,13 +31,13 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
-from .. import bitstream, data, settings
+from .. import bitstream, data, registry, settings
 from ..evaluation import baselines, metrics
 from ..models import zoo
 from ..models.compressor import HFCompressor, likelihood_bits, pad
 from .common import CODEC_COLORS, as_face, check_model, check_rate, colorize, default_faces, figure_png, png
 
-LEARNED = ("hf-compressor", "hyperprior")
+LEARNED = tuple(registry.names("compressor"))
 
 
 # ------------------------------------------------------------------------------------------ models

