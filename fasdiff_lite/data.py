@@ -252,17 +252,19 @@ def shared_faces_path() -> Path:
 
 
 def split_indices(split: str) -> np.ndarray:
-    """Indices into the shared faces for the project's fixed split (``fasdiff_lite/assets/splits``)."""
+    """Indices into the shared faces for the project's fixed split (``fasdiff_lite/assets/splits``): ``"val"``, its
+    validation faces; ``"train"``, every other face but the ``excluded`` near-duplicates of validation faces;
+    ``"all"``, all 830."""
     with np.load(shared_faces_path()) as z:
         names = [str(n) for n in z["names"]]
     spec = json.loads((settings.ASSETS_DIR / SPLIT_FILE).read_text())
-    val = set(spec["val"])
-    missing = val - set(names)
+    val, excluded = set(spec["val"]), set(spec.get("excluded", ()))  # excluded: duplicates, in neither split
+    missing = (val | excluded) - set(names)
     if missing:
-        raise DataUnavailable(f"{len(missing)} validation faces named in {SPLIT_FILE} are not in the shared set")
+        raise DataUnavailable(f"{len(missing)} faces named in {SPLIT_FILE} are not in the shared set")
     if split == "all":
         return np.arange(len(names))
-    keep = [i for i, n in enumerate(names) if (n in val) == (split == "val")]
+    keep = [i for i, n in enumerate(names) if n not in excluded and (n in val) == (split == "val")]
     return np.array(keep, dtype=np.int64)
 
 

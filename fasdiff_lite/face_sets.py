@@ -100,6 +100,44 @@ def utkface_malformed() -> list[str]:
     return _utkface_names()[1]
 
 
+# ------------------------------------------------------------------------------------------ duplicates
+NEAR_DUPLICATE_RMS = 3.0  # grey levels (0-255) of RMS difference at 64 px under which two faces are one photo
+
+
+def near_duplicates(a: np.ndarray, b: np.ndarray | None = None, max_rms: float = NEAR_DUPLICATE_RMS,
+                    chunk: int = 512) -> list[tuple[int, int, float]]:
+    """Pairs (i, j, rms) of faces ``a[i]`` and ``b[j]`` (uint8 N×H×W×3 of one size) whose RMS pixel difference is
+    below ``max_rms`` grey levels: the same photo, re-encoded or resized. ``b`` None: pairs within ``a`` (i < j).
+
+    Fast on tens of thousands of faces: each face is first averaged to an 8×8 grey thumbnail; the RMS of averaged
+    differences is never above the full RMS (Jensen), so only pairs whose thumbnails lie within ``max_rms`` are
+    compared pixel by pixel."""
+    within = b is None
+    b = a if within else b
+    if a.shape[1:] != b.shape[1:]:
+        raise ValueError(f"faces of shapes {a.shape[1:]} and {b.shape[1:]} cannot be compared; load them at one size")
+
+    def thumbs(x: np.ndarray) -> np.ndarray:
+        h, w = x.shape[1] // 8 * 8, x.shape[2] // 8 * 8
+        g = x[:, :h, :w].astype(np.float32).mean(-1)
+        return g.reshape(len(x), 8, h // 8, 8, w // 8).mean((2, 4)).reshape(len(x), 64)
+
+    ta, tb = thumbs(a), thumbs(b)
+    nb = (tb ** 2).sum(1)
+    out = []
+    for s in range(0, len(a), chunk):
+        blk = ta[s:s + chunk]
+        d2 = (blk ** 2).sum(1)[:, None] + nb[None] - 2 * blk @ tb.T
+        for i, j in zip(*np.nonzero(d2 < (max_rms ** 2) * 64 + 1e-3)):
+            i = int(i) + s
+            if within and j <= i:
+                continue
+            rms = float(np.sqrt(np.mean((a[i].astype(np.float32) - b[j].astype(np.float32)) ** 2)))
+            if rms < max_rms:
+                out.append((i, int(j), rms))
+    return out
+
+
 # ------------------------------------------------------------------------------------------ UTKFace split
 def _stratum(name: str) -> tuple[int, str, str]:
     a = utkface_attributes(name)
@@ -107,10 +145,13 @@ def _stratum(name: str) -> tuple[int, str, str]:
     return group, a["gender"], a["race"]
 
 
-def utkface_split(seed: int = 0, n_val: int = 1000, names: list[str] | None = None) -> dict:
+def utkface_split(seed: int = 0, n_val: int = 1000, names: list[str] | None = None,
+                  faces: np.ndarray | None = None) -> dict:
     """The validation split as stored in the JSON file: ``n_val`` names drawn with ``numpy.random.default_rng(seed)``,
     stratified by age group × gender × race (each stratum gets its share of ``n_val``, rounded by largest remainder).
-    ``names``: the set to draw from (default: :func:`utkface_names`); the draw depends only on the sorted names."""
+    ``names``: the set to draw from (default: :func:`utkface_names`); the draw depends only on the sorted names.
+    ``faces``: the faces of the sorted ``names`` (e.g. ``load_utkface(64)[0]``): any other face that is a near-duplicate
+    of a validation face (:func:`near_duplicates`) is then listed as ``excluded``, in neither split."""
     names = sorted(names if names is not None else utkface_names())
     if not 0 < n_val < len(names):
         raise ValueError(f"n_val must lie between 1 and {len(names) - 1}, got {n_val}")
@@ -124,34 +165,47 @@ def utkface_split(seed: int = 0, n_val: int = 1000, names: list[str] | None = No
     quota[extra] += 1
     rng = np.random.default_rng(seed)
     val = sorted(n for k, q in zip(keys, quota) for n in rng.choice(strata[k], size=q, replace=False))
+    excluded = {}
+    if faces is not None:
+        if len(faces) != len(names):
+            raise ValueError(f"{len(faces)} faces for {len(names)} names")
+        chosen = set(val)
+        iv = [i for i, n in enumerate(names) if n in chosen]
+        it = [i for i, n in enumerate(names) if n not in chosen]
+        for i, j, rms in near_duplicates(faces[iv], faces[it]):
+            excluded[names[it[j]]] = f"a near-duplicate of the validation face {names[iv[i]]} (RMS {rms:.2f} at 64 px)"
     return {
         "description": f"Fixed validation split of ../shared/faces/{UTKFACE_ZIP}: these {n_val} faces (by file name) "
                        "are never used for training. Drawn by fasdiff_lite.face_sets.write_utkface_split"
                        f"(seed={seed}, n_val={n_val}): stratified by age group x gender x race. Train = every other "
                        "well-formed name.",
         "seed": seed, "n_total": len(names), "n_val": n_val, "val": [str(n) for n in val],
+        **({"excluded": dict(sorted(excluded.items()))} if faces is not None else {}),
     }
 
 
 def write_utkface_split(seed: int = 0, n_val: int = 1000, path: str | Path | None = None) -> Path:
-    """Draw the split (:func:`utkface_split`) and write it to ``path`` (default: the shipped split file)."""
+    """Draw the split (:func:`utkface_split`, near-duplicates of validation faces excluded from training, checked on
+    the faces at 64 px) and write it to ``path`` (default: the shipped split file)."""
     path = Path(path) if path else settings.ASSETS_DIR / UTKFACE_SPLIT_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(utkface_split(seed, n_val), indent=1) + "\n")
+    faces, names = load_utkface(64, "all")
+    path.write_text(json.dumps(utkface_split(seed, n_val, names, faces), indent=1) + "\n")
     return path
 
 
 def utkface_split_names(split: str) -> list[str]:
-    """The sorted names of ``"val"`` (from the split file alone), ``"train"`` or ``"all"`` (these need the zip)."""
+    """The sorted names of ``"val"`` (from the split file alone), ``"train"`` or ``"all"`` (these need the zip).
+    ``"train"`` leaves out the validation faces and the ``excluded`` near-duplicates of them."""
     if split not in ("all", "train", "val"):
         raise ValueError(f"split must be 'all', 'train' or 'val', not {split!r}")
     if split == "all":
         return utkface_names()
-    val = json.loads((settings.ASSETS_DIR / UTKFACE_SPLIT_FILE).read_text())["val"]
+    spec = json.loads((settings.ASSETS_DIR / UTKFACE_SPLIT_FILE).read_text())
     if split == "val":
-        return val
-    val = set(val)
-    return [n for n in utkface_names() if n not in val]
+        return spec["val"]
+    out = set(spec["val"]) | set(spec.get("excluded", ()))
+    return [n for n in utkface_names() if n not in out]
 
 
 # ------------------------------------------------------------------------------------------ UTKFace faces
@@ -333,7 +387,8 @@ def read_pairs(path: str | Path, image_dir: str | Path | None = None) -> PairsFi
     The first line is ``folds per_fold`` (LFW's ``10 300``; a single number n means one fold of n). Then come the
     folds in order, each ``per_fold`` same-person pairs and then ``per_fold`` different-person pairs. Blank lines
     are ignored; anything else that does not fit raises ValueError naming the line. ``image_dir``: the folder or
-    zip holding the photos (default: the pairs file's folder).
+    zip holding the photos (default: :func:`find_photos` beside the pairs file: its folder, a subfolder such as
+    LFW's ``lfw/``, or a zip there, whichever holds the first photo).
     """
     path = Path(path)
     lines = [(i, line.split()) for i, line in enumerate(path.read_text().splitlines(), start=1) if line.strip()]
@@ -361,8 +416,28 @@ def read_pairs(path: str | Path, image_dir: str | Path | None = None) -> PairsFi
         b.append(y)
         same.append(is_same)
         fold.append(k // (2 * per_fold))
-    image_dir = Path(image_dir) if image_dir is not None else path.parent
+    image_dir = Path(image_dir) if image_dir is not None else find_photos(path.parent, a[0])
     return PairsFile(a, b, np.array(same, dtype=bool), np.array(fold, dtype=np.int64), n_folds, per_fold, image_dir)
+
+
+def find_photos(folder: Path, photo: str) -> Path:
+    """Where ``photo`` (a name from a pairs file) is, beside the pairs file: ``folder`` itself, one of its subfolders
+    (LFW unpacks to ``lfw/`` or ``lfw-deepfunneled/`` next to its ``pairs.txt``) or a zip in it; ``folder`` when
+    none holds it (loading a photo then says which is missing)."""
+    folder = Path(folder)
+    if (folder / photo).is_file():
+        return folder
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []:
+        if (sub / photo).is_file():
+            return sub
+    for z in sorted(folder.glob("*.zip")) if folder.is_dir() else []:
+        try:
+            with zipfile.ZipFile(z) as zf:
+                if photo in zf.namelist():
+                    return z
+        except zipfile.BadZipFile:
+            continue
+    return folder
 
 
 def celeba_pairs() -> PairsFile:

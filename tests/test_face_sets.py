@@ -124,9 +124,25 @@ def test_shipped_split_is_what_write_utkface_split_draws(tmp_path):
     shipped = (settings.ASSETS_DIR / face_sets.UTKFACE_SPLIT_FILE).read_text()
     assert face_sets.write_utkface_split(path=tmp_path / "split.json").read_text() == shipped
     val, train = face_sets.utkface_split_names("val"), face_sets.utkface_split_names("train")
-    assert len(val) == json.loads(shipped)["n_val"] == 1000
-    assert not set(val) & set(train)
-    assert sorted(val + train) == face_sets.utkface_split_names("all")
+    spec = json.loads(shipped)
+    assert len(val) == spec["n_val"] == 1000 and len(spec["excluded"]) == 1  # measured: one UTKFace photo twice
+    assert not set(val) & set(train) and not set(spec["excluded"]) & (set(val) | set(train))
+    assert sorted(val + train + list(spec["excluded"])) == face_sets.utkface_split_names("all")
+
+
+@requires_shared
+def test_no_validation_face_has_a_near_duplicate_in_any_training_set():
+    """Every validation set of the suite (the shared faces' and UTKFace's) against every training set a model trains
+    on (the shared train split and UTKFace's train split), at 64 px."""
+    from fasdiff_lite import data
+
+    utk_train, _ = face_sets.load_utkface(64, "train")
+    utk_val, _ = face_sets.load_utkface(64, "val")
+    shared_train, shared_val = data.load_faces("shared", 64, "train"), data.load_faces("shared", 64, "val")
+    for val in (utk_val, shared_val):
+        for train in (utk_train, shared_train):
+            assert face_sets.near_duplicates(val, train) == []
+    assert face_sets.near_duplicates(utk_val) == []
 
 
 @requires_shared
@@ -170,3 +186,17 @@ def test_celeba_identity_set_and_protocol():
     fold_of = {}
     for person, fold in zip(np.r_[person_a, person_b], np.r_[pairs.fold, pairs.fold]):
         assert fold_of.setdefault(person, fold) == fold, "a person appears in two folds"
+
+
+def test_near_duplicates_finds_the_same_photo_and_nothing_else():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (40, 16, 16, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (30, 16, 16, 3), dtype=np.uint8)
+    b[7] = np.clip(a[3].astype(int) + rng.integers(-2, 3, a[3].shape), 0, 255)  # a re-encoded copy: RMS ≈ 1.4
+    b[9] = np.clip(a[5].astype(int) + 12, 0, 255)  # the same photo made brighter: another picture
+    found = face_sets.near_duplicates(a, b)
+    assert [(i, j) for i, j, _ in found] == [(3, 7)] and found[0][2] < 2
+    a[20] = a[11]
+    assert [(i, j) for i, j, _ in face_sets.near_duplicates(a)] == [(11, 20)]
+    with pytest.raises(ValueError, match="one size"):
+        face_sets.near_duplicates(a, b[:, :8])

@@ -104,7 +104,9 @@ def test_table():
             dict(codec="jpeg", rate=0.5, **vf.ten_fold(d[::-1], same, folds))]
     lines = vf.format_table(rows).splitlines()
     assert "TAR@0.1%" in lines[0] and len(lines) == 4
-    assert lines[2].split()[:3] == ["original", "-", "1.0000"] and "0.500" in lines[3]
+    assert lines[2].split()[:4] == ["original", "-", "-", "1.0000"] and "0.500" in lines[3]
+    sweep = [dict(codec="fasdiff", kind="rate", value=0.1, bpp=0.123, **vf.ten_fold(d, same, folds))]
+    assert vf.format_table(sweep).splitlines()[2].split()[:5] == ["fasdiff", "r", "0.1", "0.123", "1.0000"]
 
 
 # ------------------------------------------------------------------ end to end
@@ -157,3 +159,26 @@ def test_verify_on_a_few_celeba_pairs():
     r = vf.verify(pairs, size=64, progress=False)
     assert r["n_pairs"] == 8 and r["failed"] == 0 and 0 <= r["accuracy_mean"] <= 1
     assert r["auc"] >= 0.5  # dlib tells these people apart far better than chance, even on 8 pairs
+
+
+@requires_dlib
+def test_measure_sweeps_codecs_once_aligned_and_resumes(tmp_path):
+    """``measure``: the reference row first, then a row per learned codec × rate and classical codec × quality, each
+    with the mean file size; rows already done are skipped, so a long sweep resumes where it stopped; LFW's layout
+    with the photos in a subfolder beside pairs.txt is found without being named."""
+    (tmp_path / "lfw").mkdir()
+    photos_of_two_people(tmp_path / "lfw", data.sample_faces(256))
+    (tmp_path / "pairs.txt").write_text("2 1\nAnn 1 2\nAnn 1 Bea 1\nBea 1 2\nAnn 2 Bea 2\n")
+    pairs = face_sets.read_pairs(tmp_path / "pairs.txt")
+    assert pairs.image_dir == tmp_path / "lfw"
+    saved = []
+    rows = vf.measure(pairs, ["hyperprior", "jpeg"], rates=(0.5,), qualities={"jpeg": (30,)}, progress=False,
+                      on_row=saved.append)
+    assert [(r["codec"], r["kind"], r["value"]) for r in rows] == [
+        ("original", "reference", 0.0), ("hyperprior", "rate", 0.5), ("jpeg", "quality", 30.0)]
+    assert rows[0]["bytes"] is None and all(r["bytes"] > 50 and r["bpp"] > 0 for r in rows[1:])
+    assert saved == rows and all("roc" not in r and r["n_photos"] == 4 for r in rows)
+    again = vf.measure(pairs, ["hyperprior", "jpeg"], rates=(0.5, 1.0), qualities={"jpeg": (30,)}, progress=False,
+                       done=rows)
+    assert [(r["codec"], r["value"]) for r in again[3:]] == [("hyperprior", 1.0)]  # only the new row ran
+    assert again[1]["bytes"] < again[3]["bytes"]

@@ -30,15 +30,20 @@ Typical use::
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from .. import data, faces
 from ..face_sets import PairsFile
-from . import face_metrics
+from ..models import zoo
+from ..registry import DEFAULT_REALISM, DEFAULT_STEPS
+from . import baselines, face_metrics
 
 FARS = (0.01, 0.001)
+QUALITIES = {"jpeg": (1, 5, 10, 20, 40, 75), "webp": (0, 5, 15, 30, 50, 80), "avif": (0, 10, 25, 40, 60, 80)}
 
 
 # ------------------------------------------------------------------------------------------ the maths
@@ -138,34 +143,51 @@ def _crop(image: np.ndarray, size: int, align: bool) -> tuple[np.ndarray, bool]:
         return data.face_crop(image, size), False
 
 
-def verify(pairs: PairsFile, decode=None, size: int = 64, align: bool = True, progress: bool = True) -> dict:
-    """The LFW protocol on the photos of ``pairs``, each photo aligned to ``size`` px (``faces.prepare``; a centre
-    crop where no face is found), optionally passed through ``decode`` (uint8 image → uint8 image, e.g. a codec's
-    compress + decompress), then described by dlib. Each photo is processed once, however many pairs it is in.
+@dataclass
+class AlignedPhotos:
+    """Every photo of a pairs file aligned once to the models' size: ``crops`` (name → uint8 size×size×3; a photo
+    that could not be read is absent), ``not_aligned`` (names where the aligner found no face and the centre crop
+    stands in), ``failures`` ("name: why" of the unreadable ones)."""
 
-    Returns :func:`ten_fold`'s dict plus the counts: ``n_photos``; ``not_aligned`` (no face found by the aligner,
-    centre crop used); ``not_detected`` (dlib's detector found no face in the crop, so the descriptor comes from
-    ``face_metrics``' fallback box, still counted as a photo described); ``failed`` (no descriptor at all, e.g. an
-    unreadable file: its pairs get an infinite distance, i.e. are never accepted, which costs its same-person pairs);
-    ``n_pairs_failed`` and ``seconds``."""
+    size: int
+    crops: dict[str, np.ndarray]
+    not_aligned: list[str]
+    failures: list[str]
+
+
+def align_photos(pairs: PairsFile, size: int = 64, align: bool = True, progress: bool = True) -> AlignedPhotos:
+    """Read and align each photo of ``pairs`` once (``faces.prepare``; a centre crop where no face is found)."""
+    crops, not_aligned, failures = {}, [], []
+    for name in tqdm(pairs.photos(), desc=f"aligning to {size} px", disable=not progress):
+        try:
+            crops[name], aligned = _crop(pairs.load(name), size, align)
+        except data.ImageError as e:
+            failures.append(f"{name}: {e}")
+            continue
+        if not aligned:
+            not_aligned.append(name)
+    return AlignedPhotos(size, crops, not_aligned, failures)
+
+
+def verify_aligned(pairs: PairsFile, photos: AlignedPhotos, decode=None, progress: bool = True,
+                   desc: str = "verification") -> dict:
+    """The LFW protocol on already-aligned photos, each passed through ``decode`` (uint8 image → uint8 image, e.g. a
+    codec's compress + decompress) when given, then described by dlib: see :func:`verify`."""
     if not face_metrics.is_available():
         raise face_metrics.FaceMetricsUnavailable(f"verification needs dlib: {face_metrics.INSTALL_HINT}")
     backend = face_metrics.get_backend()
-    photos = pairs.photos()
     described: dict[str, np.ndarray] = {}
-    not_aligned = not_detected = 0
-    failures: list[str] = []
+    not_detected = 0
+    failures = list(photos.failures)
     start = time.perf_counter()
-    for name in tqdm(photos, desc=f"verification at {size} px", disable=not progress):
+    for name, crop in tqdm(photos.crops.items(), desc=desc, disable=not progress):
         try:
-            crop, aligned = _crop(pairs.load(name), size, align)
             if decode is not None:
                 crop = data.load_image(decode(crop))
             found = backend.analyse(crop)
         except data.ImageError as e:
             failures.append(f"{name}: {e}")
             continue
-        not_aligned += not aligned
         not_detected += not found.detected
         described[name] = found.descriptor
     missing = np.full(face_metrics.DESCRIPTOR_DIM, np.nan)
@@ -175,21 +197,103 @@ def verify(pairs: PairsFile, decode=None, size: int = 64, align: bool = True, pr
     failed_pairs = np.isnan(distances)
     distances[failed_pairs] = np.inf
     out = ten_fold(distances, pairs.same, pairs.fold)
-    out.update(n_photos=len(photos), not_aligned=not_aligned, not_detected=not_detected, failed=len(failures),
-               failures=failures, n_pairs_failed=int(failed_pairs.sum()), seconds=time.perf_counter() - start)
+    out.update(n_photos=len(photos.crops) + len(photos.failures), not_aligned=len(photos.not_aligned),
+               not_detected=not_detected, failed=len(failures), failures=failures,
+               n_pairs_failed=int(failed_pairs.sum()), seconds=time.perf_counter() - start)
     return out
+
+
+def verify(pairs: PairsFile, decode=None, size: int = 64, align: bool = True, progress: bool = True) -> dict:
+    """The LFW protocol on the photos of ``pairs``, each photo aligned to ``size`` px (``faces.prepare``; a centre
+    crop where no face is found), optionally passed through ``decode`` (uint8 image → uint8 image, e.g. a codec's
+    compress + decompress), then described by dlib. Each photo is processed once, however many pairs it is in.
+
+    Returns :func:`ten_fold`'s dict plus the counts: ``n_photos``; ``not_aligned`` (no face found by the aligner,
+    centre crop used); ``not_detected`` (dlib's detector found no face in the crop, so the descriptor comes from
+    ``face_metrics``' fallback box, still counted as a photo described); ``failed`` (no descriptor at all, e.g. an
+    unreadable file: its pairs get an infinite distance, i.e. are never accepted, which costs its same-person pairs);
+    ``n_pairs_failed`` and ``seconds`` (describing and coding, after the alignment)."""
+    return verify_aligned(pairs, align_photos(pairs, size, align, progress), decode, progress)
+
+
+# ------------------------------------------------------------------------------------------ codecs on the protocol
+def codec_settings(codecs, rates, qualities: dict | None = None) -> list[tuple[str, str, float]]:
+    """(codec, "rate" or "quality", value) for each row a sweep measures: every learned codec (a shipped name or a
+    folder) at each rate, every classical one (JPEG/WebP/AVIF) at each of its ``qualities`` (default
+    :data:`QUALITIES`)."""
+    qualities = {**QUALITIES, **(qualities or {})}
+    out = []
+    for c in codecs:
+        if c in baselines.CODECS:
+            out += [(c, "quality", float(q)) for q in qualities[c]]
+        else:
+            out += [(c, "rate", float(r)) for r in rates]
+    return out
+
+
+def coder(codec: str, kind: str, value: float, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
+          device: str = "cpu"):
+    """(uint8 image → uint8 decoded image, the list the file sizes are appended to) for one row of a sweep."""
+    sizes: list[int] = []
+    if kind == "quality":
+        def code(img):
+            blob = baselines.encode(img, codec, int(value))
+            sizes.append(len(blob))
+            return baselines.decode(blob)
+        return code, sizes
+    model = zoo.cached(codec, device)
+    kw = {"steps": steps, "realism": realism} if zoo.kind_of(codec) == "codec" else {}
+
+    def code(img):
+        blob = model.compress(data.to_tensor(img), value)
+        sizes.append(len(blob))
+        return data.to_image(model.decompress(blob, **kw))
+    return code, sizes
+
+
+@torch.no_grad()
+def measure(pairs: PairsFile, codecs, rates=(0.0, 0.1, 0.2, 0.3, 0.5, 1.0), qualities: dict | None = None,
+            size: int = 64, align: bool = True, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
+            done: list[dict] | None = None, on_row=None, progress: bool = True, device: str = "cpu") -> list[dict]:
+    """Every codec on the protocol: the uncompressed reference at ``size`` px first, then one row per codec and
+    rate (learned codecs; FaSDiff decoded with ``steps`` and ``realism``) or quality (JPEG/WebP/AVIF). Each row:
+    ``codec``, ``kind`` (reference / rate / quality), ``value``, ``bytes`` and ``bpp`` (mean file size), and
+    :func:`verify`'s numbers (without the ROC arrays). ``done``: rows already measured (skipped: a long sweep
+    resumes); ``on_row(row)`` is called after each new row (to save it)."""
+    photos = align_photos(pairs, size, align, progress)
+    rows = list(done or [])
+    seen = {(r["codec"], r["kind"], r["value"]) for r in rows}
+    todo = [("original", "reference", 0.0)] + codec_settings(codecs, rates, qualities)
+    for codec, kind, value in todo:
+        if (codec, kind, value) in seen:
+            continue
+        code, sizes = (None, []) if kind == "reference" else coder(codec, kind, value, steps, realism, device)
+        res = verify_aligned(pairs, photos, code, progress, desc=f"{codec} {kind} {value:g}")
+        res.pop("roc")
+        n_bytes = float(np.mean(sizes)) if sizes else None
+        row = {"codec": codec, "kind": kind, "value": value, "bytes": n_bytes,
+               "bpp": n_bytes * 8 / (size * size) if n_bytes is not None else None, "size": size, **res}
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    return rows
 
 
 # ------------------------------------------------------------------------------------------ the table
 def format_table(rows: list[dict]) -> str:
-    """Plain text, one row per dict: ``codec``, ``rate`` (bpp or any label) and :func:`ten_fold`'s numbers."""
-    head = f"{'codec':<16} {'rate':>8}  {'accuracy':>15}  {'AUC':>6}  {'TAR@1%':>7}  {'TAR@0.1%':>8}"
+    """Plain text, one row per dict: ``codec``, its setting (``kind`` and ``value``: rate or quality; or ``rate``, any
+    label), ``bpp`` when known, and :func:`ten_fold`'s numbers."""
+    head = (f"{'codec':<16} {'setting':>12} {'bpp':>6}  {'accuracy':>15}  {'AUC':>6}  {'TAR@1%':>7}  {'TAR@0.1%':>8}")
     lines = [head, "-" * len(head)]
     for r in rows:
-        rate = r.get("rate", "-")
-        rate = f"{rate:.3f}" if isinstance(rate, (int, float)) else str(rate)
+        if "kind" in r:
+            setting = "-" if r["kind"] == "reference" else f"{r['kind'][0]} {r['value']:g}"
+        else:
+            rate = r.get("rate", "-")
+            setting = f"{rate:.3f}" if isinstance(rate, (int, float)) else str(rate)
+        bpp = f"{r['bpp']:.3f}" if r.get("bpp") is not None else "-"
         tar = r["tar_at_far"]
         acc = f"{r['accuracy_mean']:.4f} ± {r['accuracy_std']:.4f}"
-        lines.append(f"{str(r.get('codec', '?')):<16} {rate:>8}  {acc:>15}  {r['auc']:6.4f}  "
+        lines.append(f"{str(r.get('codec', '?')):<16} {setting:>12} {bpp:>6}  {acc:>15}  {r['auc']:6.4f}  "
                      f"{tar[0.01]:7.4f}  {tar[0.001]:8.4f}")
     return "\n".join(lines)
