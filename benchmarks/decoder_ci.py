@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from fasdiff_lite import data, settings
-from fasdiff_lite.evaluation import face_metrics, realism
+from fasdiff_lite.evaluation import face_metrics, metrics
 from fasdiff_lite.models import zoo
 
 
@@ -49,12 +49,12 @@ def main() -> None:
             x_fid.append(data.to_image(comp.decompress(comp.compress(x, rate))))
         p_dec, p_fid = face_metrics.descriptors(decoded), face_metrics.descriptors(x_fid)
         hit_dec, hit_fid = face_metrics.rank1_hits(gallery, p_dec), face_metrics.rank1_hits(gallery, p_fid)
-        fd_dec, fd_fid = realism.frechet_distance(p_dec, gallery), realism.frechet_distance(p_fid, gallery)
+        fd_dec, fd_fid = metrics.frechet_distance(p_dec, gallery), metrics.frechet_distance(p_fid, gallery)
         d_reid, d_fd = [], []
         for _ in range(args.draws):
             i = rng.integers(0, n, n)
             d_reid.append(hit_dec[i].mean() - hit_fid[i].mean())
-            d_fd.append(realism.frechet_distance(p_dec[i], gallery[i]) - realism.frechet_distance(p_fid[i], gallery[i]))
+            d_fd.append(metrics.frechet_distance(p_dec[i], gallery[i]) - metrics.frechet_distance(p_fid[i], gallery[i]))
         (r_lo, r_hi), (f_lo, f_hi) = np.percentile(d_reid, [2.5, 97.5]), np.percentile(d_fd, [2.5, 97.5])
         print(f"| {rate:g} | {hit_dec.mean():.3f} / {hit_fid.mean():.3f} | {hit_dec.mean() - hit_fid.mean():+.3f} "
               f"[{r_lo:+.3f}, {r_hi:+.3f}] | {fd_dec:.4f} / {fd_fid:.4f} | {fd_dec - fd_fid:+.4f} [{f_lo:+.4f}, {f_hi:+.4f}] |",

@@ -62,7 +62,7 @@ def measure(faces: np.ndarray, decode, gallery: np.ndarray) -> dict:
     return {"psnr": float(np.mean([metrics.psnr(f, o) for f, o in zip(faces, out)])),
             "detail": float(np.mean([realism.detail_ratio(f, o) for f, o in zip(faces, out)])),
             "reid": face_metrics.reid_rank1(faces, out, gallery=gallery, probes=probes),
-            "fd": realism.frechet_distance(gallery, probes)}
+            "fd": metrics.frechet_distance(gallery, probes)}
 
 
 def main() -> None:

@@ -17,7 +17,8 @@ import time
 
 import torch
 
-from fasdiff_lite.models import prior as P
+from fasdiff_lite.models.prior_loading import load_prior
+from fasdiff_lite.models.stable_diffusion import StableDiffusionPrior
 from fasdiff_lite import settings
 
 
@@ -47,9 +48,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.prior == "sd21-random":
-        prior = P.StableDiffusionPrior.from_configs().to(settings.device(args.device))
+        prior = StableDiffusionPrior.from_configs().to(settings.device(args.device))
     else:
-        prior = P.load_prior(args.prior, device=args.device)
+        prior = load_prior(args.prior, device=args.device)
     prior.eval()
     size = args.size or (64 if args.prior == "sd21-random" else prior.image_size)
     z = torch.randn(1, *prior.latent_shape(size, size), device=prior.device, dtype=prior.dtype)

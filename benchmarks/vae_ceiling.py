@@ -18,7 +18,7 @@ from fasdiff_lite.evaluation import metrics
 from fasdiff_lite.evaluation.realism import detail_ratio
 from fasdiff_lite.models import zoo
 from fasdiff_lite.models.compressor import pad
-from fasdiff_lite.models.prior import load_prior
+from fasdiff_lite.models.prior_loading import load_prior
 
 
 def row(name: str, faces: np.ndarray, outs: list[np.ndarray], ref: np.ndarray) -> str:

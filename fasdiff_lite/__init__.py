@@ -5,7 +5,9 @@ Floors (each module imports only from its own floor or below; ``tests/test_layou
     floor 1  settings · registry · data · faces · face_sets ·            plain tools; registry: every name and default;
              frequency · bitstream · rans                                data: the one path for pixels; faces: detection,
                                                                          alignment; face_sets: UTKFace, CelebA identities
-    floor 2  models/compressor · prior · adversarial · fusion · identity the learned pieces, each usable alone
+    floor 2  models/compressor · prior · stable_diffusion ·              the learned pieces, each usable alone
+             prior_loading · latent_decoder · adversarial · fusion ·     (prior: DiffusionPrior and the tiny prior;
+             identity                                                    prior_loading: load_prior)
     floor 3  models/control · models/lfe · models/steering               what ties the compressor to the prior; steering:
                                                                          control residuals + FiLM + UNet, one function
     floor 4  models/codec · models/zoo                                   FaSDiffCodec: bytes ↔ image; shipped models
@@ -13,8 +15,10 @@ Floors (each module imports only from its own floor or below; ``tests/test_layou
                           perceptual · baselines · bdrate · run)
     floor 5  train/ (loop · compressor · autoencoder · prior · fasdiff   work done with the models
              · identity)
-    top      cli · commands/ · demo · explore/ · course                  faces for people; no model logic (course: the
-                                                                          notebooks as student and solution copies)
+    top      cli · commands/ · demo · explore/ · course                  faces for people; no model logic (demo: its
+                                                                         callbacks, commands/demo: the Gradio app;
+                                                                         course: the notebooks as student and solution
+                                                                         copies)
 
 Submodules are imported on first use (``fasdiff_lite.frequency``, ``fasdiff_lite.models`` etc.), so
 ``import fasdiff_lite`` is cheap.

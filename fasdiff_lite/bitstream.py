@@ -29,6 +29,7 @@ says what is wrong; nothing else escapes :func:`unpack`.
 from __future__ import annotations
 
 import binascii
+import hashlib
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,8 +222,6 @@ def mutate(blob: bytes, rng) -> bytes:
 
 def seed_of(blob: bytes) -> int:
     """A deterministic 63-bit seed from the file's bytes: diffusion decoders draw their noise from it."""
-    import hashlib
-
     return int.from_bytes(hashlib.sha256(bytes(blob)).digest()[:8], "big") >> 1
 
 

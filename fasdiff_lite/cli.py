@@ -26,7 +26,7 @@ COMMANDS = {
     "compress": ("fasdiff_lite.commands.compress", "compress an image to a .fsd file"),
     "decompress": ("fasdiff_lite.commands.decompress", "decode a .fsd file to an image"),
     "eval": ("fasdiff_lite.commands.eval", "evaluate every codec for people and machines, with BD-rates"),
-    "demo": ("fasdiff_lite.demo", "launch the Gradio demo"),
+    "demo": ("fasdiff_lite.commands.demo", "launch the Gradio demo"),
     "course": ("fasdiff_lite.commands.course", "teaching kit: list exercises, write student copies, build the course book"),
 }
 TRAIN_TARGETS = {

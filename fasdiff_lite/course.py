@@ -18,12 +18,18 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import os
 import re
+import shutil
 import textwrap
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+
+# nbformat, nbclient and sphinx (the dev and book extras, not dependencies of the suite) are imported where they
+# are used, so the rest of the kit works without them.
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 MD_BEGIN, MD_END = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"
@@ -262,8 +268,6 @@ class Run:
                 for ex, st, _ in self.exercises if st != "AssertionError"]
 
     def slowest_cells(self, n: int = 3) -> str:
-        from datetime import datetime
-
         timed = []
         for i, cell in enumerate(self.notebook.cells):
             t = cell.get("metadata", {}).get("execution", {})
@@ -344,8 +348,6 @@ def execute(path, timeout: int = 600, check_exercises: bool = True, record_title
                 if o[2] is None and i == o[0].cells[-1]:
                     o[2] = "passed"
         if record_titles:
-            import json
-
             probe = _run_scratch(client, "import json as _j; print(_j.dumps(_course_titles))", len(nb.cells) - 1)
             text = "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout")
             titles = json.loads(text.strip() or "[]")
@@ -362,8 +364,6 @@ def build_book(executed: list[Path] | list, out_dir, book_dir=BOOK_DIR, extra_pa
     ``executed``: executed notebook files (or :class:`Run` objects; a notebook error has already stopped things in
     :func:`execute`). Sphinx warnings are printed, not fatal; a Sphinx error raises RuntimeError. Returns the HTML
     folder."""
-    import shutil
-
     import nbformat
 
     out = Path(out_dir)

@@ -20,8 +20,11 @@ cannot make sense of raises :class:`ImageError` with a message naming the proble
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,9 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import settings
+
+# huggingface_hub (network calls) and pyarrow (optional: parquet shards) are imported only where a hub face set is
+# read or written.
 
 SIZES = (64, 128, 256, 512)
 MIN_SIDE = 8  # smaller than this is not an image of a face
@@ -300,8 +306,6 @@ def _folder_faces(path: Path, size: int, crop=face_crop) -> np.ndarray:
         except ImageError as e:
             skipped.append(str(e))
     if skipped:
-        import warnings
-
         warnings.warn(f"skipped {len(skipped)} unreadable file(s), first: {skipped[0]}", stacklevel=3)
     if not faces:
         raise DataUnavailable(f"{path}: none of the {len(files)} image files could be read (first: {skipped[0]})")
@@ -332,8 +336,6 @@ def _hf_faces(dataset_id: str, size: int, limit: int, split: str = "all") -> np.
 def _hf_split_files(dataset_id: str, split: str):
     """(a function repo path -> local file, the split's data files in order) from the hub, or from the local
     Hugging Face cache when the hub cannot be reached (``HF_HUB_OFFLINE``, no network) or lacks the id."""
-    import os
-
     from huggingface_hub import HfApi, hf_hub_download, snapshot_download
 
     cache = os.environ.get("HF_HUB_CACHE") or None  # read now: notebooks may point it at a folder of their own
@@ -403,9 +405,6 @@ def write_hub_dataset(dataset_id: str, splits: dict[str, np.ndarray], cache_dir:
     layout: ``data/<split>-00000-of-00001.parquet`` (``fmt="parquet"``, or ``"auto"`` when pyarrow is here) or
     ``<split>/<i>.png`` files. ``load_faces("hf:<dataset_id>")`` then reads it offline by the same code that reads
     the hub: for FAST mode and tests, or to carry a face set to a machine without network. Returns the snapshot."""
-    import hashlib
-    import os
-
     cache = Path(cache_dir or os.environ.get("HF_HUB_CACHE") or Path.home() / ".cache" / "huggingface" / "hub")
     repo = cache / ("datasets--" + dataset_id.replace("/", "--"))
     revision = hashlib.sha1(repr({k: (v.shape, v[:4].tobytes()[:4096]) for k, v in splits.items()}).encode()).hexdigest()

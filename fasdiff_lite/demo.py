@@ -1,5 +1,5 @@
-"""``fasdiff-lite demo``: the Gradio demo. Pick a sample face, upload a photo or take one with the webcam, then
-compare codecs at one rate.
+"""The demo's work (``fasdiff-lite demo``, the Gradio app: ``commands/demo.py``). Pick a sample face, upload a photo
+or take one with the webcam, then compare codecs at one rate.
 
 What a presenter gets, and what each number means:
 
@@ -17,25 +17,32 @@ What a presenter gets, and what each number means:
 
 Work is cached per face: moving the realism or steps slider re-runs only the diffusion decoders, and a repeated
 setting costs nothing. The callbacks (:func:`compare`, :func:`rd_figure`, :func:`decode_file`) are plain functions
-(the tests call them directly); :func:`build_app` only wires them to widgets.
+(the tests call them directly); ``commands/demo.py`` only wires them to widgets (``build_app``) and serves the app.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
+import os
 import tempfile
 import time
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from . import data, registry, settings
-from .registry import DEFAULT_REALISM, DEFAULT_STEPS, MAX_STEPS
-from .evaluation import baselines, metrics
+from . import data, faces, registry
+from .commands.decompress import decode
+from .commands.files import input_file
+from .registry import DEFAULT_REALISM, DEFAULT_STEPS
+from .evaluation import baselines, face_metrics, metrics
 from .evaluation import realism as realism_metrics
+from .explore.rate import bit_map_overlay
 from .models import zoo
+
+# matplotlib is imported where a figure is drawn: ``fasdiff-lite demo`` imports this module when it starts.
 
 SIZES = (64, 128, 256)
 KEEP_FILES = 50  # the demo's download folder keeps the newest .fsd files only
@@ -44,7 +51,6 @@ CACHE_ENTRIES = 256  # decoded results kept in memory (a 64-px entry is ~12 kB, 
 THREADS = 1  # torch CPU threads of the demo server: one 64-px face at a time gains little from more, and torch's
 # worker threads stall when other work holds the cores (a 12-MP photo's compare: 10 s with 1 thread, 31 s with 2
 # beside a training job on a 2-core machine)
-SESSIONS = 200  # browser sessions whose state gradio keeps in memory
 _folder: tempfile.TemporaryDirectory | None = None
 LEARNED = tuple(registry.names("compressor"))
 # Who sets the byte budget: the first of these that is chosen (FaSDiff's file codes the HF compressor's symbols)
@@ -91,12 +97,8 @@ def png_file(img: np.ndarray | None) -> str | None:
     under a name made from the content, *rewriting* the file each time, so two concurrent requests that show the
     same image (the demo's caches make that common) could serve a half-written file (measured: 3 of 228 compares
     under 50 concurrent requests ended in a truncated download). A path is copied into gradio's cache once."""
-    import os
-
     if img is None:
         return None
-    from PIL import Image
-
     folder = _demo_folder() / "png"
     folder.mkdir(exist_ok=True)
     img = np.ascontiguousarray(img)
@@ -113,8 +115,6 @@ def png_file(img: np.ndarray | None) -> str | None:
 def _download_path(rate: float, codec: str = "face") -> Path:
     """A fresh path in the demo's one temporary folder (removed when the process exits), which keeps the newest
     :data:`KEEP_FILES` files: a long-running demo does not fill the disk with a folder per request."""
-    import uuid
-
     folder = _demo_folder()
     _keep_newest(folder, "*.fsd", KEEP_FILES)
     return folder / f"{codec}_rate{float(rate):.2f}_{uuid.uuid4().hex[:8]}.fsd"
@@ -133,8 +133,6 @@ def input_face(image=None, sample: str | None = None, size: int = 64, align: boo
     """The face to compress: an upload (``image``: a path, array or PIL image), else a webcam frame, else the
     shipped sample portrait named ``sample``. Each is aligned like the training faces (``faces.locate``: the largest
     face, eyes level); with ``align=False``, or where dlib is not installed, its centre square is used."""
-    from . import faces
-
     if int(size) not in SIZES:
         raise ValueError(f"size must be one of {SIZES}, got {size}")
     size = int(size)
@@ -220,8 +218,6 @@ def _code(codec: str, face: np.ndarray, rate: float, steps: int, real: float, bu
 
 def _descriptor(img: np.ndarray):
     """dlib's face descriptor of a decoded face (cached), or None without dlib."""
-    from .evaluation import face_metrics
-
     if not face_metrics.is_available():
         return None
     return _remember(_descriptors, _digest(img), lambda: face_metrics.descriptor(img))
@@ -339,8 +335,6 @@ def compare(image=None, sample: str | None = None, rate: float = 0.3, size: int 
 
     bit_map, bit_caption = None, ""
     if "hf-compressor" in zoo.available("compressor"):
-        from .explore.rate import bit_map_overlay
-
         bits = zoo.cached("hf-compressor").bit_map(face, rate)
         bit_map = bit_map_overlay(face, bits["y"])
         n = bits["y"].shape
@@ -350,8 +344,6 @@ def compare(image=None, sample: str | None = None, rate: float = 0.3, size: int 
     pasted = None
     if paste and inp.placement is not None and learned:
         shown = coded["fasdiff"] if "fasdiff" in coded else coded[learned[0]]
-        from . import faces
-
         pasted = faces.paste_back(inp.photo, shown.image, inp.placement)
 
     result = Comparison(inp, rate, ordered, n_budget, budget_codec, fsd, fsd_codec, bit_map, bit_caption, pasted, 0.0)
@@ -449,9 +441,6 @@ def figure_to_image(fig, dpi: int = 110) -> np.ndarray:
 # ------------------------------------------------------------------------------------------ decoding a file
 def decode_file(path, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM) -> tuple[np.ndarray, str]:
     """Decode an uploaded ``.fsd`` file with the shipped model its header names → (image, description)."""
-    from .commands.decompress import decode
-    from .commands.files import input_file
-
     if path is None:
         raise ValueError("upload a .fsd file first")
     blob = input_file(path, ".fsd file").read_bytes()
@@ -459,156 +448,3 @@ def decode_file(path, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALI
     info = (f"{packet.width}×{packet.height} from {len(blob)} bytes "
             f"({metrics.bpp(len(blob), packet.height, packet.width):.4f} bpp), model {packet.model}, rate {packet.rate:.3f}")
     return img, info
-
-
-@functools.lru_cache(maxsize=1)
-def _malloc_trim():
-    """glibc's ``malloc_trim``, looked up once (``find_library`` runs ``ldconfig``: not on every request), or None."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-def release_memory() -> None:
-    """Hand freed memory back to the system after a request: a collection, then glibc's ``malloc_trim`` (where
-    there is glibc), so a demo that has served many requests stays near its size after warm-up."""
-    import gc
-
-    gc.collect()
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-# ------------------------------------------------------------------------------------------ the app
-INTRO = """# fasdiff-lite: learned face compression, side by side
-Pick an example face, upload a photo or take one with your webcam (its largest face is found and aligned like
-the training faces), choose a rate and the codecs, and compare. Every size shown is a real file; JPEG/WebP/AVIF
-are fitted to the first learned codec's bytes. The shipped models are tiny (64-px faces, trained on a CPU and
-briefly on a GPU): see the model cards for what they do and do not do well on 150 held-out faces."""
-
-
-def build_app():
-    import gradio as gr
-
-    names = sample_choices()
-    sample_files = [str(p) for p in data.sample_paths()]
-    has_diffusion = bool(zoo.available("codec"))
-
-    def on_compare(image, webcam, sample, rate, size, steps, realism_, align, codecs, paste):
-        try:
-            r = compare(image, sample, rate, int(size), steps=int(steps), realism=float(realism_), align=bool(align),
-                        codecs=codecs, webcam=webcam, paste=bool(paste))
-        except ValueError as e:  # ImageError, NoFaceFound, bad choices: shown to the user, not a stack trace
-            raise gr.Error(str(e)) from None
-        finally:
-            release_memory()
-        # plain values only (no gr.update): the API endpoint returns them as they are to gradio_client users
-        return ([(png_file(im), cap) for im, cap in r.gallery()], r.rows(), r.fsd, r.heading(),
-                png_file(enlarge(r.bit_map)), png_file(r.pasted))
-
-    def on_rd(image, webcam, sample, size, steps, realism_, align, codecs):
-        try:
-            return png_file(figure_to_image(rd_figure(image, sample, int(size), int(steps), float(realism_),
-                                                      bool(align), codecs, webcam)))
-        except ValueError as e:
-            raise gr.Error(str(e)) from None
-        finally:
-            release_memory()
-
-    def on_decode(file, steps, realism_):
-        try:
-            img, info = decode_file(file, steps, realism_)
-            return png_file(img), info
-        except (ValueError, FileNotFoundError) as e:
-            raise gr.Error(str(e)) from None
-        finally:
-            release_memory()
-
-    def on_example(evt):
-        return None, None, names[evt.index]
-
-    on_example.__annotations__ = {"evt": gr.SelectData}  # gradio passes the click by this annotation
-
-    # delete_cache: gradio's copies of the images and files it served, removed hourly once an hour old
-    with gr.Blocks(title="fasdiff-lite demo", delete_cache=(3600, 3600)) as app:
-        gr.Markdown(INTRO)
-        with gr.Row():
-            with gr.Column(scale=1, min_width=300):
-                examples = gr.Gallery(value=[(f, n) for f, n in zip(sample_files, names)], label="examples: click one",
-                                      columns=max(1, len(names)), height=150, allow_preview=False, format="png",
-                                      object_fit="contain", elem_id="examples")
-                sample = gr.Dropdown(names, value=names[0], label="sample face (used when no photo is given)",
-                                     elem_id="sample")
-                # a file, not gr.Image: gradio would decode an upload itself (a decompression bomb included) and
-                # answer a non-image with its generic error; data.load_image checks the header and says what is wrong
-                image = gr.File(label="or upload a photo", file_types=["image"], type="filepath", elem_id="upload")
-                webcam = gr.Image(sources=["webcam"], type="numpy", label="or take a photo with the webcam",
-                                  format="png", height=180)
-                align = gr.Checkbox(value=True, label="align the face (find it, eyes level, cropped like the "
-                                    "training faces); untick for the centre square")
-                rate = gr.Slider(0, 1, value=0.3, step=0.01, label="rate (0 = fewest bytes, 1 = best quality)")
-                go = gr.Button("compress", variant="primary", elem_id="compress")
-                size = gr.Radio([str(s) for s in SIZES], value="64", label="size (pixels; the models were trained at 64)")
-                codecs = gr.CheckboxGroup(available_codecs(), value=default_codecs(), label="codecs", elem_id="codecs")
-                steps = gr.Slider(1, MAX_STEPS, value=DEFAULT_STEPS, step=1, visible=has_diffusion,
-                                  label=f"FaSDiff: denoising steps ({DEFAULT_STEPS}: the setting the model card measures)")
-                realism_ = gr.Slider(0, 1, value=DEFAULT_REALISM, step=0.05, visible=has_diffusion,
-                                     label=f"FaSDiff: realism (0 = the compressor's fidelity output; "
-                                           f"{DEFAULT_REALISM:g}: the setting the model card measures)")
-                paste = gr.Checkbox(value=False, label="paste the decoded face back into the photo")
-            with gr.Column(scale=3):
-                heading = gr.Markdown(elem_id="heading")
-                gallery = gr.Gallery(label="side by side (lossless PNG)", columns=6, height=230,
-                                     object_fit="contain", format="png", elem_id="gallery")
-                table = gr.Dataframe(headers=TABLE_COLUMNS, label="each codec's real file", interactive=False,
-                                     elem_id="table")
-                with gr.Row():
-                    bit_map = gr.Image(label="where the bits go (hf-compressor; brighter = more bits)", format="png",
-                                       interactive=False, height=220,
-                                       elem_id="bitmap")
-                    pasted = gr.Image(label="the decoded face back in the photo (tick 'paste' on the left)",
-                                      format="png", interactive=False, height=220, elem_id="pasted")
-                fsd = gr.File(label="download the .fsd file", elem_id="fsd")
-                with gr.Accordion("rate–distortion of this face", open=False):
-                    rd_btn = gr.Button("plot this face's curves (decodes 6 rates per learned codec)")
-                    rd_plot = gr.Image(label="PSNR and identity against bits per pixel", format="png",
-                                       interactive=False)
-        with gr.Accordion("decode a .fsd file", open=False, elem_id="decode-panel"):
-            with gr.Row():
-                upload = gr.File(label=".fsd file", file_types=[".fsd"], type="filepath", elem_id="fsd-upload")
-                decoded = gr.Image(label="decoded", type="numpy", format="png", interactive=False, elem_id="decoded")
-            decoded_info = gr.Textbox(label="what was in the file", elem_id="decoded-info")
-            decode_btn = gr.Button("decode", elem_id="decode")
-        inputs = [image, webcam, sample, rate, size, steps, realism_, align, codecs, paste]
-        outputs = [gallery, table, fsd, heading, bit_map, pasted]
-        go.click(on_compare, inputs, outputs, api_name="compare")
-        for slider in (rate, steps, realism_):
-            slider.release(on_compare, inputs, outputs, api_name=False)
-        examples.select(on_example, None, [image, webcam, sample], api_name=False).then(
-            on_compare, inputs, outputs, api_name=False)
-        rd_btn.click(on_rd, [image, webcam, sample, size, steps, realism_, align, codecs], rd_plot, api_name="rd")
-        decode_btn.click(on_decode, [upload, steps, realism_], [decoded, decoded_info], api_name="decode")
-        app.load(on_compare, inputs, outputs, api_name=False)
-    return app
-
-
-def add_arguments(p) -> None:
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 to share on a network)")
-    p.add_argument("--threads", type=int, default=THREADS, help=f"torch CPU threads (default {THREADS})")
-    p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--share", action="store_true", help="a public gradio.live link (needs internet)")
-
-
-def main(args) -> int:
-    settings.cpu_threads(args.threads)
-    # gradio keeps each browser session's state in memory (10,000 sessions by default); the demo keeps none of its
-    # own there (no gr.State), so a few hundred recent sessions are plenty
-    build_app().launch(server_name=args.host, server_port=args.port, share=args.share,
-                       state_session_capacity=SESSIONS)
-    return 0

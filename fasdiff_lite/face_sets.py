@@ -353,14 +353,18 @@ class PairsFile:
                 raise data.ImageError(f"{name} is not in {self.image_dir.name}") from None
         return data.load_image(self.image_dir / name)
 
-    def subset(self, folds) -> "PairsFile":
-        """Only the pairs of ``folds`` (e.g. ``range(2)`` for a quick look), renumbered 0, 1, ..."""
+    def subset(self, folds, per_fold: int | None = None) -> "PairsFile":
+        """Only the pairs of ``folds`` (e.g. ``range(2)`` for a quick look), renumbered 0, 1, ...; with ``per_fold``,
+        only the first ``per_fold`` same-person and first ``per_fold`` different-person pairs of each."""
         folds = sorted(set(int(f) for f in folds))
-        keep = np.flatnonzero(np.isin(self.fold, folds))
+        per_fold = self.per_fold if per_fold is None else min(int(per_fold), self.per_fold)
+        position = np.arange(len(self.a)) % (2 * self.per_fold)  # place within its fold: same pairs, then different
+        first = (position < per_fold) | ((position >= self.per_fold) & (position < self.per_fold + per_fold))
+        keep = np.flatnonzero(np.isin(self.fold, folds) & first)
         renumber = {f: i for i, f in enumerate(folds)}
         return PairsFile([self.a[i] for i in keep], [self.b[i] for i in keep], self.same[keep],
                          np.array([renumber[int(f)] for f in self.fold[keep]], dtype=np.int64),
-                         len(folds), self.per_fold, self.image_dir)
+                         len(folds), per_fold, self.image_dir)
 
 
 def _lfw_photo(name: str, number: str, where: str) -> str:

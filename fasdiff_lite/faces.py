@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from . import data
 
@@ -126,7 +126,7 @@ def models_dir() -> Path:
 def _models():
     """(dlib, HOG detector, 5-point shape predictor), loaded once."""
     try:
-        import dlib
+        import dlib  # optional: imported on first use, its absence explained below
     except ImportError as e:
         raise FacesUnavailable(f"dlib is not installed ({e}); install it and its model files with:  {INSTALL_HINT}") from None
     path = models_dir() / SHAPE5_FILE
@@ -251,8 +251,6 @@ def paste_back(photo, decoded, placement: Placement, max_side: int = 256, feathe
     """The decoded face put back where it came from, in a copy of ``photo`` downscaled so its longer side is at
     most ``max_side`` (a 64-px face gains nothing from a full-size canvas). ``decoded`` may be any size: it is
     stretched over the crop's square. The seam is blurred over about ``feather`` canvas pixels."""
-    from PIL import ImageFilter
-
     img = data.load_image(photo)
     h, w = img.shape[:2]
     if (w, h) != tuple(placement.photo_size):

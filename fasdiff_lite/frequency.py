@@ -23,6 +23,9 @@ Tests check it against ``pywt.wavedec2`` to 1e-5.
 Fourier: ``radial_power(x)`` is the power spectrum per radial band (notebooks 01 and 04); ``fourier_split(x, cutoff)``
 keeps radial frequencies up to ``cutoff`` (a fraction of Nyquist) in
 the low part and the rest in the high part; low + high = x exactly.
+
+Noise: ``spectral_snr`` and ``wavelet_band_snr`` say how much of each band survives the diffusion prior's forward
+noising x_t = √ᾱ·x0 + √(1−ᾱ)·ε: the fine bands drown first (notebook 04).
 """
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ import numpy as np
 import pywt
 import torch
 import torch.nn.functional as F
+
+# matplotlib (0.4 s to import) only inside the plot functions: every command of the CLI imports this module.
 
 WAVELETS = ("haar", "db2", "db4", "sym4", "coif1")  # offered in the widgets; any orthogonal pywt wavelet works
 BAND_KINDS = ("H", "V", "D")
@@ -254,6 +259,25 @@ def radial_power(x: torch.Tensor, n_bins: int | None = None) -> tuple[torch.Tens
     freqs = (torch.arange(n_bins) + 0.5) / n_bins * 0.5
     return freqs, (power / count.clamp(min=1))[:n_bins]
 
+
+# ------------------------------------------------------------------------- noise and frequency bands
+def spectral_snr(x0: torch.Tensor, alpha_bar: float, n_bins: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Signal-to-noise ratio per radial frequency band of x_t = √ᾱ·x0 + √(1−ᾱ)·ε (x0 scaled to [−1, 1]
+    for images): SNR(f) = ᾱ·P_x0(f) / (1 − ᾱ). Natural images have P(f) ∝ 1/f², so the highest
+    frequencies drop below SNR = 1 first: diffusion erases fine detail first and coarse layout last (notebook 04)."""
+    freqs, p = radial_power(x0, n_bins)
+    return freqs, alpha_bar * p / max(1 - alpha_bar, 1e-12)
+
+
+def wavelet_band_snr(x0: torch.Tensor, alpha_bar: float, wavelet: str = "haar", levels: int = 3) -> dict[str, float]:
+    """Signal-to-noise ratio per wavelet band (names as in :func:`band_names`) of
+    x_t = √ᾱ·x0 + √(1−ᾱ)·ε. The wavelet transform is orthogonal, so white noise of variance 1−ᾱ puts
+    exactly that variance on every coefficient of every band; the signal's power per coefficient is
+    mean(c²) of the band. The fine detail bands (level 1) hold the least power and drown first."""
+    x0 = x0.detach().float().cpu()
+    x0 = x0 - x0.mean(dim=(-2, -1), keepdim=True)  # the constant brightness is not structure
+    bands = split_bands(dwt2(x0, wavelet, levels))
+    return {k: float(alpha_bar * v.pow(2).mean() / max(1 - alpha_bar, 1e-12)) for k, v in bands.items()}
 
 
 # ------------------------------------------------------------------------------------------ pictures

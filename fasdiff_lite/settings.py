@@ -22,8 +22,14 @@ the installed package.
 from __future__ import annotations
 
 import os
+import platform
 from pathlib import Path
 from typing import TypeVar
+
+import numpy
+
+# torch (1 s to import) is imported inside the functions that need it: tools/sync_notebooks.py and the course tooling
+# read these settings without it. threadpoolctl is optional.
 
 T = TypeVar("T")
 
@@ -109,9 +115,6 @@ def device(prefer: str | None = None):
 
 def describe() -> dict:
     """Versions and hardware, for the environment check in notebook 00 and ``fasdiff-lite info``."""
-    import platform
-
-    import numpy
     import torch
 
     info = {

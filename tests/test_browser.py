@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from fasdiff_lite import bitstream, data, demo, settings
+from fasdiff_lite.commands import demo as demo_app
 
 CHROMIUM = os.environ.get("FASDIFF_CHROMIUM", "/usr/bin/chromium")
 TIMEOUT_MS = 90_000
@@ -50,7 +51,7 @@ def app_url():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = demo.build_app()
+    app = demo_app.build_app()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     app.close()

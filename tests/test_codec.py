@@ -217,7 +217,7 @@ def test_a_codec_folder_describes_itself(prior, compressor, tmp_path):
 @pytest.mark.skipif(not (settings.ASSETS_DIR / "prior/tiny/prior.json").exists(), reason="needs the shipped prior")
 def test_a_codec_names_shipped_parts_and_saves_the_others(compressor, tmp_path):
     from fasdiff_lite.models import zoo
-    from fasdiff_lite.models.prior import load_prior
+    from fasdiff_lite.models.prior_loading import load_prior
 
     tiny = load_prior("tiny", device="cpu")
     codec = _steered(FaSDiffCodec(compressor, tiny, "fasdiff-nolfe"))  # a small random compressor: not shipped

@@ -1,4 +1,5 @@
-"""The Gradio demo: callbacks as plain functions, and the launched app driven through gradio_client."""
+"""The Gradio demo: callbacks as plain functions (``demo``), and the launched app (``commands/demo``) driven through
+gradio_client."""
 import socket
 from pathlib import Path
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 
 from fasdiff_lite import bitstream, data, demo
+from fasdiff_lite.commands import demo as demo_app
 from fasdiff_lite.models import zoo
 
 gr = pytest.importorskip("gradio")
@@ -133,7 +135,7 @@ def _free_port() -> int:
 def test_launched_app_answers_gradio_client(tmp_path):
     from gradio_client import Client, handle_file
 
-    app = demo.build_app()
+    app = demo_app.build_app()
     port = _free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:

@@ -65,6 +65,9 @@ def test_project_layout(tmp_path):
     assert p.photos() == [f"{c}.jpg" for c in "abcdefgh"]  # each once, in order of first appearance
     sub = p.subset([1])
     assert (len(sub), sub.n_folds, sub.fold.tolist(), sub.a[0]) == (4, 1, [0] * 4, "e.jpg")
+    few = p.subset([0, 1], per_fold=1)  # the first same and the first different pair of each fold
+    assert (few.a, few.same.tolist(), few.fold.tolist(), few.per_fold) == (
+        ["a.jpg", "a.jpg", "e.jpg", "e.jpg"], [True, False, True, False], [0, 0, 1, 1], 1)
 
 
 def test_lfw_layout(tmp_path):

@@ -56,3 +56,27 @@ def test_training_time_survives_a_resume_and_an_export_only_rerun(tmp_path):
     facts = loop.training_facts(loop.TrainConfig(steps=4, batch_size=2, lr=0.1, seed=0), export_only, 8, time.time())
     assert facts["wall_time_s"] == total and facts["wall_time_s_this_run"] < 0.1
     assert loop.training_seconds([]) == 0.0
+
+
+def test_a_portable_checkpoint_resumes_elsewhere_with_the_same_weights_and_step(tmp_path):
+    """``portable_checkpoint``: fp16 weights and progress only (small enough to commit); a run pointed at it resumes
+    at its step with those weights (to fp16 precision) and a fresh optimizer."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+
+    def run(out, steps):
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+        cfg = loop.TrainConfig(steps=steps, batch_size=2, lr=0.01, warmup=0, min_lr=0.1, out=str(out),
+                               checkpoint_every=1, log_every=1, device="cpu")
+        return loop.run(cfg, torch.rand(8, 3), {"model": model}, opt, lambda x, s: {"loss": model(x.float()).pow(2).mean()})
+
+    run(tmp_path / "here", 3)
+    trained = {k: v.clone() for k, v in model.state_dict().items()}
+    ck = loop.portable_checkpoint(tmp_path / "here", tmp_path / "committed")
+    assert sorted(p.name for p in ck.iterdir()) == ["model.safetensors", "progress.json"]
+    with torch.no_grad():
+        model.weight.zero_()  # another machine: a fresh model
+    history = run(tmp_path / "committed", 3)  # nothing left to train: it only loads
+    assert [r["step"] for r in history] == [1, 2, 3]
+    assert all(torch.allclose(model.state_dict()[k], v, atol=1e-3) for k, v in trained.items())
+    assert [r["step"] for r in run(tmp_path / "committed", 5)] == [1, 2, 3, 4, 5]  # and trains on from there

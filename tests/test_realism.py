@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from fasdiff_lite import data, frequency
-from fasdiff_lite.evaluation import face_metrics, realism
+from fasdiff_lite.evaluation import face_metrics, metrics, realism
 
 
 def _faces(n=6, seed=0):
@@ -43,16 +43,16 @@ def test_detail_energy_is_differentiable_and_counts_only_detail():
 def test_frechet_distance():
     rng = np.random.default_rng(0)
     a = rng.normal(size=(200, 8))
-    assert realism.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
-    near = realism.frechet_distance(a, rng.normal(size=(200, 8)))
-    shifted = realism.frechet_distance(a, rng.normal(size=(200, 8)) + 1.0)
-    wide = realism.frechet_distance(a, 2 * rng.normal(size=(200, 8)))
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    near = metrics.frechet_distance(a, rng.normal(size=(200, 8)))
+    shifted = metrics.frechet_distance(a, rng.normal(size=(200, 8)) + 1.0)
+    wide = metrics.frechet_distance(a, 2 * rng.normal(size=(200, 8)))
     assert 0 < near < shifted and near < wide
     assert shifted == pytest.approx(8.0, rel=0.3)  # ‖Δμ‖² = 8 dominates
     with pytest.raises(ValueError):
-        realism.frechet_distance(a, a[:, :4])
+        metrics.frechet_distance(a, a[:, :4])
     with pytest.raises(ValueError):
-        realism.frechet_distance(a[:1], a)
+        metrics.frechet_distance(a[:1], a)
 
 
 @pytest.mark.skipif(not face_metrics.is_available(), reason="dlib or its models are not installed")

@@ -182,3 +182,39 @@ def test_measure_sweeps_codecs_once_aligned_and_resumes(tmp_path):
                        done=rows)
     assert [(r["codec"], r["value"]) for r in again[3:]] == [("hyperprior", 1.0)]  # only the new row ran
     assert again[1]["bytes"] < again[3]["bytes"]
+
+
+def test_rate_accuracy_plot_draws_a_line_per_codec_and_the_reference():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    d, same, folds = protocol([[0.1], [0.2]], [[0.8], [0.9]])
+    res = vf.ten_fold(d, same, folds)
+    res.pop("roc")
+    rows = [dict(codec="original", kind="reference", value=0.0, bpp=None, size=64, **res)]
+    rows += [dict(codec=c, kind="rate", value=v, bpp=b, size=64, **res)
+             for c, v, b in (("hf-compressor", 0.1, 0.2), ("hf-compressor", 0.5, 0.6), ("jpeg", 20.0, 0.9))]
+    ax = vf.plot_rate_accuracy(rows)
+    assert [line.get_label() for line in ax.get_lines()] == ["hf-compressor", "jpeg", "uncompressed, 64 px"]
+    assert list(ax.get_lines()[0].get_xdata()) == [0.2, 0.6]
+
+
+@requires_dlib
+def test_cli_eval_pairs_measures_lfw_layout_and_resumes(tmp_path, capsys):
+    """``fasdiff-lite eval --pairs lfw/pairs.txt``: LFW's own layout, its photos found in lfw/ beside it, a table with
+    the uncompressed reference, the files written; the same command again resumes every row."""
+    from fasdiff_lite import cli
+
+    (tmp_path / "lfw").mkdir()
+    photos_of_two_people(tmp_path / "lfw", data.sample_faces(256))
+    (tmp_path / "pairs.txt").write_text("2 1\nAnn 1 2\nAnn 1 Bea 1\nBea 1 3\nAnn 3 Bea 2\n")
+    argv = ["eval", "--pairs", str(tmp_path / "pairs.txt"), "--codecs", "hyperprior", "--rates", "0.2", "0.8",
+            "--out", str(tmp_path / "out")]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "4 pairs in 2 folds" in out and "original" in out and "hyperprior" in out
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"verification.json", "verification.md", "verification.png"}
+    assert cli.main(argv) == 0
+    assert "3 rows resumed" in capsys.readouterr().out
+    assert cli.main(["eval", "--pairs", str(tmp_path / "pairs.txt"), "--folds", "1"]) == 1
+    assert "--folds must be at least 2" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .. import bitstream, data
+from .. import bitstream, data, faces
 from ..evaluation import metrics
 from ..models import zoo
 from ..registry import DEFAULT_CODEC, check_rate
@@ -49,8 +49,6 @@ def main(args) -> int:
     src = input_file(args.image, "image")
     out = output_file(args.output or src.with_suffix(".fsd"), args.force, inputs=(src,))
     if args.align:  # the largest face, found and aligned like the training faces (faces.py)
-        from .. import faces
-
         img = faces.prepare(src, args.size or 64)
     else:
         img = data.face_crop(src, args.size) if args.size else data.load_image(src)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import settings
+from .. import course, settings
 
 
 def add_arguments(p) -> None:
@@ -23,8 +23,6 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> int:
-    from .. import course
-
     if not (args.list or args.student or args.book):
         args.list = True
     if not course.notebooks(args.notebooks):

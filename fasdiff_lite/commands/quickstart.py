@@ -91,7 +91,7 @@ def _print_table(rows: list[dict]) -> None:
 
 
 def _save_figure(pictures, path: Path) -> None:
-    import matplotlib
+    import matplotlib  # here: the Agg backend is chosen when a figure is written, and `--help` stays fast
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -1,7 +1,9 @@
 """Measuring, for people and for machines (floor 4: uses the models, never used by them)::
 
-    metrics        bpp, PSNR, SSIM, MS-SSIM, and the detail ratio (a one-face stand-in for realism)
+    metrics        bpp, PSNR, SSIM, MS-SSIM, and the Fréchet distance between two sets of feature vectors
+    realism        offline realism: the detail ratio (one face), the descriptor Fréchet distance (a set of faces)
     face_metrics   machine vision, offline: identity similarity, re-identification, detection, landmarks (dlib)
+    verification   face verification as papers measure it: 10-fold accuracy, ROC AUC, TAR at FAR (LFW protocol)
     perceptual     optional LPIPS and FID/KID, skipped with a note where their packages or weights are missing
     baselines      JPEG / WebP / AVIF at a byte budget
     bdrate         the Bjøntegaard delta rate: one number per pair of rate–quality curves

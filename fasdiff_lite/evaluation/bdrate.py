@@ -76,7 +76,7 @@ def bd_rate(rate_a, metric_a, rate_b, metric_b, method: str = "pchip") -> BDRate
             p = np.polyint(np.polyfit(m, logr, min(3, len(m) - 1)))
             ints.append(np.polyval(p, hi) - np.polyval(p, lo))
     else:
-        from scipy.interpolate import PchipInterpolator
+        from scipy.interpolate import PchipInterpolator  # here: slow to import, and only this method needs it
 
         ints = [PchipInterpolator(m, logr).integrate(lo, hi) for m, logr in ((ma, la), (mb, lb))]
     delta = (ints[1] - ints[0]) / (hi - lo)
@@ -84,7 +84,8 @@ def bd_rate(rate_a, metric_a, rate_b, metric_b, method: str = "pchip") -> BDRate
 
 
 BD_ANCHORS = ("jpeg", "hyperprior")
-BD_METRICS = {"psnr": "PSNR", "identity_cosine": "identity", "identity_distance": "identity distance"}
+BD_METRICS = {"psnr": "PSNR", "identity_cosine": "identity", "identity_distance": "identity distance",
+              "accuracy_mean": "verification accuracy", "auc": "verification AUC"}
 LOWER_IS_BETTER = {"identity_distance"}  # BD-rate runs on the negated values of these
 
 

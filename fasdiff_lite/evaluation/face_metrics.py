@@ -106,9 +106,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from tqdm.auto import tqdm
 
 from .. import data, faces
-from .realism import frechet_distance
+from .metrics import frechet_distance
 
 WORK_SIZE = 256  # images whose longer side is shorter than this are upsampled to it (bicubic)
 SAME_PERSON_DISTANCE = 0.6  # dlib's threshold on the Euclidean distance of two descriptors
@@ -184,7 +185,7 @@ class DlibBackend:
     def dlib(self):
         if self._dlib is None:
             try:
-                import dlib
+                import dlib  # optional: imported on first use, its absence explained below
             except ImportError as e:
                 raise FaceMetricsUnavailable(
                     f"dlib is not installed ({e}); install a prebuilt wheel and the model files with:  "
@@ -424,7 +425,7 @@ def evaluate_identity(originals, decodeds, *, landmarks: bool = True, progress: 
     distance), ``same_person_rate`` (fraction with distance < 0.6), ``reid_rank1``,
     ``detection_rate`` (of the decoded faces), ``detection_rate_original``, ``landmark_nme`` (mean NME;
     NaN when ``landmarks=False``), ``descriptor_fd`` (Fréchet distance between the descriptors of the decoded
-    set and of the originals: ``realism.frechet_distance``; NaN for one pair) and ``n``.
+    set and of the originals: ``metrics.frechet_distance``; NaN for one pair) and ``n``.
 
     reference: the originals already analysed (:func:`analyse_originals`, one per pair, in order, with
     landmarks when ``landmarks``); the results are the same, only faster.
@@ -438,8 +439,6 @@ def evaluate_identity(originals, decodeds, *, landmarks: bool = True, progress: 
     be = get_backend()
     pairs = zip(a, b, reference if reference is not None else [None] * len(a))
     if progress:
-        from tqdm.auto import tqdm
-
         pairs = tqdm(pairs, total=len(a), desc="face metrics", leave=False)
     orig, dec, nme = [], [], []
     for x, y, ref in pairs:

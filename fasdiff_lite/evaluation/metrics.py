@@ -1,4 +1,5 @@
-"""Human-vision metrics: bpp from real bytes, PSNR, SSIM, MS-SSIM, and the detail ratio (realism on one face).
+"""Human-vision metrics: bpp from real bytes, PSNR, SSIM, MS-SSIM; for sets of faces, :func:`frechet_distance`
+between two sets of feature vectors (FID's formula; ``realism`` applies it to face descriptors).
 
 All functions take images as H×W×3 uint8 arrays (or anything :func:`fasdiff_lite.data.load_image`
 reads), or float tensors N×3×H×W in [0, 1].
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -116,3 +118,28 @@ def summary(original, decoded, num_bytes: int | None = None) -> dict:
     if num_bytes is not None:
         out.update(bytes=int(num_bytes), bpp=bpp(num_bytes, *x.shape[-2:]))
     return out
+
+
+# ------------------------------------------------------------------------------------- sets of faces
+def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two sets of feature vectors (rows), as FID computes it::
+
+        FD = ‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^½)
+
+    ``realism`` and ``face_metrics`` use it on dlib's face descriptors (the descriptor FD)."""
+    from scipy import linalg  # here: scipy is slow to import, and only this function needs it
+
+    a, b = np.asarray(feats_a, np.float64), np.asarray(feats_b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"expected two N×D feature arrays with the same D, got {a.shape} and {b.shape}")
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("each set needs at least 2 faces")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean, _ = linalg.sqrtm(s_a @ s_b, disp=False)
+    if not np.isfinite(covmean).all():  # singular product: nudge both covariances (as in pytorch-fid)
+        eps = np.eye(a.shape[1]) * 1e-6
+        covmean = linalg.sqrtm((s_a + eps) @ (s_b + eps))
+    covmean = covmean.real
+    fd = ((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * np.trace(covmean)
+    return max(0.0, float(fd))  # ≥ 0; rounding can give −1e-8 for identical sets

@@ -31,6 +31,8 @@ import numpy as np
 import torch
 
 from .. import data, frequency
+from . import face_metrics
+from .metrics import frechet_distance
 
 
 def _batch(images) -> torch.Tensor:
@@ -57,32 +59,10 @@ def detail_ratio(original, decoded, wavelet: str = "haar", levels: int = 2):
     return float(ratio[0]) if single else ratio
 
 
-def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to two sets of feature vectors (rows)."""
-    from scipy import linalg
-
-    a, b = np.asarray(feats_a, np.float64), np.asarray(feats_b, np.float64)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"expected two N×D feature arrays with the same D, got {a.shape} and {b.shape}")
-    if len(a) < 2 or len(b) < 2:
-        raise ValueError("each set needs at least 2 faces")
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(s_a @ s_b, disp=False)
-    if not np.isfinite(covmean).all():  # singular product: nudge both covariances (as in pytorch-fid)
-        eps = np.eye(a.shape[1]) * 1e-6
-        covmean = linalg.sqrtm((s_a + eps) @ (s_b + eps))
-    covmean = covmean.real
-    fd = ((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * np.trace(covmean)
-    return max(0.0, float(fd))  # ≥ 0; rounding can give −1e-8 for identical sets
-
-
 def descriptor_frechet(decoded, original=None, *, original_descriptors: np.ndarray | None = None) -> float:
     """Fréchet distance between the dlib descriptors of the decoded faces and of the originals.
 
     Pass ``original_descriptors`` (from ``face_metrics.descriptors``) to reuse them across codecs."""
-    from . import face_metrics
-
     ref = original_descriptors if original_descriptors is not None else face_metrics.descriptors(original)
     return frechet_distance(face_metrics.descriptors(decoded), ref)
 

@@ -26,12 +26,15 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import bitstream, data, settings
+from .. import faces as face_tools
 from ..models import zoo
 from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, check_rate
 from ..models.compressor import HFCompressor, likelihood_bits, pad
-from . import CODEC_COLORS, baselines, metrics, realism
+from . import CODEC_COLORS, baselines, face_metrics, metrics, realism
 from .bdrate import BD_ANCHORS, bd_rate_table, format_bd_table
 from .perceptual import add_perceptual, perceptual_backends
+
+# matplotlib is imported where a figure is drawn: ``fasdiff-lite eval`` imports this module when it starts.
 
 
 @torch.no_grad()
@@ -132,8 +135,6 @@ def add_identity(summary: list[dict], rows: list[dict], faces: np.ndarray, progr
     """Add the machine-vision metrics (``face_metrics.evaluate_identity``: identity cosine, same-person
     rate, re-identification rank-1, detection rate, landmark NME) to each (codec, rate) line of a
     :func:`summarize` table, from rows measured with ``keep_images=True``."""
-    from . import face_metrics
-
     groups = defaultdict(list)
     for r in rows:
         groups[(r["codec"], round(r["rate"], 4))].append(r)
@@ -285,8 +286,6 @@ def load_eval_faces(source="auto", limit: int | None = None, size: int = 64, ali
     the shipped sample faces; or a folder of face photos (each photo's largest face found and aligned like the
     training faces, ``faces.prepare``; with ``align=False`` or without dlib, the centre square; resized to
     ``size``), an ``.npz``, ``"samples"``, ``"shared"`` (its held-out split)."""
-    from .. import faces as face_tools
-
     src = str(source)
     shared = src in ("auto", "shared") and (src == "shared" or settings.shared_dir() is not None)
     split = "val" if shared else "all"
@@ -372,8 +371,6 @@ def run_eval(faces: np.ndarray, codecs=None, rates=(0.0, 0.5, 1.0), steps: int =
     ``codecs``: names (see :func:`known_codecs`) or None for all that are here (a missing FaSDiff codec is
     then a note, not an error). FaSDiff codecs decode with ``steps`` and ``realism``. ``log``: where notes go.
     """
-    from . import face_metrics
-
     faces = np.asarray(faces)
     if faces.ndim != 4 or len(faces) == 0:
         raise ValueError(f"expected a batch of faces N×H×W×3 with N ≥ 1, got shape {faces.shape}")
@@ -429,8 +426,6 @@ def tradeoff_point(codec, face, realism: float, rate: float = 0.3, steps: int = 
     """One face through a FaSDiff codec at one realism: ``image``, ``bytes``, PSNR and MS-SSIM (distortion,
     for people), identity cosine and distance (for machines; NaN without dlib). The same ``blob`` decoded at
     several realisms is the perception–distortion–identity trade-off of notebook 08."""
-    from . import face_metrics
-
     img = data.load_image(face)
     blob = codec.compress(data.to_tensor(img), rate) if blob is None else blob
     out = data.to_image(codec.decompress(blob, steps=steps, realism=realism))

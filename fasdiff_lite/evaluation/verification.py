@@ -29,8 +29,10 @@ Typical use::
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -40,7 +42,7 @@ from .. import data, faces
 from ..face_sets import PairsFile
 from ..models import zoo
 from ..registry import DEFAULT_REALISM, DEFAULT_STEPS
-from . import baselines, face_metrics
+from . import CODEC_COLORS, baselines, bdrate, face_metrics
 
 FARS = (0.01, 0.001)
 QUALITIES = {"jpeg": (1, 5, 10, 20, 40, 75), "webp": (0, 5, 15, 30, 50, 80), "avif": (0, 10, 25, 40, 60, 80)}
@@ -260,13 +262,11 @@ def measure(pairs: PairsFile, codecs, rates=(0.0, 0.1, 0.2, 0.3, 0.5, 1.0), qual
     ``codec``, ``kind`` (reference / rate / quality), ``value``, ``bytes`` and ``bpp`` (mean file size), and
     :func:`verify`'s numbers (without the ROC arrays). ``done``: rows already measured (skipped: a long sweep
     resumes); ``on_row(row)`` is called after each new row (to save it)."""
-    photos = align_photos(pairs, size, align, progress)
     rows = list(done or [])
     seen = {(r["codec"], r["kind"], r["value"]) for r in rows}
-    todo = [("original", "reference", 0.0)] + codec_settings(codecs, rates, qualities)
+    todo = [s for s in [("original", "reference", 0.0)] + codec_settings(codecs, rates, qualities) if s not in seen]
+    photos = align_photos(pairs, size, align, progress) if todo else None
     for codec, kind, value in todo:
-        if (codec, kind, value) in seen:
-            continue
         code, sizes = (None, []) if kind == "reference" else coder(codec, kind, value, steps, realism, device)
         res = verify_aligned(pairs, photos, code, progress, desc=f"{codec} {kind} {value:g}")
         res.pop("roc")
@@ -277,6 +277,58 @@ def measure(pairs: PairsFile, codecs, rates=(0.0, 0.1, 0.2, 0.3, 0.5, 1.0), qual
         if on_row is not None:
             on_row(row)
     return rows
+
+
+def save_rows(rows: list[dict], path, **about) -> Path:
+    """Write a sweep's rows (and what they were measured on, ``about``) as JSON; :func:`load_rows` reads them back."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**about, "rows": rows}, indent=1, default=float))
+    return path
+
+
+def load_rows(path, **about) -> list[dict]:
+    """The rows :func:`save_rows` wrote, when they were measured on the same ``about`` (pairs file, size, decode
+    setting), else none: a sweep resumes only on its own measurements."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    saved = json.loads(path.read_text())
+    if any(saved.get(k) != v for k, v in about.items()):
+        return []
+    rows = saved["rows"]
+    for r in rows:
+        r["tar_at_far"] = {float(k): v for k, v in r["tar_at_far"].items()}  # JSON keys are strings
+    return rows
+
+
+def bd_rows(rows: list[dict]) -> list[dict]:
+    """BD-rates (``bdrate.bd_rate_table``, bytes) on verification accuracy and AUC, every codec against JPEG and the
+    plain hyperprior where they were measured."""
+    return bdrate.bd_rate_table([r for r in rows if r["kind"] != "reference"], metrics_=("accuracy_mean", "auc"))
+
+
+# ------------------------------------------------------------------------------------------ the plot
+def plot_rate_accuracy(rows: list[dict], ax=None, metric: str = "accuracy_mean"):
+    """Verification accuracy (or ``metric``: ``auc``) against bits per pixel, one line per codec, the uncompressed
+    reference as a dashed line: the rate–verification curve, to read beside rate–PSNR."""
+    import matplotlib.pyplot as plt  # only where a figure is drawn: the CLI imports this module when it starts
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.2, 3.4))
+    for codec in dict.fromkeys(r["codec"] for r in rows if r["kind"] != "reference"):
+        line = sorted((r for r in rows if r["codec"] == codec), key=lambda r: r["bpp"])
+        ax.plot([r["bpp"] for r in line], [r[metric] for r in line], "o-", color=CODEC_COLORS.get(codec), label=codec)
+    for r in rows:
+        if r["kind"] == "reference":
+            ax.axhline(r[metric], color="k", ls="--", lw=0.9, label=f"uncompressed, {r['size']} px")
+    ax.set_xlabel("bits per pixel")
+    ax.set_ylabel({"accuracy_mean": "verification accuracy", "auc": "ROC AUC"}.get(metric, metric))
+    n = next((r["n_pairs"] for r in rows), 0)
+    ax.set_title(f"rate–verification ({n} pairs, threshold from the other folds)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
 
 
 # ------------------------------------------------------------------------------------------ the table

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pywt
 import torch
+from matplotlib.figure import Figure
 
 from .. import data, frequency
 from ..evaluation import metrics
@@ -140,8 +142,6 @@ def _db(v: float) -> str:
 
 def draw_frequency_views(views: dict, fig=None):
     """The explorer's figure for a :func:`frequency_views` result: 2 rows × 3 pictures."""
-    import matplotlib.pyplot as plt
-
     if fig is None:
         fig = plt.figure(figsize=(8.4, 6.3))
     axes = fig.subplots(2, 3).ravel()
@@ -167,12 +167,12 @@ def draw_frequency_views(views: dict, fig=None):
     return fig
 
 
-
 # ------------------------------------------------------------------------------------------ explorer
 try:  # ipywidgets comes with the [notebooks] extra; the pure functions above work without it
+    import ipywidgets as w
     from ipywidgets import VBox as _Box
 except ImportError:  # pragma: no cover - exercised only where ipywidgets is missing
-    _Box = object
+    w, _Box = None, object
 
 
 class FrequencyExplorer(_Box):
@@ -187,8 +187,6 @@ class FrequencyExplorer(_Box):
                  cutoff: float = 0.25, draw: bool = True):
         if _Box is object:
             raise ImportError("the explorers need ipywidgets: pip install 'fasdiff-lite[notebooks]'")
-        import ipywidgets as w
-
         if size not in SIZES:
             raise ValueError(f"size must be one of {SIZES}, got {size}")
         _check_wavelet(wavelet)
@@ -261,8 +259,6 @@ class FrequencyExplorer(_Box):
 
     # -- callbacks -------------------------------------------------------------------------------
     def _build_band_boxes(self, names: list[str]) -> None:
-        import ipywidgets as w
-
         old = {n: b.value for n, b in self.band_boxes.items()}
         self.band_boxes = {}
         for n in names:
@@ -322,8 +318,6 @@ class FrequencyExplorer(_Box):
     def _render(self) -> None:
         # A PNG in an Image widget, like the other explorers: no Output widget, whose clear_output(wait=True)
         # made nbclient wait out its whole cell timeout when the CPU was busy (measured: 180 s).
-        from matplotlib.figure import Figure
-
         self.out.value = figure_png(draw_frequency_views(self.views, Figure(figsize=(8.4, 6.3), dpi=80)))
 
 

@@ -18,35 +18,36 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from PIL import Image
 
 from .. import data, registry, settings
 from ..registry import VARIANTS, check_realism, check_steps, check_unit  # noqa: F401  (the explorers' checks)
 from ..evaluation import CODEC_COLORS  # noqa: F401  (the one palette: RD plots and explorers alike)
+from ..models import zoo
+from ..models.codec import FaSDiffCodec
+from ..models.compressor import CompressorConfig, HFCompressor, on_rate_grid
+from ..models.prior import PriorUnavailable, TinyPrior
+from ..models.prior_loading import load_prior
 
-# The models are imported where they are needed, so that the explorers of notebooks 01–03 start without
-# loading diffusers.
+# The explorers of notebooks 01–03 start without loading diffusers: the models import it where they build a diffusion
+# model (tests/test_layout.py checks it). matplotlib is imported where a picture is drawn (the demo imports this module
+# when it starts).
 
 
 # ------------------------------------------------------------------------------------------ checks
 def check_rate(rate) -> float:
     """A valid rate, snapped to the 16-bit grid the ``.fsd`` header stores it on (as the compressor does
     when it encodes; see :func:`fasdiff_lite.models.compressor.on_rate_grid`), so the numbers shown match the file."""
-    from ..models.compressor import on_rate_grid
-
     return on_rate_grid(registry.check_rate(rate))
 
 
 def check_model(model):
-    from ..models.compressor import HFCompressor
-
     if not isinstance(model, HFCompressor):
         raise ValueError(f"expected a compressor (fasdiff_lite.models.compressor.HFCompressor), got {type(model).__name__}")
     return model
 
 
 def check_codec(codec):
-    from ..models.codec import FaSDiffCodec
-
     if not isinstance(codec, FaSDiffCodec):
         raise ValueError(f"expected a FaSDiff codec (fasdiff_lite.models.codec.FaSDiffCodec), got {type(codec).__name__}")
     return codec
@@ -106,8 +107,6 @@ def photo_faces() -> tuple[list[np.ndarray], list[str]]:
 # ---------------------------------------------------------------------------------------- pictures
 def png(img: np.ndarray, scale: int = 3) -> bytes:
     """uint8 H×W×3 → PNG bytes, upscaled ``scale``× with nearest neighbours (pixels stay visible)."""
-    from PIL import Image
-
     im = Image.fromarray(img)
     im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
     buf = io.BytesIO()
@@ -156,7 +155,6 @@ def show_images(images, titles=None, cmap=None, size: float = 2.2, suptitle: str
     return fig
 
 
-
 # ------------------------------------------------------------------------- the FaSDiff notebooks' setup
 @dataclass
 class Setup:
@@ -189,8 +187,6 @@ class Setup:
 
 
 def _small_compressor(name: str, seed: int = 0):
-    from ..models.compressor import CompressorConfig, HFCompressor
-
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         m = HFCompressor(CompressorConfig(N=16, M=16, frequency_branch=name == "hf-compressor", model_id=name)).eval()
@@ -209,10 +205,6 @@ def load_setup(variants=None, device=None, seed: int = 0, verbose: bool = True) 
     ``variants``: the FaSDiff variants to set up (default: all three). Prints :meth:`Setup.describe` (with a note
     on every fallback) when ``verbose``.
     """
-    from ..models import zoo
-    from ..models.codec import FaSDiffCodec
-    from ..models.prior import PriorUnavailable, TinyPrior, load_prior
-
     variants = list(VARIANTS if variants is None else variants)
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown or not variants:

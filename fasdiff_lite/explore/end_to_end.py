@@ -14,17 +14,20 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from .. import bitstream, data
-from ..evaluation import baselines, metrics
+from ..evaluation import baselines, face_metrics, metrics
 from ..evaluation.realism import detail_ratio
 from ..models.codec import FaSDiffCodec
 from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, MAX_STEPS  # MAX_STEPS: the decode slider's range
 from .common import CODEC_COLORS, as_face, as_faces, check_codec, check_rate, check_realism, check_steps, png
 from .lowfreq import lf_errors
 from .rate import baseline_view, bitstream_anatomy, fit_rate, rate_views
+
+# ipywidgets and IPython (the [notebooks] extra) are imported by the widget only: the pure functions work without them.
 
 
 def header_fields(blob: bytes) -> list[tuple[str, str, int]]:
@@ -87,8 +90,6 @@ def compare_ablations(codecs, face, rate: float = 0.3, steps: int = DEFAULT_STEP
     ``fits``, and ``identity`` (cosine, dlib distance) when ``identity`` is True (default: when
     :func:`fasdiff_lite.evaluation.face_metrics.is_available`).
     """
-    from ..evaluation import face_metrics
-
     if isinstance(codecs, FaSDiffCodec):
         codecs = {codecs.variant: codecs}
     if not isinstance(codecs, dict):
@@ -176,8 +177,6 @@ def format_ablations(summary: dict) -> str:
 
 def plot_ablations(views: dict, original=None, size: float = 1.9, title: str | None = None):
     """One row: the original, then every codec's decode with its bytes, PSNR (and identity cosine)."""
-    import matplotlib.pyplot as plt
-
     items = ([("original", original, "")] if original is not None else [])
     for n, v in views.items():
         cap = f"{v['bytes']} B · {v['psnr']:.1f} dB"
@@ -207,8 +206,6 @@ def realism_sweep(codec: FaSDiffCodec, faces, rate: float = 0.3, realisms=(0.0, 
     Returns one dict per realism: ``realism``, ``psnr``, ``ms_ssim``, ``detail_ratio``, ``lf_psnr`` (mean of the
     LL and Fourier PSNRs), ``images`` (the first face's decode), and ``identity_cosine`` when ``identity``.
     """
-    from ..evaluation import face_metrics
-
     codec = check_codec(codec)
     faces = as_faces(faces)
     blobs = [codec.compress(data.to_tensor(f), check_rate(rate)) for f in faces]
@@ -230,8 +227,6 @@ def realism_sweep(codec: FaSDiffCodec, faces, rate: float = 0.3, realisms=(0.0, 
 def plot_perception_distortion(sweeps: dict, ax=None):
     """Distortion (PSNR, x) against the detail ratio (y, 1 = as much texture as the original), one line per
     codec, one point per realism; ``sweeps``: name → :func:`realism_sweep` result."""
-    import matplotlib.pyplot as plt
-
     if ax is None:
         _, ax = plt.subplots(figsize=(5.2, 3.6))
     for name, rows in sweeps.items():

@@ -7,6 +7,7 @@ The equal-bytes comparison itself is :func:`fasdiff_lite.explore.rate.compare_at
 """
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import data, frequency
@@ -30,8 +31,6 @@ def subband_errors(originals, decoded, wavelet: str = "haar", levels: int = 2) -
 
 def plot_band_errors(errors: dict[str, dict[str, float]], ax=None, db: bool = False):
     """Grouped bars: one group per band, one bar per codec (``errors[codec][band]`` from :func:`subband_errors`)."""
-    import matplotlib.pyplot as plt
-
     if not errors:
         raise ValueError("no errors to plot")
     if ax is None:
@@ -53,8 +52,6 @@ def plot_band_errors(errors: dict[str, dict[str, float]], ax=None, db: bool = Fa
 
 def plot_side_by_side(original, images: dict, box: tuple[int, int, int] | None = None, titles: dict | None = None):
     """Original and decoded images in a row, with a zoomed crop of ``box = (top, left, size)`` below."""
-    import matplotlib.pyplot as plt
-
     original = as_face(original)
     items = [("original", original)] + [(k, as_face(v)) for k, v in images.items()]
     rows = 2 if box else 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
@@ -23,6 +24,8 @@ from ..models.codec import FaSDiffCodec
 from ..models.lfe import LFEConfig, hybrid_lowpass, lf_consistency_loss, lf_correct
 from .bands import max_levels
 from .common import as_face, as_faces, check_codec, colorize, png
+
+# ipywidgets and IPython (the [notebooks] extra) are imported by the widget only: the pure functions work without them.
 
 CUTOFF_MAX = math.sqrt(2)  # Fourier radius as a fraction of Nyquist: √2 reaches the corner
 
@@ -74,8 +77,6 @@ def lowpass_views(face, levels: int = 2, cutoff: float = 0.25, wavelet: str = "h
 
 def plot_lowpass_views(views: dict, axes=None):
     """original · LL · Fourier low-pass · |difference| · hybrid, with PSNR in the titles."""
-    import matplotlib.pyplot as plt
-
     if axes is None:
         fig, axes = plt.subplots(1, 5, figsize=(10.5, 2.5))
     fig = axes[0].figure

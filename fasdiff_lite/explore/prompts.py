@@ -19,15 +19,17 @@ import json
 import time
 from collections import OrderedDict
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from diffusers import UNet2DConditionModel
 
 from .. import data
 from ..evaluation import metrics
 from ..models import steering
 from ..models.codec import FaSDiffCodec
-from ..models.prior import randn
+from ..models.prior import CONFIG_DIR, randn
 from .common import as_face, check_codec, check_rate, check_steps
 
 
@@ -62,8 +64,6 @@ def prompt_views(codec: FaSDiffCodec, face, rate: float = 0.3, max_channels: int
 
 def plot_prompt_channels(views: dict, axes=None):
     """The strongest channels of ŷ as small heat maps (shared colour scale), beside the fidelity image."""
-    import matplotlib.pyplot as plt
-
     ch = views["channels"]
     k = len(ch)
     if axes is None:
@@ -114,8 +114,6 @@ def plot_dense_prompt(dense: dict, fidelity=None, k: int = 4):
     """Four rows of heat maps: ŷ's ``k`` strongest channels at their own 4×4 size and resized to the latent grid,
     z_fid's channels, and the adapter's output c (each row on its own symmetric colour scale). The first column
     shows ``fidelity`` (x_fid) and the prior's VAE decoding of z_fid."""
-    import matplotlib.pyplot as plt
-
     ids = dense["channel_ids"][:k]
     rows = [(dense["prompt"][0, ids], [f"ŷ ch {i}" for i in ids], fidelity, "x_fid"),
             (dense["resized"][0, ids], [f"ŷ ch {i} resized" for i in ids], None, ""),
@@ -246,10 +244,6 @@ def sd_architecture_unet(width: int = 32, cross_attention_dim: int = 64, seed: i
     projections) from the config shipped in ``fasdiff_lite/configs/sd21_base``, at a small width so it
     builds in a second on a CPU. Random weights: for checking that code written for the tiny prior
     also fits SD's shapes (``VisualPromptControl(unet, M)``), not for drawing."""
-    from diffusers import UNet2DConditionModel
-
-    from ..models.prior import CONFIG_DIR
-
     cfg = json.loads((CONFIG_DIR / "sd21_base" / "unet.json").read_text())
     mult = [c // cfg["block_out_channels"][0] for c in cfg["block_out_channels"]]  # 1, 2, 4, 4
     cfg.update(block_out_channels=[width * m for m in mult], cross_attention_dim=cross_attention_dim,

@@ -37,6 +37,9 @@ from ..models import zoo
 from ..models.compressor import HFCompressor, likelihood_bits, pad
 from .common import CODEC_COLORS, as_face, check_model, check_rate, colorize, default_faces, figure_png, png
 
+# matplotlib is imported where a figure is drawn (the demo imports this module when it starts); ipywidgets and
+# IPython (the [notebooks] extra) by the widget only.
+
 LEARNED = tuple(registry.names("compressor"))
 
 

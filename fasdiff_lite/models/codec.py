@@ -14,7 +14,8 @@
                                    ε̂ = prior UNet(z_t, t | ControlNet(z_t, t, [ŷ, z_fid]) residuals, FiLM-modulated
                                    by HybridLFE(x_fid)) at each timestep
                  5. decode         x_gen = D(ẑ₀), D the codec's own fine-tuned copy of the VAE decoder
-                                   (``LatentDecoder``, trained with an adversarial term: models/adversarial.py);
+                                   (``LatentDecoder``, models/latent_decoder.py; trained with an adversarial
+                                   term: models/adversarial.py);
                                    with a fidelity fusion (models/fusion.py): x_gen + f([x_gen, x_fid(, rate)])
                  6. LF correction  x_out = x_gen − LF(x_gen) + LF(x_fid)   (LFE variants; HybridLFE.correct)
                  7. crop           back to the original size
@@ -39,6 +40,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 
 from .. import bitstream, frequency, registry
 from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, VARIANTS, check_realism, check_steps
@@ -49,7 +51,9 @@ from .fusion import FidelityFusion
 from .identity import identity_loss
 from .lfe import HybridLFE, LFEConfig, lf_consistency_loss, smooth_lowpass
 from .adversarial import generator_loss
-from .prior import DiffusionPrior, LatentDecoder, load_prior, randn
+from .latent_decoder import LatentDecoder
+from .prior import DiffusionPrior, randn
+from .prior_loading import load_prior
 
 CODEC_FILE = "codec.json"
 WEIGHTS_FILE = "control_lfe.safetensors"
@@ -289,8 +293,6 @@ class FaSDiffCodec(nn.Module):
                                        (fp16 by default: half the size; loading casts back; None keeps them)
             compressor/, prior/        only for a compressor / prior that is not shipped (saved in full precision)
         """
-        from safetensors.torch import save_file
-
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         state = {k: v.to(dtype) if dtype is not None and v.is_floating_point() else v for k, v in self.trainable_state().items()}
@@ -359,8 +361,6 @@ class FaSDiffCodec(nn.Module):
         """Load the trained parts (control, LFE, decoder, fusion) saved in a codec folder into this codec.
         ``missing_ok``: parts the folder may lack (e.g. ``("fusion",)`` to add a fresh fusion to a trained codec);
         ``skip``: parts to leave as they are even if the folder has them (a fresh fusion of another kind)."""
-        from safetensors.torch import load_file
-
         state = load_file(str(Path(folder) / WEIGHTS_FILE))
         for name, module in self.trainable_modules().items():
             if name in skip:

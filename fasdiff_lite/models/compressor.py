@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 
 with warnings.catch_warnings():  # compressai calls the deprecated torch.jit.script at import time
     warnings.simplefilter("ignore", FutureWarning)
@@ -41,7 +42,7 @@ with warnings.catch_warnings():  # compressai calls the deprecated torch.jit.scr
     from compressai.models.utils import conv, deconv
     from compressai.models.vbr import MeanScaleHyperpriorVbr
 
-from .. import frequency, registry
+from .. import bitstream, data, frequency, rans, registry
 from ..registry import check_rate
 
 # The rate levels: λ (weight of the distortion, MSE on [0,1] × 255²) from ``lambda_min`` (rate 0) to
@@ -174,8 +175,6 @@ class HFCompressor(MeanScaleHyperpriorVbr):
     def _coding(self, em) -> tuple["rans.Tables", torch.Tensor]:
         """An entropy model's coder tables and each table's least cost in bits, computed once and cached until the
         tables change (any in-place write, e.g. ``update`` or ``load_state_dict``, bumps a tensor's version)."""
-        from .. import rans
-
         ts = (em._quantized_cdf, em._cdf_length, em._offset)
         key = tuple((id(t), t.data_ptr(), t._version) for t in ts)
         cache = self.__dict__.setdefault("_rans_tables", {})
@@ -212,8 +211,6 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         z and y share one stream of the byte-wise coder in :mod:`fasdiff_lite.rans` (CompressAI's tables, a
         4-byte flush): a whole face at the lowest rate is about 45 bytes, so the coder's overhead matters. Its
         final state carries a check of the symbols and of ``context`` (the file's header)."""
-        from .. import rans
-
         z_sym, z_idx, y_sym, y_idx = self.symbols(x, rate)
         enc = rans.RansEncoder()
         enc.encode_with_indexes(z_sym, z_idx, self._prepared(self.entropy_bottleneck))
@@ -244,8 +241,6 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         must be what the encoder was given (the file's header); ``None`` reads a version-1 stream (CompressAI's
         coder; no check but its end state). A stream that does not decode raises BitstreamError; no stream is
         read past its end."""
-        from .. import bitstream, rans
-
         if len(streams) != 1:
             raise ValueError(f"expected 1 stream, got {len(streams)}")
         h, w = size
@@ -282,16 +277,12 @@ class HFCompressor(MeanScaleHyperpriorVbr):
     def decode_packet(self, p, crop: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """A checked :class:`~fasdiff_lite.bitstream.Packet` → (x̂, ŷ): :meth:`decompress_tensor` with the
         packet's size, rate and header (version 2) or CompressAI's coder (version 1)."""
-        from .. import bitstream
-
         context = bitstream.header_of(p) if p.version >= 2 else None
         return self.decompress_tensor(list(p.streams), (p.height, p.width), p.rate, crop=crop, context=context)
 
     def compress(self, image, rate: float = 0.5, model_id: str | None = None) -> bytes:
         """Any image (path, array, PIL, tensor 1×3×H×W in [0,1]) → ``.fsd`` bytes whose header names ``model_id``
         (default: this compressor; a FaSDiff codec names itself: its files are its compressor's streams)."""
-        from .. import bitstream, data
-
         x = image if isinstance(image, torch.Tensor) and image.ndim == 4 else data.to_tensor(data.load_image(image))
         model_id = model_id or self.config.model_id
         h, w = x.shape[-2:]
@@ -302,8 +293,6 @@ class HFCompressor(MeanScaleHyperpriorVbr):
     def unpack(self, blob: bytes, model_id: str | None = None):
         """The ``.fsd`` packet of ``blob``, checked: made by ``model_id`` (default: this compressor's) and
         holding this compressor's one stream (z then y). Anything else raises BitstreamError."""
-        from .. import bitstream
-
         model_id = model_id or self.config.model_id
         p = bitstream.unpack(blob)
         if p.model != model_id:
@@ -328,8 +317,6 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         image's own cells; the totals are what the range coder spends, give or take its few bytes of overhead
         (the same numbers as ``evaluation.run.estimate_bits``). Eval mode, real rounding: the bits of the real file.
         """
-        from .. import data
-
         x = image if isinstance(image, torch.Tensor) and image.ndim == 4 else data.to_tensor(data.load_image(image))
         h, w = x.shape[-2:]
         check_size(h, w)
@@ -346,8 +333,6 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         the size; loading casts back). They are rounded to that precision *before* the entropy coder's CDF
         tables are rebuilt, so the tables saved beside them describe exactly the weights that load (this model
         itself is left as it is: files it made before saving still decode with it)."""
-        from safetensors.torch import save_file
-
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         params = {n for n, _ in self.named_parameters()}
@@ -366,8 +351,6 @@ class HFCompressor(MeanScaleHyperpriorVbr):
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, device=None) -> "HFCompressor":
-        from safetensors.torch import load_file
-
         folder = Path(folder)
         if not (folder / "model.safetensors").exists():
             raise FileNotFoundError(
@@ -402,8 +385,6 @@ def on_rate_grid(rate: float) -> float:
     """The rate as the ``.fsd`` header stores it (16 bits). Encoder and decoder must derive the quantisation
     gain from the *same* number: a gain that differs in the 5th digit can move a scale into the next
     entropy table and desynchronise the range decoder."""
-    from .. import bitstream
-
     return bitstream.quantize_rate(rate) / 65535
 
 

@@ -35,7 +35,7 @@ class VisualPromptControl(nn.Module):
 
     def __init__(self, unet, prompt_channels: int, adapter_channels: int = 64, dense_channels: int = 0):
         super().__init__()
-        from diffusers import ControlNetModel
+        from diffusers import ControlNetModel  # lazy (2 s): the explorers of 01–03 import the codec without it
 
         latent_channels = int(unet.config.in_channels)
         self.prompt_channels, self.adapter_channels = int(prompt_channels), int(adapter_channels)

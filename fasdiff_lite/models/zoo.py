@@ -15,7 +15,8 @@ from pathlib import Path
 from ..registry import KINDS, SHIPPED, available, folder, names  # noqa: F401  (the zoo's own vocabulary)
 from .codec import CODEC_FILE, FaSDiffCodec
 from .compressor import HFCompressor
-from .prior import PRIOR_FILE, load_prior
+from .prior import PRIOR_FILE
+from .prior_loading import load_prior
 
 
 def kind_of(name: str | Path) -> str:

@@ -7,9 +7,13 @@ The diffusion model does not work on pixels but on the VAE's latents, 16×smalle
     loss = |x̂ − x|₁ + |x̂ − x|²                          pixel fidelity (L1 keeps edges, MSE is PSNR)
          + freq_weight · mean |FFT(x̂) − FFT(x)|         a cheap frequency term: penalises lost detail
          + kl_weight · KL(q(z|x) ‖ N(0, I)) per element   keeps the latent space smooth and bounded
+         + adv_weight · L_G(D(x̂))                         from step adv_start: the adversarial term (0: off)
 
-SD trains its VAE with a perceptual (LPIPS) and an adversarial loss as well; those are left out here to
-stay CPU-sized, so reconstructions are a little soft. After training, ``export`` measures the spread of
+SD trains its VAE with a perceptual (LPIPS) and an adversarial loss as well. Without the adversarial term the
+reconstructions are soft: pixel losses ask for the mean of every detail the latent cannot pin down. With
+``--adv-weight`` a small patch discriminator (``models/adversarial.py``, hinge losses) takes its own step after each
+VAE step and the VAE is pushed toward detail the discriminator cannot tell from real faces. LPIPS is left out (its
+weights need a download). After training, ``export`` measures the spread of
 the latents on the training faces and stores ``scaling_factor = 1/std`` and ``shift_factor = mean`` in the
 VAE config (SD 2.1 stores 0.18215 the same way), so the diffusion model sees latents of unit variance.
 
@@ -23,6 +27,7 @@ time, validation PSNR). ``fasdiff-lite train prior --vae DIR`` then trains the U
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import time
 from dataclasses import dataclass
@@ -31,10 +36,12 @@ from typing import ClassVar
 
 import numpy as np
 import torch
+from diffusers import AutoencoderKL
 
 from .. import settings
 from ..data import DataUnavailable, FaceDataset, load_faces, to_tensor
-from ..models.prior import CONFIG_DIR, _quiet_diffusers, _read_json
+from ..models.adversarial import PatchDiscriminator, discriminator_loss, generator_loss
+from ..models.prior import CONFIG_DIR, quiet_diffusers, read_json
 from . import loop
 
 
@@ -43,6 +50,8 @@ class Config(loop.TrainConfig):
     config: str | None = None  # folder with vae.json (default: fasdiff_lite/configs/tiny_prior)
     kl_weight: float = 1e-4  # weight of the KL term (per latent element)
     freq_weight: float = 0.1  # weight of the FFT L1 term (0 turns it off)
+    adv_weight: float = 0.0  # weight of the adversarial term on the reconstruction (0: off, the shipped VAE's recipe)
+    adv_start: int = 0  # steps before the adversarial term switches on (the discriminator trains from step 0)
 
     FULL: ClassVar[dict] = {"steps": 1200, "batch_size": 16, "lr": 1e-3, "warmup": None, "min_lr": 0.1,
                             "out": "runs/tiny_vae"}
@@ -58,16 +67,12 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 # -------------------------------------------------------------------------------------- the model
 def build_vae(config_dir: str | Path | None = None):
-    from diffusers import AutoencoderKL
-
     cdir = Path(config_dir) if config_dir else CONFIG_DIR / "tiny_prior"
-    return AutoencoderKL.from_config(_read_json(cdir / "vae.json"))
+    return AutoencoderKL.from_config(read_json(cdir / "vae.json"))
 
 
 def load_vae(folder: str | Path, device=None):
     """The VAE from ``folder/vae`` (an exported prior or autoencoder) or ``folder`` itself, in float32."""
-    from diffusers import AutoencoderKL
-
     folder = Path(folder)
     sub = folder / "vae" if (folder / "vae" / "config.json").exists() else folder
     if not (sub / "config.json").exists():
@@ -75,13 +80,16 @@ def load_vae(folder: str | Path, device=None):
             f"no trained VAE in {folder} (expected {folder}/vae/config.json); "
             f"run `fasdiff-lite train autoencoder --export {folder}` first"
         )
-    with _quiet_diffusers():
+    with quiet_diffusers():
         vae = AutoencoderKL.from_pretrained(sub, torch_dtype=torch.float32, low_cpu_mem_usage=False)
     return vae.to(settings.device(device)).eval().requires_grad_(False)
 
 
-def vae_loss(vae, x: torch.Tensor, kl_weight: float, freq_weight: float) -> dict:
-    """The training loss for a batch of faces in [0, 1] (see the module docstring): ``loss`` and what is logged."""
+def vae_loss(vae, x: torch.Tensor, kl_weight: float, freq_weight: float, discriminator=None,
+             adv_weight: float = 0.0) -> dict:
+    """The training loss for a batch of faces in [0, 1] (see the module docstring): ``loss``, what is logged, and
+    ``recon`` (the reconstruction in [0, 1], detached: the discriminator's fake batch). The adversarial term is added
+    when ``adv_weight`` > 0 and a ``discriminator`` is given."""
     target = x * 2 - 1
     posterior = vae.encode(target).latent_dist
     z = posterior.sample()
@@ -90,9 +98,12 @@ def vae_loss(vae, x: torch.Tensor, kl_weight: float, freq_weight: float) -> dict
     mse = (recon - target).pow(2).mean()
     kl = posterior.kl().mean() / z[0].numel()  # per latent element
     freq = (torch.fft.fft2(recon, norm="ortho") - torch.fft.fft2(target, norm="ortho")).abs().mean()
-    loss = l1 + mse + freq_weight * freq + kl_weight * kl
+    recon01 = (recon + 1) / 2
+    adv = (generator_loss(discriminator(recon01)) if adv_weight > 0 and discriminator is not None
+           else torch.zeros((), device=x.device))
+    loss = l1 + mse + freq_weight * freq + kl_weight * kl + adv_weight * adv
     return {"loss": loss, "psnr": 10 * torch.log10(4 / mse.detach().clamp(min=1e-10)), "kl": kl.detach(),
-            "latent_std": z.detach().std()}
+            "latent_std": z.detach().std(), "adv": adv, "recon": recon01.detach()}
 
 
 # ------------------------------------------------------------------------------------ train, export
@@ -104,15 +115,25 @@ def train(cfg: Config) -> tuple[object, list, dict]:
     faces = loop.training_faces(cfg)
     vae = build_vae(cfg.config)
     opt = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, weight_decay=0.0)
+    modules, aux, box = {"vae": vae}, None, {}
+    disc = None
+    if cfg.adv_weight > 0:
+        disc = PatchDiscriminator().to(settings.device(cfg.device))
+        d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
+        modules["discriminator"] = disc
+        aux = (d_opt, lambda: discriminator_loss(disc(box["real"]), disc(box["fake"])))
 
     def step_fn(batch: torch.Tensor, step: int) -> dict:
-        return vae_loss(vae, batch, cfg.kl_weight, cfg.freq_weight)
+        out = vae_loss(vae, batch, cfg.kl_weight, cfg.freq_weight, disc, cfg.adv_weight if step >= cfg.adv_start else 0.0)
+        box["real"], box["fake"] = batch, out.pop("recon")
+        return out
 
     cfg.extra = {"n_faces": len(faces)}
     t0 = time.time()
-    history = loop.run(cfg, FaceDataset(faces), {"vae": vae}, opt, step_fn, desc="autoencoder")
+    history = loop.run(cfg, FaceDataset(faces), modules, opt, step_fn, aux=aux, desc="autoencoder")
     facts = {"steps": cfg.steps, "batch_size": cfg.batch_size, "lr": cfg.lr, "kl_weight": cfg.kl_weight,
-             "freq_weight": cfg.freq_weight, "faces": str(cfg.faces), "n_train_faces": len(faces),
+             "freq_weight": cfg.freq_weight, "adv_weight": cfg.adv_weight, "adv_start": cfg.adv_start,
+             "faces": str(cfg.faces), "n_train_faces": len(faces),
              "seed": cfg.seed, "threads": torch.get_num_threads(), "device": str(settings.device(cfg.device)),
              "wall_time_s_this_run": round(time.time() - t0, 1),
              "train_time_s_logged": loop.training_seconds(history) if history else None}
@@ -158,9 +179,7 @@ def export(vae, export_dir: str | Path, train_faces: np.ndarray, facts: dict | N
         report["n_val_faces"] = len(val)
     except DataUnavailable:
         report["val_psnr_db"] = None
-    with _quiet_diffusers():
-        import copy
-
+    with quiet_diffusers():
         copy.deepcopy(vae).to(torch.float16).save_pretrained(export_dir / "vae")
     (export_dir / "train_autoencoder.json").write_text(json.dumps(report, indent=1) + "\n")
     return report
@@ -173,6 +192,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--config", default=None, help="folder with vae.json (default: fasdiff_lite/configs/tiny_prior)")
     m.add_argument("--kl-weight", type=float, default=1e-4, help="weight of the KL term (per latent element)")
     m.add_argument("--freq-weight", type=float, default=0.1, help="weight of the FFT L1 term (0 turns it off)")
+    m.add_argument("--adv-weight", type=float, default=0.0, help="weight of the adversarial term on the "
+                   "reconstruction (a patch discriminator, hinge losses; default 0: off)")
+    m.add_argument("--adv-start", type=int, default=0, help="steps before the adversarial term switches on")
 
 
 def main(args) -> int:

@@ -35,7 +35,8 @@ from ..models import zoo
 from ..models.adversarial import PatchDiscriminator, discriminator_loss
 from ..models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, FaSDiffCodec
 from ..models.fusion import ANCHORS, FidelityFusion
-from ..models.prior import load_prior
+from ..models.identity import IdentityNet
+from ..models.prior_loading import load_prior
 from . import latent_cache, loop
 
 
@@ -210,8 +211,6 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
         modules = {k: v for k, v in modules.items() if k in keep}
     identity = None
     if cfg.identity:
-        from ..models.identity import IdentityNet
-
         identity = IdentityNet.from_pretrained(cfg.identity).to(codec.prior.device).eval().requires_grad_(False)
     opt = torch.optim.AdamW([p for m in modules.values() for p in m.parameters()], lr=cfg.lr, weight_decay=0.0)
     disc = PatchDiscriminator().to(codec.prior.device)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
@@ -84,8 +85,6 @@ def save(cache: dict[str, torch.Tensor], path: str | Path, made_from: dict) -> P
 
 def load(path: str | Path, made_from: dict) -> dict[str, torch.Tensor]:
     """The cache at ``path``, or a ValueError when it was made from other weights or settings than ``made_from``."""
-    from safetensors import safe_open
-
     path = Path(path)
     with safe_open(str(path), framework="pt") as f:
         stored = json.loads((f.metadata() or {}).get("made_from", "{}"))

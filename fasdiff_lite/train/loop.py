@@ -37,7 +37,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from .. import data, settings
+from .. import data, face_sets, settings
 
 
 @dataclass
@@ -91,8 +91,9 @@ def add_arguments(parser: argparse.ArgumentParser, config: type[TrainConfig]) ->
         return f"default {full.get(k)}" + (f"; FAST: {fast[k]}" if k in fast else "")
 
     g = parser.add_argument_group("training (the same in every trainer)")
-    g.add_argument("--faces", default="auto", help="'auto' or 'shared' (the shared faces' train split; the 150 "
-                   "validation faces are never trained on), 'samples', a folder or an .npz")
+    g.add_argument("--faces", default="auto", help="'auto' or 'shared' (the shared faces' train split; the "
+                   "validation faces are never trained on), 'utkface' (UTKFace's train split, 22,311 faces), "
+                   "'utkface+shared' (both), 'samples', a folder or an .npz")
     g.add_argument("--limit", type=int, default=None, help="use only the first N faces")
     g.add_argument("--size", type=int, default=64, help="face side to train at, in pixels (default 64: the shipped "
                    "models; 256 or 512 for a real Stable Diffusion prior on a GPU)")
@@ -113,6 +114,9 @@ def add_arguments(parser: argparse.ArgumentParser, config: type[TrainConfig]) ->
                    "many minutes; the LR schedule follows the clock")
 
 
+UTKFACE_SOURCES = ("utkface", "utkface+shared")
+
+
 def uses_shared(cfg: TrainConfig) -> bool:
     """True when ``cfg.faces`` means the shared faces (their train split)."""
     return str(cfg.faces) == "shared" or (str(cfg.faces) == "auto" and settings.shared_dir() is not None)
@@ -123,6 +127,12 @@ def training_faces(cfg: TrainConfig, size: int = 64) -> np.ndarray:
     faces), or another source. ``size=128`` gives the shared set's 128-px copies (for crop augmentation)."""
     shared = uses_shared(cfg)
     try:
+        if str(cfg.faces) in UTKFACE_SOURCES:  # UTKFace's train split (+ the shared train split), never a val face
+            faces = [face_sets.load_utkface(size, "train")[0]]
+            if str(cfg.faces).endswith("+shared"):
+                faces.append(data.load_faces("shared", size=size, split="train"))
+            faces = np.concatenate(faces)
+            return faces[: cfg.limit] if cfg.limit else faces
         return data.load_faces(cfg.faces, size=size, split="train" if shared else "all", limit=cfg.limit)
     except data.DataUnavailable as e:
         raise data.DataUnavailable(f"{e}\n(pass --faces samples to try the trainer on the two shipped sample faces)") from None
@@ -180,16 +190,37 @@ def save_checkpoint(out_dir: Path, modules: dict, optimizers: dict, step: int, c
 
 
 def load_checkpoint(out_dir: Path, modules: dict, optimizers: dict) -> tuple[int, list]:
-    """Restore modules and optimizers from ``out_dir/checkpoint``; return (step, history)."""
+    """Restore modules and optimizers from ``out_dir/checkpoint``; return (step, history).
+
+    A portable checkpoint (:func:`portable_checkpoint`: fp16 weights and progress, no ``state.pt``, small enough to
+    commit) resumes with fresh optimizer moments: the weights, the step and the schedule go on where they were."""
     ck = Path(out_dir) / "checkpoint"
     for name, m in modules.items():
-        m.load_state_dict(load_file(str(ck / f"{name}.safetensors")), strict=True)
-    state = torch.load(ck / "state.pt", weights_only=True, map_location="cpu")
-    for k, o in optimizers.items():
-        o.load_state_dict(state["optimizers"][k])
-    torch.set_rng_state(state["torch_rng"])
+        m.load_state_dict(load_file(str(ck / f"{name}.safetensors")), strict=True)  # fp16 files are cast on copy
+    if (ck / "state.pt").exists():
+        state = torch.load(ck / "state.pt", weights_only=True, map_location="cpu")
+        for k, o in optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        torch.set_rng_state(state["torch_rng"])
+    else:
+        tqdm.write(f"{ck} holds no optimizer state (a portable checkpoint): the optimizer starts afresh")
     progress = json.loads((ck / "progress.json").read_text())
     return int(progress["step"]), list(progress["history"])
+
+
+def portable_checkpoint(out_dir: str | Path, dest: str | Path) -> Path:
+    """Copy a run's checkpoint to ``dest/checkpoint`` as a few-MB portable one: every module's weights in fp16 and
+    ``progress.json``, without the optimizer state, so it can be committed and resumed on another machine
+    (``--out dest`` resumes it, :func:`load_checkpoint`)."""
+    src, dst = Path(out_dir) / "checkpoint", Path(dest) / "checkpoint"
+    if not (src / "progress.json").exists():
+        raise FileNotFoundError(f"no checkpoint in {src}")
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in sorted(src.glob("*.safetensors")):
+        state = load_file(str(f))
+        save_file({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, str(dst / f.name))
+    (dst / "progress.json").write_text((src / "progress.json").read_text())
+    return dst
 
 
 def run(cfg: TrainConfig, dataset, modules: dict, optimizer: torch.optim.Optimizer,
@@ -293,7 +324,7 @@ def plot_history(history: list[dict], keys, ax=None, smooth: int = 1, label_pref
     """Training curves from a history (``loop.run``'s rows, or an exported ``history.json``): each key against
     the step, rows without the key skipped (held-out ``val_*`` numbers are logged every ``eval_every`` steps
     only), a running mean over ``smooth`` points."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # here: every `fasdiff-lite train` command imports this module when it starts
 
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.2))

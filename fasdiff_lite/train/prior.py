@@ -34,6 +34,7 @@ from typing import ClassVar
 
 import numpy as np
 import torch
+from PIL import Image
 
 from .. import data, settings
 from ..models.prior import PRIOR_FILE, TinyPrior
@@ -173,8 +174,6 @@ def image_grid(images: torch.Tensor, nrow: int = 8, pad: int = 2) -> np.ndarray:
 def save_samples(prior: TinyPrior, path: str | Path, n: int = 32, steps: int = 50, seed: int = 0,
                  scheduler: str = "ddim", scale: int = 2) -> Path:
     """Draw ``n`` faces with a seeded generator and save them as a PNG grid (upscaled ``scale``×)."""
-    from PIL import Image
-
     imgs = prior.sample(n, steps=steps, generator=torch.Generator().manual_seed(seed), scheduler=scheduler, progress=False)
     im = Image.fromarray(image_grid(imgs))
     if scale > 1:
@@ -226,7 +225,7 @@ def main(args) -> int:
         if Path(args.export).resolve() == Path(args.vae).resolve() and (Path(args.export) / PRIOR_FILE).exists():
             print(f"overwriting the prior in {args.export}")
         export(prior, args.export, facts, history)
-        print(f"exported the prior to {args.export} (load it with fasdiff_lite.models.prior.load_prior({str(args.export)!r}))")
+        print(f"exported the prior to {args.export} (load it with fasdiff_lite.models.prior_loading.load_prior({str(args.export)!r}))")
     return 0
 
 
