@@ -213,8 +213,14 @@ def test_cli_eval_pairs_measures_lfw_layout_and_resumes(tmp_path, capsys):
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert "4 pairs in 2 folds" in out and "original" in out and "hyperprior" in out
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"verification.json", "verification.md", "verification.png"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"verification.json", "verification.md", "verification.png",
+                                                                "aligned_64px.npz"}
     assert cli.main(argv) == 0
     assert "3 rows resumed" in capsys.readouterr().out
+    pairs = face_sets.read_pairs(tmp_path / "pairs.txt")
+    again = vf.align_photos(pairs, 64, cache=tmp_path / "out" / "aligned_64px.npz", progress=False)
+    fresh = vf.align_photos(pairs, 64, progress=False)
+    assert list(again.crops) == list(fresh.crops) and all(np.array_equal(again.crops[k], fresh.crops[k]) for k in fresh.crops)
+    assert vf.align_photos(pairs, 32, cache=tmp_path / "out" / "aligned_64px.npz", progress=False).size == 32  # not reused
     assert cli.main(["eval", "--pairs", str(tmp_path / "pairs.txt"), "--folds", "1"]) == 1
     assert "--folds must be at least 2" in capsys.readouterr().err

@@ -21,8 +21,8 @@ Face verification, as face-compression papers report machine vision (LFW's proto
 Each photo is aligned to ``--size`` px once (``faces.prepare``), coded by each codec at each rate (JPEG, WebP, AVIF:
 at a sweep of qualities), described by dlib; printed per codec and rate: accuracy ± std over the folds, ROC AUC and
 TAR at FAR 1 % and 0.1 %, beside the uncompressed reference at the same size, then BD-rates on verification
-accuracy. Writes verification.json (resumed when the same command runs again), verification.md and
-verification.png (rate–verification) to ``--out``. The work is :func:`fasdiff_lite.evaluation.verification.measure`.
+accuracy. Writes verification.json (resumed when the same command runs again), aligned_<size>px.npz (the aligned
+photos, read back on a resume), verification.md and verification.png (rate–verification) to ``--out``. The work is :func:`fasdiff_lite.evaluation.verification.measure`.
 """
 from __future__ import annotations
 
@@ -125,7 +125,8 @@ def verify(args, rates: list[float]) -> int:
         print(verification.format_table([row]).splitlines()[-1], flush=True)
 
     rows = verification.measure(pairs, codecs, rates, size=args.size, align=args.align, steps=args.steps,
-                                realism=args.realism, done=list(done), on_row=saved, device=args.device)
+                                realism=args.realism, done=list(done), on_row=saved, device=args.device,
+                                cache=out / f"aligned_{args.size}px.npz")
     table = verification.format_table(rows)
     bd = bdrate.format_bd_table(verification.bd_rows(rows)) if len(rows) > 2 else ""
     print("\n" + table)

@@ -157,8 +157,18 @@ class AlignedPhotos:
     failures: list[str]
 
 
-def align_photos(pairs: PairsFile, size: int = 64, align: bool = True, progress: bool = True) -> AlignedPhotos:
-    """Read and align each photo of ``pairs`` once (``faces.prepare``; a centre crop where no face is found)."""
+def align_photos(pairs: PairsFile, size: int = 64, align: bool = True, progress: bool = True,
+                 cache: str | Path | None = None) -> AlignedPhotos:
+    """Read and align each photo of ``pairs`` once (``faces.prepare``; a centre crop where no face is found).
+    ``cache``: an ``.npz`` file that keeps the aligned photos (read back when it holds these photos at this size, so a
+    resumed sweep does not align them again)."""
+    if cache is not None and Path(cache).exists():
+        with np.load(cache, allow_pickle=False) as z:
+            names, kept = [str(n) for n in z["names"]], z["crops"]
+            if (int(z["size"]) == size and bool(z["align"]) == align
+                    and sorted(names + [str(n) for n in z["unread"]]) == sorted(pairs.photos())):
+                return AlignedPhotos(size, dict(zip(names, kept)), [str(n) for n in z["not_aligned"]],
+                                     [str(n) for n in z["failures"]])
     crops, not_aligned, failures = {}, [], []
     for name in tqdm(pairs.photos(), desc=f"aligning to {size} px", disable=not progress):
         try:
@@ -168,6 +178,13 @@ def align_photos(pairs: PairsFile, size: int = 64, align: bool = True, progress:
             continue
         if not aligned:
             not_aligned.append(name)
+    if cache is not None:
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
+        unread = [n for n in pairs.photos() if n not in crops]
+        np.savez(cache, names=np.array(list(crops), dtype=str), crops=np.stack(list(crops.values())) if crops else
+                 np.zeros((0, size, size, 3), np.uint8), size=size, align=align,
+                 not_aligned=np.array(not_aligned, dtype=str), failures=np.array(failures, dtype=str),
+                 unread=np.array(unread, dtype=str))
     return AlignedPhotos(size, crops, not_aligned, failures)
 
 
@@ -256,16 +273,18 @@ def coder(codec: str, kind: str, value: float, steps: int = DEFAULT_STEPS, reali
 @torch.no_grad()
 def measure(pairs: PairsFile, codecs, rates=(0.0, 0.1, 0.2, 0.3, 0.5, 1.0), qualities: dict | None = None,
             size: int = 64, align: bool = True, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
-            done: list[dict] | None = None, on_row=None, progress: bool = True, device: str = "cpu") -> list[dict]:
+            done: list[dict] | None = None, on_row=None, progress: bool = True, device: str = "cpu",
+            cache: str | Path | None = None) -> list[dict]:
     """Every codec on the protocol: the uncompressed reference at ``size`` px first, then one row per codec and
     rate (learned codecs; FaSDiff decoded with ``steps`` and ``realism``) or quality (JPEG/WebP/AVIF). Each row:
     ``codec``, ``kind`` (reference / rate / quality), ``value``, ``bytes`` and ``bpp`` (mean file size), and
     :func:`verify`'s numbers (without the ROC arrays). ``done``: rows already measured (skipped: a long sweep
-    resumes); ``on_row(row)`` is called after each new row (to save it)."""
+    resumes); ``on_row(row)`` is called after each new row (to save it); ``cache``: :func:`align_photos`' file of
+    aligned photos."""
     rows = list(done or [])
     seen = {(r["codec"], r["kind"], r["value"]) for r in rows}
     todo = [s for s in [("original", "reference", 0.0)] + codec_settings(codecs, rates, qualities) if s not in seen]
-    photos = align_photos(pairs, size, align, progress) if todo else None
+    photos = align_photos(pairs, size, align, progress, cache) if todo else None
     for codec, kind, value in todo:
         code, sizes = (None, []) if kind == "reference" else coder(codec, kind, value, steps, realism, device)
         res = verify_aligned(pairs, photos, code, progress, desc=f"{codec} {kind} {value:g}")
