@@ -7,7 +7,9 @@ Each codec (a shipped name or a codec folder) compresses each of the first ``--f
 validation split once at ``--rate``; the same bytes are then decoded at every realism with ``--steps`` steps (realism
 0 is the compressor's own x_fid). Prints, per codec and realism, the mean PSNR, the detail ratio (1 = as much fine
 detail as the original) and the mean absolute pixel change from the realism-1 decode (in grey levels, 0-255: 0 means
-the slider draws the same face), so a reader sees whether the slider does anything.
+the slider draws the same face), of the output and of the diffusion's own face before the fidelity fusion and the
+low-frequency correction (``FaSDiffCodec.decode_stages``' x_gen), so a reader sees whether the slider does anything
+and, if not, which stage undoes it.
 """
 from __future__ import annotations
 
@@ -36,19 +38,25 @@ def main() -> None:
     t0 = time.time()
     faces = data.load_faces("shared", split="val", limit=a.faces)
     print(f"{len(faces)} held-out faces, 64×64, rate {a.rate}, {a.steps} steps")
-    print("| codec | realism | PSNR (dB) | detail ratio | mean |change| from realism 1 (levels) |")
-    print("|---|---|---|---|---|")
+    print("| codec | realism | PSNR (dB) | detail ratio | mean abs. change from realism 1, output (levels) | ... of x_gen |")
+    print("|---|---|---|---|---|---|")
     for name in a.codecs:
         codec = zoo.load(name, device="cpu").eval()
         blobs = [codec.compress(data.to_tensor(f), a.rate) for f in faces]
         with torch.no_grad():
-            decoded = {r: [data.to_image(codec.decompress(b, steps=a.steps, realism=r)) for b in blobs]
-                       for r in sorted(set(a.realisms) | {1.0})}
+            stages = {r: [codec.decode_stages(b, steps=a.steps, realism=r) for b in blobs]
+                      for r in sorted(set(a.realisms) | {1.0})}
+
+        def change(r: float, key: str) -> str:
+            if any(key not in s for s in stages[r]):
+                return "-"
+            return f"{np.mean([255 * (s[key] - t[key]).abs().mean().item() for s, t in zip(stages[r], stages[1.0])]):.2f}"
+
         for r in a.realisms:
-            out = decoded[r]
-            change = np.mean([np.abs(o.astype(float) - d.astype(float)).mean() for o, d in zip(out, decoded[1.0])])
+            out = [data.to_image(s["out"]) for s in stages[r]]
             print(f"| {name} | {r:g} | {np.mean([metrics.psnr(f, o) for f, o in zip(faces, out)]):.2f} "
-                  f"| {np.mean([realism.detail_ratio(f, o) for f, o in zip(faces, out)]):.3f} | {change:.2f} |", flush=True)
+                  f"| {np.mean([realism.detail_ratio(f, o) for f, o in zip(faces, out)]):.3f} | {change(r, 'out')} "
+                  f"| {change(r, 'x_gen')} |", flush=True)
     print(f"({time.time() - t0:.0f} s on this machine, {a.threads} thread(s))")
 
 

@@ -12,7 +12,8 @@
                  4. denoise        z_fid = VAE(x_fid): the dense visual prompt on the latent grid, and the start:
                                    z_fid noised to t₀ (noise seeded by the file's own bytes), then
                                    ε̂ = prior UNet(z_t, t | ControlNet(z_t, t, [ŷ, z_fid]) residuals, FiLM-modulated
-                                   by HybridLFE(x_fid)) at each timestep
+                                   by HybridLFE(x_fid)) at each timestep: models/steering.py, one function
+                                   that the training loss calls too
                  5. decode         x_gen = D(ẑ₀), D the codec's own fine-tuned copy of the VAE decoder
                                    (``LatentDecoder``, models/latent_decoder.py; trained with an adversarial
                                    term: models/adversarial.py);
@@ -105,12 +106,21 @@ class FaSDiffCodec(nn.Module):
         reconstruction; 1 starts the denoising from (almost) pure noise; in between, from x_fid's
         latent noised to ``realism·(T−1)`` (image-to-image style).
         """
+        return self.decode_stages(blob, steps, realism, progress)["out"]
+
+    @torch.no_grad()
+    def decode_stages(self, blob: bytes, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
+                      progress: bool = False) -> dict[str, torch.Tensor]:
+        """:meth:`decompress`, keeping each stage's image, all cropped to the file's size: ``x_fid`` (step 2),
+        ``x_gen`` (the diffusion's own face, step 5 before the fusion), ``fused`` (after the fusion; x_gen without
+        one), ``out`` (the answer). At realism 0 only ``x_fid`` and ``out`` (the same image)."""
         steps, realism = check_steps(steps), check_realism(realism)
         # 1–2. unpack (the compressor checks the header: this codec's id, its stream), then the fidelity
         #      reconstruction x_fid (at the padded size) and the visual prompt ŷ
         x_fid, prompt, p = self.fidelity(blob)
+        crop = lambda im: im[..., : p.height, : p.width].float()  # noqa: E731  (7. back to the original size)
         if realism == 0.0:
-            return x_fid[..., : p.height, : p.width]
+            return {"x_fid": crop(x_fid), "out": crop(x_fid)}
         x_fid, prompt = x_fid.to(self.prior.device), prompt.to(self.prior.device)
         # 3. timesteps for (steps, realism)
         timesteps = self.timesteps(steps, realism)
@@ -121,14 +131,14 @@ class FaSDiffCodec(nn.Module):
         cond = self.conditioning(prompt, x_fid, z_fid)
         z = steering.sample(self.prior, self.control, self.lfe, z, timesteps, cond, SAMPLER, g, progress=progress)
         # 5. decode the latent (and merge it with x_fid's pixels, with a fusion)
-        x = self.fuse(self.decode_latent(z), x_fid, p.rate)
+        x_gen = self.decode_latent(z)
+        fused = x = self.fuse(x_gen, x_fid, p.rate)
         # 6. low-frequency correction: x's detail on x_fid's coarse structure (LFE variants)
         if self.lfe is not None:
             x = self.lfe.correct(x, x_fid)
         if not torch.isfinite(x).all():  # never hand out an image with NaN in it (it would be written as black)
             raise RuntimeError("the decoder produced non-finite pixels; please report this file")
-        # 7. crop back to the original size
-        return x[..., : p.height, : p.width].float()
+        return {"x_fid": crop(x_fid), "x_gen": crop(x_gen), "fused": crop(fused), "out": crop(x)}
 
     @torch.no_grad()
     def fidelity(self, blob: bytes) -> tuple[torch.Tensor, torch.Tensor, bitstream.Packet]:
