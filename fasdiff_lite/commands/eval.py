@@ -109,7 +109,7 @@ def verify(args, rates: list[float]) -> int:
     codecs, notes = evaluate.resolve_codecs(args.codecs)
     out = Path(args.out)
     store = out / "verification.json"
-    about = {"pairs": str(Path(args.pairs).resolve()), "images": str(pairs.image_dir), "n_pairs": len(pairs),
+    about = {"pairs": str(Path(args.pairs).resolve()), "images": str(Path(pairs.image_dir).resolve()), "n_pairs": len(pairs),
              "size": args.size, "align": args.align, "steps": args.steps, "realism": args.realism}
     done = verification.load_rows(store, **about)
     print(f"{len(pairs)} pairs in {pairs.n_folds} folds from {args.pairs} (photos: {pairs.image_dir}), aligned to "
