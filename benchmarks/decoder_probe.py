@@ -28,7 +28,6 @@ from safetensors.torch import load_file
 
 from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import face_metrics, metrics, realism
-from fasdiff_lite.models import zoo
 from fasdiff_lite.models.codec import FaSDiffCodec
 from fasdiff_lite.train import fasdiff as fasdiff_train
 

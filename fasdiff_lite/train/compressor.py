@@ -27,7 +27,6 @@ import time
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
-import numpy as np
 import torch
 
 from .. import data
