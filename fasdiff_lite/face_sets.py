@@ -224,13 +224,9 @@ def _decode_many(zip_path: Path, names: list[str], size: int, what: str) -> np.n
     return out
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("FASDIFF_CACHE", Path.home() / ".cache" / "fasdiff-lite"))
-
-
 def _utkface_cache_file(size: int) -> Path:
     st = utkface_path().stat()
-    return _cache_dir() / "utkface" / f"utkface_{size}px_{st.st_size}_{st.st_mtime_ns}.npz"
+    return settings.cache_dir() / "utkface" / f"utkface_{size}px_{st.st_size}_{st.st_mtime_ns}.npz"
 
 
 def load_utkface(size: int = 64, split: str = "all", limit: int | None = None) -> tuple[np.ndarray, list[str]]:

@@ -104,6 +104,12 @@ def shared_dir() -> Path | None:
     return None
 
 
+def cache_dir() -> Path:
+    """Where the suite keeps what it computes once and reads back (decoded face sets, SD's empty-prompt embedding):
+    ``$FASDIFF_CACHE``, default ``~/.cache/fasdiff-lite``."""
+    return Path(os.environ.get("FASDIFF_CACHE", Path.home() / ".cache" / "fasdiff-lite"))
+
+
 def device(prefer: str | None = None):
     """The torch device to use: ``prefer`` if given, else CUDA when present, else CPU."""
     import torch

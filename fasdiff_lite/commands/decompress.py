@@ -41,8 +41,7 @@ def decode(blob: bytes, device: str = "cpu", steps: int = DEFAULT_STEPS, realism
     one already loaded with :func:`decoder_for`)."""
     packet = bitstream.unpack(blob)
     model = model or decoder_for(packet, device)
-    kw = {"steps": steps, "realism": realism} if zoo.kind_of(packet.model) == "codec" else {}
-    return data.to_image(model.decompress(blob, **kw)), packet
+    return data.to_image(model.decompress(blob, **zoo.decode_settings(packet.model, steps, realism))), packet
 
 
 def main(args) -> int:

@@ -386,9 +386,8 @@ def run_eval(faces: np.ndarray, codecs=None, rates=(0.0, 0.5, 1.0), steps: int =
     t0 = time.perf_counter()
     rows = []
     for name in learned:
-        kw = {"steps": steps, "realism": realism} if zoo.kind_of(name) == "codec" else {}
         rows += measure_learned(zoo.cached(name, device), faces, rates, name=name, progress=progress,
-                                keep_images=True, **kw)
+                                keep_images=True, **zoo.decode_settings(name, steps, realism))
     if classical:
         notes.append(f"{', '.join(classical)} fitted per face to {learned[0]}'s bytes at each rate "
                      "(the best quality that fits; fits_pct < 100 where even the lowest quality is bigger)")

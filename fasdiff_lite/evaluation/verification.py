@@ -261,7 +261,7 @@ def coder(codec: str, kind: str, value: float, steps: int = DEFAULT_STEPS, reali
             return baselines.decode(blob)
         return code, sizes
     model = zoo.cached(codec, device)
-    kw = {"steps": steps, "realism": realism} if zoo.kind_of(codec) == "codec" else {}
+    kw = zoo.decode_settings(codec, steps, realism)
 
     def code(img):
         blob = model.compress(data.to_tensor(img), value)

@@ -202,7 +202,7 @@ def empty_prompt_embedding(model_id: str | Path, device=None, cache: bool = True
     freed) and cached in ``$FASDIFF_CACHE`` (default ``~/.cache/fasdiff-lite``), so later loads need
     neither ``transformers`` nor the text encoder's weights.
     """
-    cache_file = _cache_dir() / "empty_prompt" / (re.sub(r"[^A-Za-z0-9._-]+", "--", str(model_id)).strip("-") + ".safetensors")
+    cache_file = settings.cache_dir() / "empty_prompt" / (re.sub(r"[^A-Za-z0-9._-]+", "--", str(model_id)).strip("-") + ".safetensors")
     if cache and cache_file.exists():
         return load_file(str(cache_file))["context"]
     try:
@@ -238,10 +238,6 @@ def _load_scheduler_config(model_id: str, local_files_only: bool = False) -> dic
 def _looks_like_path(model_id: str) -> bool:
     """True for '/abs', './rel', '../rel', '~/x' or a Windows drive: a local folder, never a hub id."""
     return model_id.startswith(("/", "./", "../", "~", "\\")) or bool(re.match(r"^[A-Za-z]:[\\/]", model_id))
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("FASDIFF_CACHE", Path.home() / ".cache" / "fasdiff-lite"))
 
 
 def _shrink_sd_configs(vae: dict, unet: dict, width: int) -> tuple[dict, dict]:

@@ -33,6 +33,12 @@ def kind_of(name: str | Path) -> str:
     raise ValueError(f"unknown model {str(name)!r}: use one of {', '.join(SHIPPED)} or a model folder")
 
 
+def decode_settings(name: str | Path, steps: int, realism: float) -> dict:
+    """The keyword arguments ``decompress`` takes for this model: steps and realism for a FaSDiff codec, none for a
+    compressor."""
+    return {"steps": steps, "realism": realism} if kind_of(name) == "codec" else {}
+
+
 def load(name: str | Path, device=None, prior=None):
     """A fresh model by shipped name or folder. ``prior``: for codecs, an already-loaded prior to build on."""
     kind = kind_of(name)
