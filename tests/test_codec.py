@@ -516,7 +516,7 @@ def test_latent_cache_is_built_once_checked_and_refused_when_stale(prior, compre
     assert cache["rate"].tolist() == [0.0, pytest.approx(0.7)] and cache["steps"].tolist() == [2, 1]
     groups = latent_cache.Groups(cache)
     assert len(groups) == 2
-    x, z, x_fid, rate = groups.group(1)
+    x, z, x_fid, rate, realism = groups.group(1)
     _, fid_again, _ = codec.few_step_latent(x, rate, 1, 0.5)
     assert (x_fid - fid_again).abs().max() < 2e-3  # stored as float16
     w = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, "split_below": SPLIT_BELOW}
@@ -557,3 +557,63 @@ def test_training_on_a_latent_cache(prior, tmp_path, monkeypatch, capsys):
     assert cli.main(args) == 0
     assert json.loads((run / "checkpoint" / "progress.json").read_text())["step"] == 3
     assert cache.stat().st_mtime_ns == stamp  # reused, not rebuilt
+
+
+def test_a_realism_aware_fusion_starts_out_the_same_and_then_follows_the_slider(prior, compressor, tmp_path):
+    """``FidelityFusion.add_realism_input`` adds the decode's realism as the last input plane with zero weights: the
+    codec decodes as before until trained; then the realism the reader asks for reaches the fusion at decode time
+    (``decompress(realism=)``), the folder records it and rebuilds it; such a fusion refuses to run without one."""
+    import torch.nn as nn
+
+    from fasdiff_lite.models.fusion import FidelityFusion
+
+    torch.manual_seed(0)
+    codec = FaSDiffCodec(compressor, prior, "fasdiff", fusion=FidelityFusion(rate_input=True, anchor="fid"))
+    nn.init.normal_(codec.fusion.out.weight, std=0.01)
+    blob = codec.compress(torch.rand(1, 3, 64, 64), 0.5)
+    before = {r: codec.decompress(blob, steps=2, realism=r) for r in (0.5, 1.0)}
+    codec.fusion.add_realism_input()
+    assert codec.fusion.config()["realism_input"] and codec.fusion.body[0].in_channels == 8
+    for r, img in before.items():
+        assert torch.equal(codec.decompress(blob, steps=2, realism=r), img)
+    with pytest.raises(ValueError, match="realism"):
+        codec.fusion(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8), rate=0.5)
+    seen = []
+    forward = codec.fusion.forward
+    codec.fusion.forward = lambda *a, **k: (seen.append(a[3] if len(a) > 3 else k.get("realism")), forward(*a, **k))[1]
+    with torch.no_grad():
+        codec.fusion.body[0].weight[:, 7].fill_(0.5)  # the realism plane (after x_gen, x_fid, the rate)
+        codec.fusion.body[0].weight[:, 6].zero_()
+    x, fid = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    assert not torch.equal(forward(x, fid, 0.5, 0.2), forward(x, fid, 0.5, 1.0))
+    codec.decompress(blob, steps=2, realism=0.3)
+    assert seen == [0.3]  # the slider's value, not a default
+    del codec.fusion.forward
+    codec.save_pretrained(tmp_path / "multi", dtype=None)
+    again = FaSDiffCodec.from_pretrained(tmp_path / "multi", prior=prior, compressor=compressor)
+    assert again.fusion.realism_input and again.fusion.rate_input
+    assert torch.equal(again.decompress(blob, steps=2, realism=0.3), codec.eval().decompress(blob, steps=2, realism=0.3))
+
+
+@pytest.mark.skipif(not (settings.ASSETS_DIR / "compressor/hf/model.safetensors").exists(), reason="needs the shipped compressor")
+def test_training_with_multi_realism_gives_a_realism_aware_fusion(prior, tmp_path, monkeypatch):
+    """``train fasdiff --multi-realism``: the exported codec's fusion reads the realism, its training facts say so,
+    and the latent-cache path (which trains on stored groups) hands each group's realism to the loss."""
+    from fasdiff_lite import cli
+    from fasdiff_lite.models.codec import FaSDiffCodec as Codec
+    from fasdiff_lite.train import fasdiff as train_fasdiff
+
+    monkeypatch.setenv("FASDIFF_FAST", "1")
+    prior_dir = prior.save_pretrained(tmp_path / "prior", dtype=None)
+    seen = []
+    decoded_loss = Codec.decoded_loss
+    monkeypatch.setattr(Codec, "decoded_loss", lambda self, *a, **k: (seen.append(a[7]), decoded_loss(self, *a, **k))[1])
+    assert cli.main(["train", "fasdiff", "--prior", str(prior_dir), "--faces", "samples", "--steps", "2",
+                     "--batch-size", "1", "--variant", "fasdiff-nolfe", "--fusion", "--fusion-rate", "--multi-realism",
+                     "--train-parts", "decoder,fusion", "--latent-cache", "2", "--no-resume", "--lr", "0",
+                     "--device", "cpu", "--out", str(tmp_path / "run"), "--export", str(tmp_path / "new")]) == 0
+    new = Codec.from_pretrained(tmp_path / "new", prior=prior)
+    assert new.fusion.realism_input and new.fusion.rate_input
+    assert Codec.read_config(tmp_path / "new")["training"]["multi_realism"] is True
+    assert len(seen) == 2 and all(0.05 <= r <= 1.0 for r in seen)
+    assert train_fasdiff.decode_setting(torch.Generator().manual_seed(0), low=0.05)[1] >= 0.05

@@ -114,3 +114,41 @@ def test_gradient_checkpointing_of_the_steps_gives_the_same_gradients(parts):
     for a, b in zip(*grads):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-7)
     assert any(g.abs().sum() > 0 for g in grads[1])
+
+
+def test_multi_realism_weights_the_realism_terms_by_the_realism_the_step_decodes_at(parts):
+    """``--multi-realism``: the realism β a step is drawn at reaches the loss (the adversarial and detail terms are
+    scaled by β; the split too) and the fusion (β is its last input plane, and every decoded-face term trains the
+    weights that read it). Without the flag β changes neither weight."""
+    from fasdiff_lite.models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, realism_shares
+
+    codec = perturbed_codec(*parts, "fasdiff", "fid")
+    codec.fusion.add_realism_input()
+    with torch.no_grad():
+        codec.fusion.body[0].weight[:, -1].normal_(std=0.05)  # as if trained: the realism plane is read
+    base = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, "split_below": SPLIT_BELOW}
+    only_adv = {**base, **{k: 0.0 for k in ("l1", "hf", "lf", "detail", "id")}, "adv": 1.0, "multi_realism": 1.0}
+    x = torch.rand(2, 3, 64, 64)
+    disc = PatchDiscriminator()
+    for beta in (0.25, 1.0):
+        torch.manual_seed(4)
+        out = codec.training_loss(x, 0.3, steps=2, realism=beta, weights=only_adv, discriminator=disc)
+        assert torch.allclose(out["loss"] - out["diffusion"], beta * out["adv"]), beta
+        torch.manual_seed(4)
+        off = codec.training_loss(x, 0.3, steps=2, realism=beta, weights={**only_adv, "multi_realism": 0.0},
+                                  discriminator=disc)
+        assert torch.allclose(off["loss"] - off["diffusion"], off["adv"])
+    # the shares: β scales the split (pixel share) and the realism terms; nothing without the flag
+    w = {**base, "split": 1.0, "split_below": 1.0}
+    assert realism_shares(0.0, 0.0, {**w, "multi_realism": 1.0}) == (1.0, 0.0, 0.0)
+    assert realism_shares(0.0, 0.5, {**w, "multi_realism": 1.0}) == (0.5, 0.5, 0.5)
+    assert realism_shares(0.0, 0.5, w) == (0.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="realism"):
+        realism_shares(0.0, 1.5, {**w, "multi_realism": 1.0})
+    # the fusion's realism plane: decoded-face terms train the weights that read it (at a realism other than 0.5,
+    # which the fusion's inputs map to 0: a zero plane, no gradient to its weights)
+    torch.manual_seed(2)
+    losses = codec.training_loss(x, 0.3, steps=2, realism=0.7, weights={**base, "multi_realism": 1.0},
+                                 discriminator=disc)
+    g = torch.autograd.grad(losses["l1"], codec.fusion.body[0].weight)[0]
+    assert g[:, -1].abs().sum() > 0

@@ -60,7 +60,8 @@ CODEC_FILE = "codec.json"
 WEIGHTS_FILE = "control_lfe.safetensors"
 FORMAT = 2  # codec.json schema: 2 records the compressor, the prior's source and the control's config
 SAMPLER = "ddim"
-LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "id": 0.0, "split": 0.0}  # training_loss's defaults
+LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "id": 0.0, "split": 0.0,
+                "multi_realism": 0.0}  # training_loss's defaults (multi_realism: 0 off, 1 on; see realism_shares)
 SPLIT_LEVELS = 2  # the split's low-pass: 2 = LL of 2 Haar levels with a ¼-Nyquist Fourier low-pass; 1 = level 1 and ½
 SPLIT_BELOW = 1.0  # the split acts below this rate only (1: at every rate but 1)
 
@@ -132,7 +133,7 @@ class FaSDiffCodec(nn.Module):
         z = steering.sample(self.prior, self.control, self.lfe, z, timesteps, cond, SAMPLER, g, progress=progress)
         # 5. decode the latent (and merge it with x_fid's pixels, with a fusion)
         x_gen = self.decode_latent(z)
-        fused = x = self.fuse(x_gen, x_fid, p.rate)
+        fused = x = self.fuse(x_gen, x_fid, p.rate, realism)
         # 6. low-frequency correction: x's detail on x_fid's coarse structure (LFE variants)
         if self.lfe is not None:
             x = self.lfe.correct(x, x_fid)
@@ -170,10 +171,10 @@ class FaSDiffCodec(nn.Module):
         """Latents → images in [0, 1], with the codec's own decoder (or the prior's when it has none)."""
         return self.decoder(z) if self.decoder is not None else self.prior.decode(z)
 
-    def fuse(self, x: torch.Tensor, x_fid: torch.Tensor, rate: float) -> torch.Tensor:
+    def fuse(self, x: torch.Tensor, x_fid: torch.Tensor, rate: float, realism: float = DEFAULT_REALISM) -> torch.Tensor:
         """Step 5's second half: the decoded face merged with x_fid by the fidelity fusion, when the codec has one
-        (a rate-aware fusion also sees the file's rate)."""
-        return x if self.fusion is None else self.fusion(x, x_fid, rate).clamp(0, 1)
+        (a rate-aware fusion also sees the file's rate, a realism-aware one the decode's realism)."""
+        return x if self.fusion is None else self.fusion(x, x_fid, rate, realism).clamp(0, 1)
 
     # ------------------------------------------------------------------------------ training
     def training_loss(self, x: torch.Tensor, rate: float, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
@@ -197,6 +198,9 @@ class FaSDiffCodec(nn.Module):
                                                                  distilled from dlib (models/identity.py)
             loss = diffusion + w_l1·l1 + w_hf·hf + w_lf·lf + w_detail·detail + w_adv·(1 − split·rate)·adv + w_id·id
 
+        With ``multi_realism`` in ``weights`` the step's realism β also scales the split, the detail and the
+        adversarial terms (:func:`realism_shares`), and a realism-aware fusion sees β: one decoder for the slider.
+
         ``a = pixel_share(rate, split)``: how much of the fidelity is asked pixel by pixel. With ``split = 0`` it is
         1 at every rate (plain L1 and wavelet MSE) and the adversarial term has the same weight at every rate. With
         ``split = 1`` it is the rate itself: at rate 0 (a 45-byte file, where the bits do not say where each hair
@@ -215,7 +219,7 @@ class FaSDiffCodec(nn.Module):
         if w["id"] > 0 and identity is None:
             raise ValueError("an identity weight needs the identity proxy (identity=IdentityNet...)")
         z, x_fid, diffusion = self.few_step_latent(x, rate, steps, realism, diffusion_loss=self.steers())
-        losses = self.decoded_loss(x, z, x_fid, rate, w, discriminator, identity)
+        losses = self.decoded_loss(x, z, x_fid, rate, w, discriminator, identity, realism)
         losses["loss"] = losses["loss"] + diffusion
         return {**losses, "diffusion": diffusion}
 
@@ -255,28 +259,27 @@ class FaSDiffCodec(nn.Module):
         return z, x_fid, diffusion
 
     def decoded_loss(self, x: torch.Tensor, z: torch.Tensor, x_fid: torch.Tensor, rate: float, weights: dict,
-                     discriminator: nn.Module | None = None, identity: nn.Module | None = None) -> dict:
+                     discriminator: nn.Module | None = None, identity: nn.Module | None = None,
+                     realism: float = DEFAULT_REALISM) -> dict:
         """Part (b) of :meth:`training_loss` after the latent: ẑ0 → the codec's decoder → the fusion → the LF
         correction → every term on the decoded face (``weights`` complete, as :meth:`training_loss` fills them).
         Differentiable in the decoder and the fusion. Returns the terms, ``loss`` (without the diffusion loss)
         and ``x_hat`` (detached)."""
         w = weights
         zero = torch.zeros((), device=x.device)
-        x_hat = self.fuse(self.decode_latent(z), x_fid, rate)
+        x_hat = self.fuse(self.decode_latent(z), x_fid, rate, realism)
         if self.lfe is not None:
             x_hat = self.lfe.correct(x_hat, x_fid)
         x_hat = x_hat[..., : x.shape[-2], : x.shape[-1]]
-        a = pixel_share(rate, w["split"], w["split_below"])
+        a, realism_share, detail_share = realism_shares(rate, realism, w)
         l1 = fidelity_l1(x_hat, x, a, int(w["split_levels"]))
         hf = a * hf_loss(x, x_hat) if w["hf"] > 0 and a > 0 else zero
         lf = lf_consistency_loss(x, x_hat) if (w["lf"] > 0 and self.lfe is not None) else zero
         e = lambda im: frequency.detail_energy(im).clamp_min(1e-8).log()  # noqa: E731
-        detail = (e(x_hat) - e(x)).abs().mean() if w["detail"] > 0 else zero
+        detail = (e(x_hat) - e(x)).abs().mean() if w["detail"] > 0 and detail_share > 0 else zero
         adv = generator_loss(discriminator(x_hat)) if (w["adv"] > 0 and discriminator is not None) else zero
         ident = identity_loss(identity, x_hat, x) if w["id"] > 0 else zero
-        # the adversarial term's share: all of it at rate 0, 1 − split at split_below and above
-        realism_share = 1.0 - w["split"] * min(1.0, float(rate) / w["split_below"])
-        loss = (w["l1"] * l1 + w["hf"] * hf + w["lf"] * lf + w["detail"] * detail
+        loss = (w["l1"] * l1 + w["hf"] * hf + w["lf"] * lf + w["detail"] * detail_share * detail
                 + w["adv"] * realism_share * adv + w["id"] * ident)
         return {"loss": loss, "l1": l1, "hf": hf, "lf": lf, "detail": detail, "adv": adv,
                 **({"id": ident} if w["id"] > 0 else {}),
@@ -382,6 +385,27 @@ class FaSDiffCodec(nn.Module):
                 raise ValueError(f"{folder} holds no weights for this codec's {name}")
             module.load_state_dict(part)
         return self
+
+
+def realism_shares(rate: float, realism: float, weights: dict) -> tuple[float, float, float]:
+    """(pixel share, adversarial share, detail share) of :meth:`FaSDiffCodec.decoded_loss` for one step at ``rate``
+    and ``realism``, from ``weights``' ``split``, ``split_below`` and ``multi_realism``.
+
+    Without ``multi_realism`` (0): the pixel share is :func:`pixel_share` (the rate split), the adversarial term's
+    share is all of it at rate 0 and ``1 − split`` from ``split_below`` up, the detail term's is 1; the realism the
+    step was drawn at changes only the diffusion's starting noise.
+
+    With ``multi_realism`` (1), the realism β of the step weights the realism side (Agustsson et al., CVPR 2023:
+    loss = distortion + β·realism): the split and both the adversarial and the detail terms are scaled by β, so at
+    β → 0 the decoder is asked for the original pixel by pixel (the faithful face), at β = 1 for the same as without
+    it. A realism-aware fusion sees β, so one decoder learns the whole trade-off and the slider picks a point on it."""
+    beta = float(realism) if weights.get("multi_realism", 0.0) else 1.0
+    if not 0.0 <= beta <= 1.0:
+        raise ValueError(f"realism must be in [0, 1], got {realism}")
+    split, below = weights["split"], weights["split_below"]
+    a = pixel_share(rate, beta * split, below)
+    adv = beta * (1.0 - split * min(1.0, float(rate) / below))
+    return a, adv, beta
 
 
 def pixel_share(rate: float, split: float, below: float = SPLIT_BELOW) -> float:

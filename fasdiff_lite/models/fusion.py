@@ -28,6 +28,17 @@ gen-anchored fusion starts at the diffusion's face and must learn to undo its er
 (at rate 1 the tiny VAE's face is 2–3 dB below x_fid); a fid-anchored one starts at x_fid (never below the
 compressor's fidelity) and must learn to take the diffusion's drawn detail where the bits are few.
 
+**Which realism the reader asked for** (``realism_input``): the decoder's realism slider (0 = the compressor's
+own faithful reconstruction, 1 = the diffusion's full redrawing) becomes one more constant plane. Trained with
+``--multi-realism`` (``train/fasdiff.py``), the realism terms of the loss are weighted by the realism drawn for each
+step and the fidelity terms by the rest, so one decoder learns every point between fidelity and realism and the
+slider picks one at decode time — the "multi-realism" decoder of Agustsson et al., *Multi-Realism Image
+Compression with a Conditional Generator* (CVPR 2023), where a single β input moves a decoder along the
+distortion–realism trade-off. Without it the slider only moves the diffusion's starting noise, and a fusion that
+has learnt to keep x_fid's pixels undoes most of what that changes (the shipped decoder: the same face from realism
+0.1 to 1). :meth:`FidelityFusion.add_realism_input` turns a trained fusion into a realism-aware one that starts out
+the same.
+
 Its last layer starts at zero, so a codec that gains a fusion decodes exactly as before until it is trained
 (with ``anchor="fid"``: as the compressor alone, before the LFE's correction). It is
 trained with the codec's own loss (``FaSDiffCodec.training_loss``: L1, wavelet detail, detail energy, adversarial),
@@ -45,19 +56,21 @@ ANCHORS = ("gen", "fid")  # the image the residual is added to: the decoded face
 
 
 class FidelityFusion(nn.Module):
-    """``forward(x_gen, x_fid, rate=None) -> x_gen (or x_fid, with anchor="fid") + residual``; images N×3×H×W in [0, 1] (the result is not
-    clamped); ``rate`` (a number in [0, 1] or one per image) is needed when built with ``rate_input``."""
+    """``forward(x_gen, x_fid, rate=None, realism=None) -> x_gen (or x_fid, with anchor="fid") + residual``; images
+    N×3×H×W in [0, 1] (the result is not clamped); ``rate`` and ``realism`` (a number in [0, 1] or one per image) are
+    needed when built with ``rate_input`` / ``realism_input``. Input planes, in this order: x_gen, x_fid, the rate,
+    the realism."""
 
     def __init__(self, channels: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 1), rate_input: bool = False,
-                 anchor: str = "gen"):
+                 anchor: str = "gen", realism_input: bool = False):
         super().__init__()
         if anchor not in ANCHORS:
             raise ValueError(f"anchor must be one of {', '.join(ANCHORS)}, got {anchor!r}")
         self.anchor = anchor
         self.channels, self.dilations = int(channels), tuple(int(d) for d in dilations)
-        self.rate_input = bool(rate_input)
+        self.rate_input, self.realism_input = bool(rate_input), bool(realism_input)
         layers: list[nn.Module] = []
-        c_in = 6 + self.rate_input
+        c_in = 6 + self.rate_input + self.realism_input
         for d in self.dilations:
             layers += [nn.Conv2d(c_in, self.channels, 3, padding=d, dilation=d, padding_mode="replicate"), nn.SiLU()]
             c_in = self.channels
@@ -66,39 +79,57 @@ class FidelityFusion(nn.Module):
         nn.init.zeros_(self.out.weight)  # starts as the identity: x_out = x_gen
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, x_gen: torch.Tensor, x_fid: torch.Tensor, rate=None) -> torch.Tensor:
+    def forward(self, x_gen: torch.Tensor, x_fid: torch.Tensor, rate=None, realism=None) -> torch.Tensor:
         if x_gen.shape != x_fid.shape:
             raise ValueError(f"x_gen {tuple(x_gen.shape)} and x_fid {tuple(x_fid.shape)} must have the same shape")
         planes = [x_gen, x_fid.to(x_gen.dtype)]
-        if self.rate_input:
-            if rate is None:
-                raise ValueError("this fusion takes the file's rate: pass rate=")
-            r = torch.as_tensor(rate, dtype=x_gen.dtype, device=x_gen.device).reshape(-1, 1, 1, 1)
-            if not ((r >= 0) & (r <= 1)).all():
-                raise ValueError(f"rate must be in [0, 1], got {rate}")
-            n, _, hh, ww = x_gen.shape
-            planes.append(r.expand(n, 1, hh, ww))
+        for name, wanted, value in (("rate", self.rate_input, rate), ("realism", self.realism_input, realism)):
+            if wanted:
+                planes.append(self._plane(name, value, x_gen))
         h = torch.cat(planes, dim=1) * 2 - 1
         base = x_gen if self.anchor == "gen" else planes[1]
         return base + self.out(self.body(h))
 
+    def _plane(self, name: str, value, like: torch.Tensor) -> torch.Tensor:
+        """A number in [0, 1] (or one per image) as a constant N×1×H×W plane."""
+        if value is None:
+            raise ValueError(f"this fusion takes the {'file' if name == 'rate' else 'decode'}'s {name}: pass {name}=")
+        v = torch.as_tensor(value, dtype=like.dtype, device=like.device).reshape(-1, 1, 1, 1)
+        if not ((v >= 0) & (v <= 1)).all():
+            raise ValueError(f"{name} must be in [0, 1], got {value}")
+        n, _, hh, ww = like.shape
+        return v.expand(n, 1, hh, ww)
+
     @torch.no_grad()
-    def add_rate_input(self) -> "FidelityFusion":
-        """Give a trained fusion the rate as a seventh input plane, with zero weights: it decodes exactly as before
-        until it is trained further."""
-        if self.rate_input:
-            return self
+    def _add_plane(self, at: int) -> None:
+        """One more input plane at position ``at`` of the first layer, with zero weights (the output is unchanged)."""
         first = self.body[0]
-        wider = nn.Conv2d(7, first.out_channels, 3, padding=first.padding, dilation=first.dilation,
+        wider = nn.Conv2d(first.in_channels + 1, first.out_channels, 3, padding=first.padding, dilation=first.dilation,
                           padding_mode="replicate").to(first.weight.device, first.weight.dtype)
         wider.weight.zero_()
-        wider.weight[:, :6] = first.weight
+        wider.weight[:, :at] = first.weight[:, :at]
+        wider.weight[:, at + 1:] = first.weight[:, at:]
         wider.bias.copy_(first.bias)
         self.body[0] = wider
-        self.rate_input = True
+
+    def add_rate_input(self) -> "FidelityFusion":
+        """Give a trained fusion the rate as an input plane, with zero weights: it decodes exactly as before until it
+        is trained further."""
+        if not self.rate_input:
+            self._add_plane(6)
+            self.rate_input = True
+        return self
+
+    def add_realism_input(self) -> "FidelityFusion":
+        """Give a trained fusion the decode's realism as its last input plane, with zero weights: it decodes exactly
+        as before until it is trained further (``train fasdiff --multi-realism``)."""
+        if not self.realism_input:
+            self._add_plane(6 + self.rate_input)
+            self.realism_input = True
         return self
 
     def config(self) -> dict:
         return {"channels": self.channels, "dilations": list(self.dilations),
                 **({"rate_input": True} if self.rate_input else {}),
+                **({"realism_input": True} if self.realism_input else {}),
                 **({"anchor": self.anchor} if self.anchor != "gen" else {})}

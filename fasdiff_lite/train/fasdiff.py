@@ -4,7 +4,8 @@
 The prior's UNet and VAE encoder are frozen, as in the paper; the compressor is frozen too (it was trained for
 rate and distortion by ``train compressor``; its decoded latent is the visual prompt). Each step draws a rate
 r = u^p, u ~ U[0, 1] (p = ``--rate-power``, 1 by default) and a decode setting (steps, realism) — half the time the CLI's default (4 steps, realism 1), else
-1–4 steps at realism U[0.3, 1], so the sliders keep working — and minimises
+1–4 steps at realism U[0.3, 1], so the sliders keep working (U[0.05, 1] with ``--multi-realism``, which also weights
+the realism terms by the step's realism and shows it to the fusion: one decoder for the whole slider) — and minimises
 :meth:`FaSDiffCodec.training_loss <fasdiff_lite.models.codec.FaSDiffCodec.training_loss>` (the paper's diffusion
 loss, plus the few-step decode's fidelity, high- and low-frequency, detail and adversarial terms; written out
 there, beside the model). Then the discriminator takes its own step (hinge loss, ``models/adversarial.py``).
@@ -66,6 +67,7 @@ class Config(loop.TrainConfig):
     train_parts: str = "all"  # comma-separated parts to train (control, lfe, decoder, fusion) or "all"
     latent_cache: int = 0  # > 0: train the decoder/fusion on this many cached batches of few-step latents (latent_cache.py)
     checkpoint_steps: bool = False  # gradient checkpointing of the sampler steps (less memory, about 25 % more time)
+    multi_realism: bool = False  # weight the realism terms by each step's realism; the fusion sees the realism
 
     FULL: ClassVar[dict] = {"steps": 20000, "batch_size": 32, "lr": 1e-4, "warmup": 200, "min_lr": 0.1, "out": None}
     FAST: ClassVar[dict] = {"steps": 2, "batch_size": 2, "warmup": 1}
@@ -116,6 +118,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "views once (train/latent_cache.py; kept in the run folder) and train on them (measured here: a "
                    "step about 3× faster for the fusion alone, 2× with the decoder); 0 (default) runs the diffusion "
                    "every step")
+    m.add_argument("--multi-realism", action="store_true", help="one decoder for the whole realism slider (Agustsson "
+                   "et al., CVPR 2023): each step's realism β (drawn in [0.05, 1]) weights the adversarial and detail "
+                   "terms and the split, and the fusion (if any) sees β as an input plane (a trained one starts out "
+                   "the same)")
     m.add_argument("--checkpoint-steps", action="store_true", help="gradient checkpointing of the few sampler steps "
                    "the decoded-face terms train the control and the LFE through: each step's activations are "
                    "recomputed in the backward pass (measured: batch 12, 4 steps, one CPU thread: 2.1 s and +625 MiB a "
@@ -162,6 +168,8 @@ def start_codec(cfg: Config) -> FaSDiffCodec:
         codec.load_trainable(cfg.init, missing_ok=("fusion",), skip=("fusion",) if fresh else ())
     if cfg.fusion_rate:
         codec.fusion.add_rate_input()
+    if cfg.multi_realism and codec.fusion is not None:
+        codec.fusion.add_realism_input()
     return codec
 
 
@@ -183,13 +191,19 @@ def fusion_shape(cfg: Config) -> dict:
     return shape
 
 
-def decode_setting(gen: torch.Generator | None = None) -> tuple[int, float]:
+def decode_setting(gen: torch.Generator | None = None, low: float = 0.3) -> tuple[int, float]:
     """A (steps, realism) to train one step at: the CLI's default (4 steps, realism 1) half the time, else 1 to 4 steps
-    at realism U[0.3, 1]."""
+    at realism U[low, 1]."""
     u = torch.rand(3, generator=gen)
     if u[0] < 0.5:
         return DEFAULT_STEPS, DEFAULT_REALISM
-    return min(DEFAULT_STEPS, 1 + int(u[1] * DEFAULT_STEPS)), float(0.3 + 0.7 * u[2])
+    return min(DEFAULT_STEPS, 1 + int(u[1] * DEFAULT_STEPS)), float(low + (1 - low) * u[2])
+
+
+def realism_low(cfg: Config) -> float:
+    """The lowest realism a step is drawn at: 0.3, or 0.05 with ``--multi-realism`` (its decoder learns the whole
+    slider; below 0.05 the decode runs fewer steps than asked)."""
+    return 0.05 if cfg.multi_realism else 0.3
 
 
 def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
@@ -217,7 +231,7 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
     weights = {"l1": cfg.l1_weight, "hf": cfg.hf_weight, "lf": cfg.lf_weight, "detail": cfg.detail_weight,
                "adv": cfg.adv_weight, "id": cfg.id_weight, "split": cfg.split, "split_levels": cfg.split_levels,
-               "split_below": cfg.split_below}
+               "split_below": cfg.split_below, "multi_realism": float(cfg.multi_realism)}
     box = {}
     groups, dataset, run_cfg = None, data.FaceDataset(faces, augment=False), cfg
     if cfg.latent_cache:
@@ -229,11 +243,11 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
         codec.prior.eval()
         w = dict(weights, adv=weights["adv"] if step >= cfg.adv_start else 0.0)
         if groups is not None:  # a cached latent: only the decoder, the fusion and the losses run
-            x, z, x_fid, rate = groups.group(int(x[0]), codec.prior.device)
-            losses = codec.decoded_loss(x, z, x_fid, rate, w, disc, identity)
+            x, z, x_fid, rate, realism = groups.group(int(x[0]), codec.prior.device)
+            losses = codec.decoded_loss(x, z, x_fid, rate, w, disc, identity, realism)
         else:
             x = data.augment_batch(x, cfg.size)
-            steps, realism = decode_setting()
+            steps, realism = decode_setting(low=realism_low(cfg))
             losses = codec.training_loss(x, float(torch.rand(())) ** cfg.rate_power, steps, realism, w, disc, identity)
         box["real"], box["fake"] = x, losses.pop("x_hat")
         return losses
@@ -249,7 +263,8 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
                                               init=cfg.init, fusion=cfg.fusion, train_parts=cfg.train_parts,
                                               identity=cfg.identity, latent_cache=cfg.latent_cache,
                                               rate_power=cfg.rate_power, fusion_rate=bool(codec.fusion and codec.fusion.rate_input),
-                                              fusion_anchor=codec.fusion.anchor if codec.fusion else None)
+                                              fusion_anchor=codec.fusion.anchor if codec.fusion else None,
+                                              multi_realism=cfg.multi_realism)
     return codec.eval(), history
 
 
@@ -263,11 +278,12 @@ def cached_latents(cfg: Config, codec: FaSDiffCodec, faces) -> dict[str, torch.T
     made_from = {"variant": cfg.variant, "compressor": cfg.compressor or VARIANTS[cfg.variant][0], "prior": cfg.prior,
                  "frozen": latent_cache.frozen_fingerprint(codec), "groups": cfg.latent_cache,
                  "batch_size": cfg.batch_size, "size": cfg.size, "rate_power": cfg.rate_power, "seed": cfg.seed,
+                 "realism_low": realism_low(cfg),
                  "faces": str(cfg.faces), "limit": cfg.limit}
 
     def draw(gen: torch.Generator) -> tuple[float, int, float]:
         rate = float(torch.rand((), generator=gen)) ** cfg.rate_power
-        return (rate, *decode_setting(gen))
+        return (rate, *decode_setting(gen, low=realism_low(cfg)))
 
     return latent_cache.load_or_build(
         Path(cfg.out) / latent_cache.FILE, made_from,

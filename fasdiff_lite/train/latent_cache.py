@@ -117,8 +117,8 @@ class Groups(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> torch.Tensor:
         return torch.tensor(i)
 
-    def group(self, i: int, device=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
-        """(x, z, x_fid, rate) of group ``i``, as float32 on ``device``."""
+    def group(self, i: int, device=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float, float]:
+        """(x, z, x_fid, rate, realism) of group ``i``, images as float32 on ``device``."""
         c = self.cache
         return (c["x"][i].float().to(device), c["z"][i].float().to(device), c["x_fid"][i].float().to(device),
-                float(c["rate"][i]))
+                float(c["rate"][i]), float(c["realism"][i]))
