@@ -34,6 +34,16 @@ from pathlib import Path
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 MD_BEGIN, MD_END = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"
 PLACEHOLDER = "# YOUR CODE HERE"
+# How the exercises work, as the solution copies say it; the student copy says it in a student's words instead.
+SOLUTION_NOTE = (
+    "In the **solution copy** (this file) each answer sits between `### BEGIN SOLUTION` and `### END SOLUTION`, followed\n"
+    "by its check. In the **student copy** (`fasdiff-lite course --student out/`) the answer is blank (`# YOUR CODE HERE`,\n"
+    "its names set to `None`): run the cell and the check fails with an `AssertionError` until your answer is right.\n"
+    "Open questions have no check; the solution copy gives the instructor a rubric for them.")
+STUDENT_NOTE = (
+    "Each exercise cell holds a blank for your answer (`# YOUR CODE HERE`, its names set to `None`) and, after it, a\n"
+    "check. Write your answer in place of the blank and run the cell: the check fails with an `AssertionError` until\n"
+    "your answer is right. Open questions have no check: answer them in a cell of your own below the question.")
 EXERCISE_RE = re.compile(r"\*\*Exercise\s+(\d+)([^*]*)\*\*")
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 
@@ -204,7 +214,8 @@ def exercises(nb_or_path) -> list[Exercise]:
 
 def student_notebook(nb_or_path):
     """The student copy: solution regions replaced by placeholders, rubrics dropped (a cell left empty by that
-    is removed), outputs cleared."""
+    is removed), the solution copy's note on how the exercises work (:data:`SOLUTION_NOTE`) put in a student's
+    words (:data:`STUDENT_NOTE`), outputs cleared."""
     nb, name = _read(nb_or_path)
     nb = copy.deepcopy(nb)
     exercises(nb)  # validates every marker first
@@ -214,10 +225,12 @@ def student_notebook(nb_or_path):
         if cell.cell_type == "code":
             cell["source"] = student_source(text, where=where)
             cell["outputs"], cell["execution_count"] = [], None
-        elif cell.cell_type == "markdown" and MD_BEGIN in text:
-            cell["source"] = student_markdown(text, where=where)
-            if not cell["source"].strip():
-                continue
+        elif cell.cell_type == "markdown":
+            if MD_BEGIN in text:
+                text = student_markdown(text, where=where)
+                if not text.strip():
+                    continue
+            cell["source"] = text.replace(SOLUTION_NOTE, STUDENT_NOTE)
         cells.append(cell)
     nb.cells = cells
     nb.metadata.pop("widgets", None)

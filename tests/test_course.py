@@ -127,6 +127,25 @@ def test_student_copies_of_the_notebooks_hold_no_solution(tmp_path):
         assert "Rubric (instructors)" not in text, path.name
         src = nbformat.read(str(ROOT / "notebooks" / path.name), as_version=4)
         assert src.cells[0].source == nb.cells[0].source  # the first cells (badge, setup) are left alone
+        assert "solution copy** (this file)" not in text, f"{path.name}: the student copy says it is the solution copy"
+        if course.SOLUTION_NOTE in "\n".join(c.source for c in src.cells):
+            assert course.STUDENT_NOTE in text, f"{path.name}: the note on how exercises work is not in a student's words"
+
+
+def test_the_solution_note_is_found_where_the_notebooks_explain_the_exercises():
+    """The student copy's note replaces the solution copy's word for word: a notebook whose exercise section says it
+    another way would keep "(this file)" in the student copy."""
+    for path in COURSE_NOTEBOOKS:
+        text = "\n".join(c.source for c in nbformat.read(str(path), as_version=4).cells)
+        if "solution copy** (this file)" in text:
+            assert course.SOLUTION_NOTE in text, f"{path.name}: reword its note exactly as course.SOLUTION_NOTE"
+
+
+@pytest.mark.parametrize("path", COURSE_NOTEBOOKS, ids=[p.stem for p in COURSE_NOTEBOOKS])
+def test_every_exercise_has_a_title(path):
+    """`fasdiff-lite course --list` shows a title for each exercise, not a blank or only "(open)"."""
+    for ex in course.exercises(path):
+        assert re.sub(r"^\([^)]*\)[:\s]*", "", ex.title).strip(), f"{ex.label}: no title after **Exercise {ex.number}"
 
 
 @pytest.mark.parametrize("path", COURSE_NOTEBOOKS, ids=[p.stem for p in COURSE_NOTEBOOKS])

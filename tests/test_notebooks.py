@@ -48,6 +48,16 @@ def test_committed_without_outputs_or_widget_state(path):
             assert cell.get("execution_count") is None
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_install_cell_is_folded(path):
+    """The long Colab install cell is not the first thing a reader sees: its code is folded in Jupyter
+    (``jupyter.source_hidden``) and in the book (myst-nb's ``hide-input`` tag)."""
+    nb = json.loads(path.read_text())
+    install = next(c for c in nb["cells"] if c["cell_type"] == "code" and 'find_spec("fasdiff_lite")' in "".join(c["source"]))
+    assert "hide-input" in install["metadata"].get("tags", []), "tag the install cell hide-input"
+    assert install["metadata"].get("jupyter", {}).get("source_hidden") is True, "fold the install cell's code"
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_in_fast_mode(path):

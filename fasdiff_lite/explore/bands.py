@@ -212,7 +212,7 @@ class FrequencyExplorer(_Box):
         self.cutoff = w.FloatSlider(value=cutoff, min=0.0, max=1.0, step=0.01, description="Fourier cut",
                                     continuous_update=False, readout_format=".2f")
         self.kind = w.ToggleButtons(options=list(FOURIER_KINDS), value="ideal", description="mask",
-                                    style={"button_width": "70px"})
+                                    style={"button_width": "auto"})
         self.all_button = w.Button(description="keep all", layout=w.Layout(width="90px"))
         self.ll_button = w.Button(description="LL only", layout=w.Layout(width="90px"))
         self.band_boxes: dict[str, w.Checkbox] = {}
