@@ -32,9 +32,15 @@ demo: setup
 	$(BIN)/fasdiff-lite demo
 
 # the course book: every notebook executed in FAST mode (exercise checks included; any error stops it), rendered
-# with Sphinx + myst-nb into build/book/html (open build/book/html/index.html)
-book: setup
+# with Sphinx + myst-nb + sphinx-book-theme (the [book] extra) into build/book/html (open build/book/html/index.html).
+# The notebooks run from a copy in build/book/run, with TMPDIR in build/book/tmp: the build writes only under build/.
+# The executed notebooks stay in build/book/executed (fasdiff_lite.book.build_book rebuilds the HTML from them).
+book: setup $(VENV)/.book-installed
 	FASDIFF_FAST=1 MPLBACKEND=Agg $(BIN)/fasdiff-lite course --book build/book
+
+$(VENV)/.book-installed: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install -q -e ".[book]"
+	touch $@
 
 clean:
 	rm -rf $(VENV) .pytest_cache out

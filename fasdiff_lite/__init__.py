@@ -7,18 +7,20 @@ Floors (each module imports only from its own floor or below; ``tests/test_layou
                                                                          alignment; face_sets: UTKFace, CelebA identities
     floor 2  models/compressor · prior · stable_diffusion ·              the learned pieces, each usable alone
              prior_loading · latent_decoder · adversarial · fusion ·     (prior: DiffusionPrior and the tiny prior;
-             identity                                                    prior_loading: load_prior)
+             identity · integer_scales                                   prior_loading: load_prior; integer_scales:
+                                                                         entropy tables every machine computes alike)
     floor 3  models/control · models/lfe · models/steering               what ties the compressor to the prior; steering:
                                                                          control residuals + FiLM + UNet, one function
     floor 4  models/codec · models/zoo                                   FaSDiffCodec: bytes ↔ image; shipped models
              evaluation/ (metrics · face_metrics · verification · realism · measuring, for people and for machines
-                          perceptual · baselines · bdrate · run)
+                          perceptual · baselines · bdrate · run ·     (portability: does a file decode on
+                          portability)                               another machine?)
     floor 5  train/ (loop · compressor · autoencoder · prior · fasdiff   work done with the models
              · identity)
-    top      cli · commands/ · demo · explore/ · course                  faces for people; no model logic (demo: its
+    top      cli · commands/ · demo · explore/ · course · book           faces for people; no model logic (demo: its
                                                                          callbacks, commands/demo: the Gradio app;
                                                                          course: the notebooks as student and solution
-                                                                         copies)
+                                                                         copies; book: the course book)
 
 Submodules are imported on first use (``fasdiff_lite.frequency``, ``fasdiff_lite.models`` etc.), so
 ``import fasdiff_lite`` is cheap.

@@ -1,11 +1,13 @@
 """The ``.fsd`` container: what a compressed face looks like on disk.
 
-Every learned codec in the suite writes the same small container around its range-coded stream. Version 2
-(written since the compressors moved to the byte-wise rANS coder of :mod:`fasdiff_lite.rans`)::
+Every learned codec in the suite writes the same small container around its range-coded stream. Versions 2 and 3
+(2 written since the compressors moved to the byte-wise rANS coder of :mod:`fasdiff_lite.rans`; 3, the same layout,
+since the table of each symbol is chosen in integer arithmetic, :mod:`fasdiff_lite.models.integer_scales`, so that
+a file decodes on every machine)::
 
     offset  size     field
     0       2        magic  FA 5D                       ("FaSDiff"): foreign files fail here
-    2       1        format version (2)                 newer files fail with a clear message
+    2       1        format version (2 or 3)            newer files fail with a clear message
     3       1        model id (see MODEL_IDS)           a file decodes only with the model that made it
     4       1–3      height  (unsigned LEB128 varint)   the original size: decoders crop back to it
     .       1–3      width   (unsigned LEB128 varint)
@@ -37,8 +39,8 @@ from pathlib import Path
 from .registry import MODEL_IDS, check_rate
 
 MAGIC = b"\xfa\x5d"
-VERSION = 2  # the version written; 1 is still read
-VERSIONS = (1, 2)
+VERSION = 3  # the version written (2 by a compressor without integer scales); 1 and 2 are still read
+VERSIONS = (1, 2, 3)
 MODEL_NAMES = {v: k for k, v in MODEL_IDS.items()}
 MAX_SIDE = 1 << 16  # 65536 pixels: bigger sides are refused on both ends
 MAX_STREAMS = 16
@@ -78,6 +80,8 @@ def _read_varint(buf: bytes, pos: int, what: str) -> tuple[int, int]:
         n |= (b & 0x7F) << shift
         shift += 7
         if not b & 0x80:
+            if b == 0 and i:  # an overlong varint (…80 00): the same number in other bytes, which the check misses
+                raise BitstreamError(f"corrupted header: the {what} is not in its shortest form")
             return n, pos
     raise BitstreamError(f"corrupted header: the {what} is too long")
 
@@ -111,14 +115,14 @@ def header_of(p: Packet) -> bytes:
 def pack(p: Packet) -> bytes:
     """Packet → bytes (the layouts in the module docstring)."""
     _check_fields(p.model, p.height, p.width)
-    if p.version == 2 and len(p.streams) != 1:
-        raise ValueError(f"a version-2 file holds exactly one stream, got {len(p.streams)}")
+    if p.version >= 2 and len(p.streams) != 1:
+        raise ValueError(f"a version-{p.version} file holds exactly one stream, got {len(p.streams)}")
     if not 1 <= len(p.streams) <= MAX_STREAMS:
         raise ValueError(f"need 1..{MAX_STREAMS} streams, got {len(p.streams)}")
     if any(len(s) >= 1 << 28 for s in p.streams):
         raise ValueError("a stream longer than 256 MiB does not fit the container")
     body = bytearray(header_of(p))
-    if p.version == 2:
+    if p.version >= 2:
         return bytes(body) + bytes(p.streams[0])
     body.append(len(p.streams))
     for s in p.streams[:-1]:
@@ -141,7 +145,7 @@ def unpack(blob: bytes) -> Packet:
     if version not in VERSIONS:
         raise BitstreamError(f"format version {version} is not supported (this fasdiff-lite reads versions "
                              f"{', '.join(map(str, VERSIONS))}); upgrade fasdiff-lite or re-encode the image")
-    smallest = 11 if version == 1 else 12  # v2: an 8-byte header and a 4-byte coder state
+    smallest = 11 if version == 1 else 12  # v2, v3: an 8-byte header and a 4-byte coder state
     if len(buf) < smallest:
         raise BitstreamError(f"file is truncated ({len(buf)} bytes; the smallest valid file has {smallest})")
     if version == 1:
@@ -159,7 +163,7 @@ def unpack(blob: bytes) -> Packet:
     if pos + 2 > len(body):
         raise BitstreamError("file is truncated (ends inside the header)")
     rate = struct.unpack(">H", body[pos:pos + 2])[0] / 65535
-    if version == 2:
+    if version >= 2:
         if pos + 2 >= len(body):
             raise BitstreamError("file is truncated (no stream after the header)")
         return Packet(model, height, width, rate, (body[pos + 2:],), version)

@@ -21,7 +21,6 @@ import copy
 import json
 import os
 import re
-import shutil
 import textwrap
 import time
 from dataclasses import dataclass, field
@@ -318,6 +317,30 @@ def _run_scratch(client, source: str, index: int):
     return scratch
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def _keep_widget_views(client, cell, shown: dict) -> None:
+    """After ``cell`` ran: copy the state of every widget it displayed (and of the widgets inside it) into
+    ``shown``, as it is now. Later cells may move the widget; the book shows it as its cell left it."""
+    todo = [o["data"][WIDGET_VIEW]["model_id"] for o in cell.get("outputs", [])
+            if WIDGET_VIEW in o.get("data", {}) and "model_id" in o["data"][WIDGET_VIEW]]
+    while todo:
+        mid = todo.pop()
+        state = client.widget_state.get(mid)
+        if mid in shown or not state:
+            continue
+        entry = {"model_name": state.get("_model_name"), "model_module": state.get("_model_module"),
+                 "model_module_version": state.get("_model_module_version"), "state": copy.deepcopy(state)}
+        buffers = client.widget_buffers.get(mid)
+        if buffers:
+            entry["buffers"] = copy.deepcopy(list(buffers.values()))
+        shown[mid] = entry
+        for ref in re.findall(r"IPY_MODEL_([\w-]+)", json.dumps(state)):
+            todo.append(ref)
+
+
 def execute(path, timeout: int = 600, check_exercises: bool = True, record_titles: bool = False,
             kernel_name: str = "python3") -> Run:
     """Run a notebook once, top to bottom, in one kernel (the environment, e.g. FASDIFF_FAST, is inherited).
@@ -337,6 +360,7 @@ def execute(path, timeout: int = 600, check_exercises: bool = True, record_title
             first_cell[ex.cells[0]] = ex
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, resources={"metadata": {"path": str(path.parent)}})
     outcomes, titles = [], []
+    shown: dict = {}  # widget model id -> its state when the cell that displayed it finished (the default view)
     t0 = time.perf_counter()
     # the kernel inherits this environment, except that figures are always drawn inline (kept as outputs)
     env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
@@ -357,6 +381,7 @@ def execute(path, timeout: int = 600, check_exercises: bool = True, record_title
                         break
                 outcomes.append([ex, outcome, None])
             client.execute_cell(cell, i)
+            _keep_widget_views(client, cell, shown)
             for o in outcomes:
                 if o[2] is None and i == o[0].cells[-1]:
                     o[2] = "passed"
@@ -365,45 +390,6 @@ def execute(path, timeout: int = 600, check_exercises: bool = True, record_title
             text = "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout")
             titles = json.loads(text.strip() or "[]")
     took = time.perf_counter() - t0
+    if shown:  # the widgets as first shown, in Jupyter's widget-state format: the book draws them from it
+        nb.metadata["widgets"] = {WIDGET_STATE: {"state": shown, "version_major": 2, "version_minor": 0}}
     return Run(path, nb, took, [tuple(o) for o in outcomes], titles)
-
-
-# ------------------------------------------------------------------------------------------- the book
-BOOK_DIR = Path(__file__).resolve().parents[1] / "book"
-
-
-def build_book(executed: list[Path] | list, out_dir, book_dir=BOOK_DIR, extra_pages=()) -> Path:
-    """Build the course book (Sphinx + myst-nb, no execution: the notebooks come executed) into ``out_dir``/html.
-    ``executed``: executed notebook files (or :class:`Run` objects; a notebook error has already stopped things in
-    :func:`execute`). Sphinx warnings are printed, not fatal; a Sphinx error raises RuntimeError. Returns the HTML
-    folder."""
-    import nbformat
-
-    out = Path(out_dir)
-    src = out / "src"
-    if src.exists():
-        shutil.rmtree(src)
-    shutil.copytree(book_dir, src, ignore=shutil.ignore_patterns("__pycache__"))
-    (src / "notebooks").mkdir(exist_ok=True)
-    names = []
-    for item in executed:
-        if isinstance(item, Run):
-            nb, name = copy.deepcopy(item.notebook), item.path.name
-        else:
-            nb, name = nbformat.read(str(item), as_version=4), Path(item).name
-        for cell in nb.cells:  # the book shows the solutions without the kit's markup
-            if cell.cell_type in ("code", "markdown"):
-                cell["source"] = solution_source(_source(cell))
-        nbformat.write(nb, str(src / "notebooks" / name))
-        names.append(Path(name).stem)
-    for page in extra_pages:
-        shutil.copy(page, src / Path(page).name)
-    index = src / "index.md"
-    index.write_text(index.read_text().replace("{notebooks}", "\n".join(f"notebooks/{n}" for n in names)))
-    from sphinx.cmd.build import build_main
-
-    html = out / "html"
-    rc = build_main(["-b", "html", "-q", str(src), str(html)])
-    if rc != 0:
-        raise RuntimeError(f"sphinx-build failed (exit {rc}): see the messages above")
-    return html

@@ -24,15 +24,20 @@ def test_round_trip_and_overhead():
     assert bitstream.overhead_bytes(p) == 12 == len(blob) - 32
 
 
-def test_version_2_is_an_8_byte_header_then_one_stream():
-    p = Packet("fasdiff", 64, 64, 0.25, (b"\x00\x9a\x01\x02rest",))
+@pytest.mark.parametrize("version", [2, 3])
+def test_versions_2_and_3_are_an_8_byte_header_then_one_stream(version):
+    """Version 3 (integer scales choose the tables, written by default) has version 2's layout; the version byte
+    tells the decoder which way to choose them."""
+    assert bitstream.VERSION == 3
+    p = Packet("fasdiff", 64, 64, 0.25, (b"\x00\x9a\x01\x02rest",), version)
     blob = bitstream.pack(p)
-    assert blob == bitstream.header("fasdiff", 64, 64, 0.25) + p.streams[0] and len(blob) == 8 + 8
+    assert blob == bitstream.header("fasdiff", 64, 64, 0.25, version) + p.streams[0] and len(blob) == 8 + 8
+    assert blob[2] == version
     assert bitstream.overhead_bytes(p) == 8 and bitstream.header_of(p) == blob[:8]
     q = bitstream.unpack(blob)
-    assert (q.model, q.height, q.width, q.streams, q.version) == ("fasdiff", 64, 64, p.streams, 2)
+    assert (q.model, q.height, q.width, q.streams, q.version) == ("fasdiff", 64, 64, p.streams, version)
     with pytest.raises(ValueError, match="exactly one stream"):
-        bitstream.pack(Packet("fasdiff", 64, 64, 0.25, (b"abcd", b"efgh")))
+        bitstream.pack(Packet("fasdiff", 64, 64, 0.25, (b"abcd", b"efgh"), version))
     with pytest.raises(BitstreamError, match="truncated"):
         bitstream.unpack(blob[:11])
     big = bitstream.header("hyperprior", 300, 5000, 1.0)  # sizes ≥ 128 take two varint bytes
@@ -47,7 +52,7 @@ def test_version_2_is_an_8_byte_header_then_one_stream():
     version=st.sampled_from(bitstream.VERSIONS),
 )
 def test_round_trip_property(model, h, w, rate, streams, version):
-    if version == 2:
+    if version >= 2:
         streams = [b"\0\x80\0\0" + streams[0]]  # one stream of at least 4 bytes
     p = Packet(model, h, w, rate, tuple(streams), version)
     q = bitstream.unpack(bitstream.pack(p))
@@ -57,7 +62,7 @@ def test_round_trip_property(model, h, w, rate, streams, version):
 
 @pytest.mark.parametrize("bad, message", [
     (b"", "magic"), (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "magic"), (b"\xfa\x5d", "truncated"),
-    (b"\xfa\x5d\x03\x01" + b"\0" * 20, "version 3"),
+    (b"\xfa\x5d\x04\x01" + b"\0" * 20, "version 4"),
 ])
 def test_clear_errors(bad, message):
     with pytest.raises(BitstreamError, match=message):

@@ -19,11 +19,11 @@ TOP = 6
 FLOORS = {  # module (dotted, without the package name) or package prefix -> floor
     "settings": 1, "registry": 1, "data": 1, "faces": 1, "face_sets": 1, "frequency": 1, "bitstream": 1, "rans": 1,
     "models.compressor": 2, "models.fusion": 2, "models.identity": 2, "models.prior": 2, "models.adversarial": 2,
-    "models.stable_diffusion": 2, "models.prior_loading": 2, "models.latent_decoder": 2,
+    "models.stable_diffusion": 2, "models.prior_loading": 2, "models.latent_decoder": 2, "models.integer_scales": 2,
     "models.control": 3, "models.lfe": 3, "models.steering": 3,
     "models.codec": 4, "models.zoo": 4, "evaluation": 4,
     "train": 5,
-    "cli": TOP, "commands": TOP, "demo": TOP, "explore": TOP, "course": TOP,
+    "cli": TOP, "commands": TOP, "demo": TOP, "explore": TOP, "course": TOP, "book": TOP,
 }
 MAX_LINES = 600
 # Imports of our own package that must stay inside a function: module -> why (a cycle that cannot be broken).

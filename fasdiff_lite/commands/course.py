@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import course, settings
+from .. import book, course, settings
 
 
 def add_arguments(p) -> None:
@@ -36,16 +36,10 @@ def main(args) -> int:
         for t in course.write_student_copies(args.notebooks, args.student, force=args.force):
             print(f"wrote {t}")
     if args.book:
-        runs = []
-        for path in course.notebooks(args.notebooks):
-            run = course.execute(path)
-            bad = run.problems()
-            print(f"{path.name:45s} {run.seconds:6.1f} s, {len(run.exercises)} checked exercises"
-                  + (f"; PROBLEMS: {bad}" if bad else ""))
-            if bad:
-                raise RuntimeError(f"{path.name}: " + "; ".join(bad))
-            runs.append(run)
+        # run from a copy under the book's folder (TMPDIR there too): the build writes nothing into the checkout
+        runs = book.execute_for_book(args.notebooks, args.book)
         syllabus = args.notebooks / "SYLLABUS.md"
-        html = course.build_book(runs, args.book, extra_pages=[syllabus] if syllabus.exists() else [])
+        html = book.build_book(runs, args.book, extra_pages=[syllabus] if syllabus.exists() else [],
+                                 sources=args.notebooks)
         print(f"course book: {html / 'index.html'}")
     return 0

@@ -43,6 +43,7 @@ with warnings.catch_warnings():  # compressai calls the deprecated torch.jit.scr
     from compressai.models.vbr import MeanScaleHyperpriorVbr
 
 from .. import bitstream, data, frequency, rans, registry
+from .integer_scales import IntegerScales, gain_is_safe
 from ..registry import check_rate
 
 # The rate levels: λ (weight of the distortion, MSE on [0,1] × 255²) from ``lambda_min`` (rate 0) to
@@ -119,6 +120,10 @@ class HFCompressor(MeanScaleHyperpriorVbr):
             )
         self.lmbda = c.lambdas
         self.levels = c.levels
+        # the scales' integer twin (models/integer_scales.py): built by update() / save_pretrained, loaded with the
+        # weights; with it the compressor writes version-3 files, whose entropy parameters every machine computes
+        # alike. A compressor without it (an old folder) writes version 2.
+        self.int_scales: IntegerScales | None = None
         self.Gain = nn.Parameter(torch.tensor(c.gains), requires_grad=False)  # the table, saved with the weights
 
     # -- rate control -----------------------------------------------------------------------------
@@ -192,9 +197,63 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         medians = eb._get_medians().detach().reshape(1, -1, 1, 1).expand(shape)
         return eb._build_indexes(shape), medians
 
-    def _y_params(self, z_hat: torch.Tensor, gain: torch.Tensor):
+    def _y_params(self, z_hat: torch.Tensor, gain: torch.Tensor, z_sym: torch.Tensor | None = None,
+                  rate: float | None = None):
+        """(table indexes, scales, means) of y from ẑ. With ``z_sym`` (the integer symbols of ẑ) and ``rate`` (on the
+        header's grid) the indexes come from the integer path (version 3: the same on every machine), else from
+        the float scales (versions 1–2)."""
         scales, means = self.h_s(z_hat).chunk(2, 1)
-        return self.gaussian_conditional.build_indexes(scales * gain), scales, means
+        if z_sym is None:
+            return self.gaussian_conditional.build_indexes(scales * gain), scales, means
+        if self.int_scales is None:
+            raise bitstream.BitstreamError("this is a version-3 file (deterministic entropy parameters) and this "
+                                           "compressor has no integer scales: load it with from_pretrained from a "
+                                           "folder saved by fasdiff-lite 0.13 or later")
+        idx = self.int_scales.indexes(z_sym, self._interp(self.config.gains, rate)).to(scales.device)
+        return idx, scales, means
+
+    # -- deterministic entropy parameters (version 3) ------------------------------------------------
+    @torch.no_grad()
+    def build_integer_scales(self, samples: int = 64, size: int = 4, seed: int = 0) -> IntegerScales:
+        """Make :attr:`int_scales` from h_s: each layer's fixed-point range calibrated on ``samples`` random ẑ of
+        ``size``×``size`` positions drawn from the entropy bottleneck's own coding tables (no data needed; the
+        tables must exist: :meth:`update`)."""
+        eb = self.entropy_bottleneck
+        cdf, lengths, offsets = (t.cpu() for t in self._tables_tensors(eb))
+        g = torch.Generator().manual_seed(seed)
+        u = torch.randint(0, 1 << 16, (cdf.shape[0], samples * size * size), generator=g)
+        sym = torch.stack([torch.searchsorted(cdf[c, : lengths[c]].contiguous(), u[c].contiguous(), right=True) - 1
+                           for c in range(cdf.shape[0])])  # inverse CDF: each channel's own distribution
+        sym = torch.minimum(sym.clamp_min(0), (lengths - 2).reshape(-1, 1)) + offsets.reshape(-1, 1)
+        z_sym = sym.reshape(-1, samples, size, size).permute(1, 0, 2, 3)
+        medians = eb._get_medians().detach().reshape(-1).cpu()
+        z_hat = z_sym.double() + medians.double().reshape(1, -1, 1, 1)
+        h_s = copy.deepcopy(self.h_s).cpu().double()
+        self.int_scales = IntegerScales.from_float(h_s, medians, self.gaussian_conditional.scale_table.cpu(), z_hat)
+        return self.int_scales
+
+    def _tables_tensors(self, em) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if em._quantized_cdf.numel() == 0:
+            raise RuntimeError("this compressor has no entropy-coding tables yet: call model.update(force=True)")
+        return em._quantized_cdf, em._cdf_length.reshape(-1).long(), em._offset.reshape(-1).long()
+
+    def update(self, scale_table=None, force: bool = False, scale=None) -> bool:
+        """CompressAI's ``update`` (the CDF tables from the entropy models), then the integer scales from h_s:
+        both describe the weights as they are now, and both travel in the weights file."""
+        updated = super().update(scale_table=scale_table, force=force, scale=scale)
+        if updated or force or self.int_scales is None:
+            self.build_integer_scales()
+        return updated
+
+    def safe_rate(self, rate: float) -> float:
+        """The rate on the header's 16-bit grid nearest ``rate`` whose gain·2^GAIN_BITS lies safely away from a
+        rounding boundary (``integer_scales.gain_is_safe``), so that every machine's libm derives the same integer
+        gain from it: ``rate`` itself but for about one rate in 10⁵, which moves by 1/65535."""
+        q = bitstream.quantize_rate(check_rate(rate))
+        for dq in sorted(range(-8, 9), key=abs):
+            if 0 <= q + dq <= 65535 and gain_is_safe(self._interp(self.config.gains, (q + dq) / 65535)):
+                return (q + dq) / 65535
+        raise RuntimeError(f"no rate near {rate} has a safe gain")  # cannot happen: boundaries are 2^20 apart
 
     def _dequantize_y(self, q: torch.Tensor, scales: torch.Tensor, means: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
         """ŷ from the decoded integers: CompressAI's VBR reconstruction with its learned offsets (Kamisli et al.)."""
@@ -205,20 +264,26 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         return signs * (q_abs + offsets) / gain + means
 
     @torch.no_grad()
-    def compress_tensor(self, x: torch.Tensor, rate: float, context: bytes = b"") -> tuple[list[bytes], tuple[int, int]]:
+    def compress_tensor(self, x: torch.Tensor, rate: float, context: bytes = b"",
+                        deterministic: bool | None = None) -> tuple[list[bytes], tuple[int, int]]:
         """1×3×H×W in [0,1] → ([one rANS stream], original size). Pads to a multiple of 64 first.
 
         z and y share one stream of the byte-wise coder in :mod:`fasdiff_lite.rans` (CompressAI's tables, a
         4-byte flush): a whole face at the lowest rate is about 45 bytes, so the coder's overhead matters. Its
-        final state carries a check of the symbols and of ``context`` (the file's header)."""
-        z_sym, z_idx, y_sym, y_idx = self.symbols(x, rate)
+        final state carries a check of the symbols and of ``context`` (the file's header). ``deterministic``: the
+        tables chosen by the integer scales (version 3; default: whenever this compressor has them)."""
+        z_sym, z_idx, y_sym, y_idx = self.symbols(x, rate, deterministic)
         enc = rans.RansEncoder()
         enc.encode_with_indexes(z_sym, z_idx, self._prepared(self.entropy_bottleneck))
         enc.encode_with_indexes(y_sym, y_idx, self._prepared(self.gaussian_conditional))
         return [enc.flush(context)], tuple(x.shape[-2:])
 
-    def symbols(self, x: torch.Tensor, rate: float) -> tuple[list[int], list[int], list[int], list[int]]:
-        """The quantised symbols and table indexes of z and y, as the coder takes them."""
+    def symbols(self, x: torch.Tensor, rate: float,
+                deterministic: bool | None = None) -> tuple[list[int], list[int], list[int], list[int]]:
+        """The quantised symbols and table indexes of z and y, as the coder takes them (y's indexes from the integer
+        scales when ``deterministic``; default: whenever this compressor has them)."""
+        if deterministic is None:
+            deterministic = self.int_scales is not None
         if x.ndim != 4 or x.shape[0] != 1 or x.shape[1] != 3:
             raise ValueError(f"expected one RGB image 1×3×H×W, got {tuple(x.shape)}")
         check_size(*x.shape[-2:], ValueError)
@@ -228,19 +293,24 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         eb, gc = self.entropy_bottleneck, self.gaussian_conditional
         z_idx, z_med = self._z_indexes_medians(z.shape)
         z_sym = eb.quantize(z, "symbols", z_med)
-        y_idx, _, means = self._y_params(eb.dequantize(z_sym, z_med), gain)
+        y_idx, _, means = self._y_params(eb.dequantize(z_sym, z_med), gain, *(
+            (z_sym, on_rate_grid(rate)) if deterministic else ()))
         y_sym = gc.quantize(y * gain, "symbols", means * gain)
         return (z_sym.reshape(-1).tolist(), z_idx.reshape(-1).tolist(), y_sym.reshape(-1).tolist(),
                 y_idx.reshape(-1).int().tolist())
 
     @torch.no_grad()
     def decompress_tensor(self, streams: list[bytes], size: tuple[int, int], rate: float,
-                          crop: bool = True, context: bytes | None = b"") -> tuple[torch.Tensor, torch.Tensor]:
+                          crop: bool = True, context: bytes | None = b"",
+                          deterministic: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """([stream], original size, rate) → (x̂ 1×3×H×W in [0,1], ŷ the visual prompt 1×M×H'/16×W'/16).
         ``crop=False`` keeps x̂ at the padded size H'×W' (a multiple of 64), the grid ŷ belongs to. ``context``
         must be what the encoder was given (the file's header); ``None`` reads a version-1 stream (CompressAI's
-        coder; no check but its end state). A stream that does not decode raises BitstreamError; no stream is
-        read past its end."""
+        coder; no check but its end state). ``deterministic``: y's tables from the integer scales (a version-3
+        file; default: whenever this compressor has them). A stream that does not decode raises BitstreamError; no
+        stream is read past its end."""
+        if deterministic is None:
+            deterministic = self.int_scales is not None and context is not None
         if len(streams) != 1:
             raise ValueError(f"expected 1 stream, got {len(streams)}")
         h, w = size
@@ -262,7 +332,8 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         try:
             z_sym = dec.decode_stream(z_idx.reshape(-1).tolist(), self._prepared(eb))
             z_hat = eb.dequantize(torch.tensor(z_sym, device=dev).reshape(z_shape), z_med.to(dev))
-            y_idx, scales, means = self._y_params(z_hat, gain)
+            y_idx, scales, means = self._y_params(z_hat, gain, *(
+                (torch.tensor(z_sym).reshape(z_shape), on_rate_grid(rate)) if deterministic else ()))
             if need + self._least_bits(gc, y_idx) > stream_bits:
                 raise rans.RansError("corrupted or truncated stream (its symbols need more bytes than it holds)")
             q = dec.decode_stream(y_idx.reshape(-1).int().tolist(), self._prepared(gc))
@@ -276,9 +347,11 @@ class HFCompressor(MeanScaleHyperpriorVbr):
 
     def decode_packet(self, p, crop: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """A checked :class:`~fasdiff_lite.bitstream.Packet` → (x̂, ŷ): :meth:`decompress_tensor` with the
-        packet's size, rate and header (version 2) or CompressAI's coder (version 1)."""
+        packet's size, rate and header (versions 2–3; 3: the integer scales choose the tables) or CompressAI's
+        coder (version 1)."""
         context = bitstream.header_of(p) if p.version >= 2 else None
-        return self.decompress_tensor(list(p.streams), (p.height, p.width), p.rate, crop=crop, context=context)
+        return self.decompress_tensor(list(p.streams), (p.height, p.width), p.rate, crop=crop, context=context,
+                                      deterministic=p.version >= 3)
 
     def compress(self, image, rate: float = 0.5, model_id: str | None = None) -> bytes:
         """Any image (path, array, PIL, tensor 1×3×H×W in [0,1]) → ``.fsd`` bytes whose header names ``model_id``
@@ -286,9 +359,11 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         x = image if isinstance(image, torch.Tensor) and image.ndim == 4 else data.to_tensor(data.load_image(image))
         model_id = model_id or self.config.model_id
         h, w = x.shape[-2:]
-        head = bitstream.header(model_id, h, w, float(rate))  # checked first: a bad id fails before any work
-        streams, _ = self.compress_tensor(x, rate, context=head)
-        return bitstream.pack(bitstream.Packet(model_id, h, w, float(rate), tuple(streams)))
+        version = 3 if self.int_scales is not None else 2  # 3: the same tables on every machine
+        rate = self.safe_rate(rate) if version == 3 else float(rate)
+        head = bitstream.header(model_id, h, w, rate, version)  # checked first: a bad id fails before any work
+        streams, _ = self.compress_tensor(x, rate, context=head, deterministic=version == 3)
+        return bitstream.pack(bitstream.Packet(model_id, h, w, rate, tuple(streams), version))
 
     def unpack(self, blob: bytes, model_id: str | None = None):
         """The ``.fsd`` packet of ``blob``, checked: made by ``model_id`` (default: this compressor's) and
@@ -360,6 +435,8 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         meta = json.loads((folder / "config.json").read_text())
         model = cls(CompressorConfig(**meta["config"]))
         state = load_file(str(folder / "model.safetensors"))
+        if "int_scales.thresholds" in state:  # saved since version-3 files: the integer scales travel with the weights
+            model.int_scales = IntegerScales(model.h_s, state["int_scales.thresholds"].numel() + 1)
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         return model.to(device or "cpu").eval()
 
