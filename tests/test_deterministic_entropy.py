@@ -88,8 +88,8 @@ def test_integer_convolutions_are_the_float_ones_on_integers():
 
 
 def test_the_integer_scales_follow_the_float_ones_and_travel_with_the_weights(shipped, tmp_path):
-    """The integer σ matches h_s's own to a fraction of a table step (so it costs few bits), rebuilt the same from
-    the same weights, saved and loaded with them; a compressor without them writes version 2 and refuses version 3
+    """The integer σ matches h_s's own to a fraction of a table step (so it costs few bits); the fractions are
+    saved with the weights and the integers derived from them at load, the same as built; a compressor without them writes version 2 and refuses version 3
     files with a clear error; the encoder only uses rates whose gain rounds the same everywhere."""
     c = shipped
     x = data.to_tensor(data.sample_faces(64)[0])
@@ -101,12 +101,15 @@ def test_the_integer_scales_follow_the_float_ones_and_travel_with_the_weights(sh
     s_int = c.int_scales.scales(z_sym).double() / 2.0 ** int(c.int_scales.fracs[-1])
     assert (s_int - scales.double()).abs().max() < 0.02 * scales.abs().max()
     again = copy.deepcopy(c)
-    again.build_integer_scales()
-    for k, v in again.int_scales.state_dict().items():
-        assert torch.equal(v, c.int_scales.state_dict()[k]), k
+    again.build_integer_scales()  # calibrated again: the same fractions, the same integers
+    for k, v in again.int_scales.named_buffers():
+        assert torch.equal(v, dict(c.int_scales.named_buffers())[k]), k
+    assert list(c.int_scales.state_dict()) == ["fracs"]  # all that is saved: the rest is derived exactly at load
     c.save_pretrained(tmp_path / "c")
     loaded = type(c).from_pretrained(tmp_path / "c")
     assert isinstance(loaded.int_scales, IntegerScales)
+    for k, v in loaded.int_scales.named_buffers():
+        assert torch.equal(v, dict(c.int_scales.named_buffers())[k]), k
     blob = loaded.compress(x, 0.4)
     assert bitstream.unpack(blob).version == 3
     old = copy.deepcopy(loaded)

@@ -435,9 +435,11 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         meta = json.loads((folder / "config.json").read_text())
         model = cls(CompressorConfig(**meta["config"]))
         state = load_file(str(folder / "model.safetensors"))
-        if "int_scales.thresholds" in state:  # saved since version-3 files: the integer scales travel with the weights
-            model.int_scales = IntegerScales(model.h_s, state["int_scales.thresholds"].numel() + 1)
+        fracs = state.pop("int_scales.fracs", None)  # saved since version-3 files (a few integers)
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        if fracs is not None:  # the integer scales, derived exactly from the float weights just loaded
+            model.int_scales = IntegerScales.from_float(model.h_s, model.entropy_bottleneck._get_medians().detach(),
+                                                        model.gaussian_conditional.scale_table, fracs=fracs)
         return model.to(device or "cpu").eval()
 
     @classmethod

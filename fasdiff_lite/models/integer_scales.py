@@ -22,8 +22,9 @@ compute the entropy model's parameters with integers only, so every machine gets
                                 G = round(gain·2^GAIN_BITS), t_j CompressAI's scale table (stored float32: ×2^k
                                 and ⌊·⌋ are exact)
 
-Everything after ``round(·)`` of a stored float is integer: the integer weights are made once (when the model is
-saved, :meth:`IntegerScales.from_float`) and travel in the weights file, like the CDF tables. The convolutions run as
+Everything after ``round(·)`` of a stored float is integer. The fixed-point fractions f_l are chosen once, by
+calibration, and travel in the weights file (a few integers); the integer weights are derived from the float weights
+at load with exact operations only (:meth:`IntegerScales.from_float`), so every machine derives the same ones. The convolutions run as
 exact integer matrix products on the CPU (im2col; float64 BLAS
 while every partial sum is an integer below 2⁵³, which float64 holds exactly, else int64), whatever device the rest of the model is on: ẑ is tiny (one position per
 64×64 pixels), so this costs little. The one float left is the gain, ``exp`` of an interpolated log (the header's
@@ -93,13 +94,16 @@ class IntegerScales(nn.Module):
         layers[-1]["shape"][0] = self.n_scales  # the last layer's scale half only
         self.layers = layers  # kind, stride, padding, output_padding, shape, leaky (after it)
         for i, d in enumerate(self.layers):
-            # stored small (|W_int| < 2^15: int16; biases int32: see from_float), computed in int64
-            self.register_buffer(f"w{i}", torch.zeros(d["shape"], dtype=torch.int16))
-            self.register_buffer(f"b{i}", torch.zeros(d["shape"][1 if d["kind"] == "deconv" else 0], dtype=torch.int32))
-        self.register_buffer("fracs", torch.zeros(len(self.layers) + 1, dtype=torch.int64))  # f₀ … f_L
-        self.register_buffer("wfracs", torch.zeros(len(self.layers), dtype=torch.int64))  # g_1 … g_L
-        self.register_buffer("medians", torch.zeros(layers[0]["shape"][0], dtype=torch.int32))  # round(median·2^f₀)
-        self.register_buffer("thresholds", torch.zeros(n_tables - 1, dtype=torch.int64))  # ⌊t_j·2^(f_L+GAIN_BITS)⌋
+            # derived exactly from the float weights at load (not saved): |W_int| < 2^15, biases within 32 bits
+            self.register_buffer(f"w{i}", torch.zeros(d["shape"], dtype=torch.int16), persistent=False)
+            self.register_buffer(f"b{i}", torch.zeros(d["shape"][1 if d["kind"] == "deconv" else 0], dtype=torch.int32),
+                                 persistent=False)
+        # the one thing saved: each layer's fixed-point fraction f₀ … f_L, chosen once by calibration (a float
+        # computation that another machine might round differently at a power of two; stored, it never reruns)
+        self.register_buffer("fracs", torch.zeros(len(self.layers) + 1, dtype=torch.int64))
+        self.register_buffer("wfracs", torch.zeros(len(self.layers), dtype=torch.int64), persistent=False)  # g_l
+        self.register_buffer("medians", torch.zeros(layers[0]["shape"][0], dtype=torch.int32), persistent=False)
+        self.register_buffer("thresholds", torch.zeros(n_tables - 1, dtype=torch.int64), persistent=False)
 
     # ------------------------------------------------------------------------------------------ building
     @staticmethod
@@ -127,26 +131,36 @@ class IntegerScales(nn.Module):
     @classmethod
     @torch.no_grad()
     def from_float(cls, h_s: nn.Sequential, medians: torch.Tensor, scale_table: torch.Tensor,
-                   calibration: torch.Tensor) -> "IntegerScales":
-        """Quantise ``h_s`` (its first ``n_scales = out/2`` outputs: the scales) with fixed-point fractions chosen on
-        ``calibration`` (ẑ samples, N×C×h×w: the range of each layer's output), for the entropy model's
-        ``medians`` (C) and ``scale_table``. Deterministic given its inputs (float64 throughout)."""
+                   calibration: torch.Tensor | None = None, fracs=None) -> "IntegerScales":
+        """Quantise ``h_s`` (its first ``n_scales = out/2`` outputs: the scales) for the entropy model's ``medians``
+        (C) and ``scale_table``, with the fixed-point fractions ``fracs`` (f₀ … f_L, as saved) or, without them,
+        fractions chosen on ``calibration`` (ẑ samples, N×C×h×w: the range of each layer's output). Given the
+        fractions, every integer is derived from the float weights with exact operations only (frexp, scaling by
+        powers of two, rounding), so every machine derives the same ones from the same weights file."""
         self = cls(h_s, len(scale_table))
         layers, n_scales = self.layers, self.n_scales
+        if (fracs is None) == (calibration is None):
+            raise ValueError("give either the calibration samples or the saved fractions")
+        given = None if fracs is None else [int(f) for f in torch.as_tensor(fracs).tolist()]
+        if given is not None and len(given) != len(layers) + 1:
+            raise ValueError(f"expected {len(layers) + 1} fractions, got {len(given)}")
         convs = [m for m in h_s if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
         f_in = INPUT_BITS
         fracs, wfracs = [f_in], []
-        a = calibration.double()
+        a = None if calibration is None else calibration.double()
         for i, (m, d) in enumerate(zip(convs, layers)):
             w, b = m.weight.double(), m.bias.double()
             if i == len(convs) - 1:  # the scales only
                 w, b = w[:n_scales], b[:n_scales]
-            g = WEIGHT_BITS - max(0, math.ceil(math.log2(float(w.abs().max()) + 1e-300)))
-            a = (F.conv_transpose2d(a, w, b, d["stride"], d["padding"], d["output_padding"]) if d["kind"] == "deconv"
-                 else F.conv2d(a, w, b, d["stride"], d["padding"]))
-            if d["leaky"]:
-                a = F.leaky_relu(a, 0.01)
-            f_out = ACT_BITS - math.ceil(math.log2(float(a.abs().max()) + 1e-12))
+            g = WEIGHT_BITS - max(0, _ceil_log2(float(w.abs().max())))
+            if given is not None:
+                f_out = given[i + 1]
+            else:
+                a = (F.conv_transpose2d(a, w, b, d["stride"], d["padding"], d["output_padding"])
+                     if d["kind"] == "deconv" else F.conv2d(a, w, b, d["stride"], d["padding"]))
+                if d["leaky"]:
+                    a = F.leaky_relu(a, 0.01)
+                f_out = ACT_BITS - _ceil_log2(float(a.abs().max()) + 1e-12)
             getattr(self, f"w{i}").copy_(torch.round(w * 2.0 ** g).clamp(-LIMIT16, LIMIT16).to(torch.int16))
             b_int = torch.round(b * 2.0 ** (f_in + g))
             if b_int.abs().max() > LIMIT32:
@@ -216,6 +230,14 @@ class IntegerScales(nn.Module):
         thresholds = self.thresholds.cpu()
         below = (prod.unsqueeze(-1) <= thresholds).sum(-1)  # #{j : σ·gain ≤ t_j}
         return (len(thresholds) - below).to(torch.int32)
+
+
+def _ceil_log2(x: float) -> int:
+    """⌈log₂ x⌉ for x > 0, exactly (``math.frexp``: no libm rounding); 0 for x ≤ 0."""
+    if x <= 0:
+        return 0
+    m, e = math.frexp(x)  # x = m·2^e, 0.5 ≤ m < 1
+    return e - 1 if m == 0.5 else e
 
 
 def gain_fixed(gain: float) -> int:
