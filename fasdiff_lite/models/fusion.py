@@ -82,6 +82,7 @@ class FidelityFusion(nn.Module):
     def forward(self, x_gen: torch.Tensor, x_fid: torch.Tensor, rate=None, realism=None) -> torch.Tensor:
         if x_gen.shape != x_fid.shape:
             raise ValueError(f"x_gen {tuple(x_gen.shape)} and x_fid {tuple(x_fid.shape)} must have the same shape")
+        x_gen = x_gen.to(self.out.weight.dtype)  # the fusion's own precision (float64 too: evaluation/portability)
         planes = [x_gen, x_fid.to(x_gen.dtype)]
         for name, wanted, value in (("rate", self.rate_input, rate), ("realism", self.realism_input, realism)):
             if wanted:
