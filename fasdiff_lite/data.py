@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from . import settings
 
@@ -60,23 +60,16 @@ def load_image(src) -> np.ndarray:
             raise ImageError(f"{path}: no such file")
         if path.is_dir():
             raise ImageError(f"{path}: is a folder, not an image file")
-        try:
-            with Image.open(path) as im:
-                _check_dims(*im.size, where=f"{path}: ")  # a small file can declare a huge image: refuse it unread
-                im.load()
-                return _pil_to_rgb(im)
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
-            raise ImageError(f"{path}: not a readable image file ({e})") from None
+        try:  # a file object, not the path: Pillow maps the pixels of a path (mmap), which skips a TIFF's orientation
+            f = open(path, "rb")
+        except OSError as e:
+            raise ImageError(f"{path}: cannot be read ({e})") from None
+        with f:
+            return _decode(lambda: Image.open(f), f"{path}: ", f"{path}: not a readable image file")
     if isinstance(src, (bytes, bytearray, memoryview)):
-        try:
-            with Image.open(io.BytesIO(bytes(src))) as im:
-                _check_dims(*im.size)
-                im.load()
-                return _pil_to_rgb(im)
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
-            raise ImageError(f"bytes are not a readable image ({e})") from None
+        return _decode(lambda: Image.open(io.BytesIO(bytes(src))), "", "bytes are not a readable image")
     if isinstance(src, Image.Image):
-        return _pil_to_rgb(src)
+        return _decode(lambda: src, "", "the PIL image cannot be read", close=False)
     if isinstance(src, torch.Tensor):
         t = src.detach().cpu()
         if t.ndim == 4 and t.shape[0] == 1:
@@ -87,6 +80,25 @@ def load_image(src) -> np.ndarray:
     if isinstance(src, np.ndarray):
         return _array_to_rgb(src)
     raise ImageError(f"cannot read an image from a {type(src).__name__}; give a path, bytes, PIL image, array or tensor")
+
+
+def _decode(open_image, where: str, unreadable: str, close: bool = True) -> np.ndarray:
+    """Open, check the declared size (a small file can declare a huge image: refused unread), decode, convert.
+    Pillow's decoders raise many kinds of exception on broken files (OSError, SyntaxError, ValueError, RuntimeError,
+    struct.error, EOFError …; its own fuzzers catch ``Exception``): each becomes one :class:`ImageError`."""
+    try:
+        im = open_image()
+        try:
+            _check_dims(*im.size, where=where)
+            im.load()
+            return _pil_to_rgb(im)
+        finally:
+            if close:
+                im.close()
+    except ImageError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a broken file, whatever Pillow calls it
+        raise ImageError(f"{unreadable} ({type(e).__name__}: {e})") from None
 
 
 def _pil_to_rgb(im: Image.Image) -> np.ndarray:
@@ -108,6 +120,7 @@ def _array_to_rgb(a: np.ndarray) -> np.ndarray:
         a = np.stack([a] * 3, axis=-1)
     if a.ndim != 3 or a.shape[-1] not in (3, 4):
         raise ImageError(f"expected an image array H×W, H×W×3 or H×W×4, got shape {a.shape}")
+    _check_dims(a.shape[1], a.shape[0])  # before the values are read: an empty array has no min or max
     if a.dtype == np.bool_:
         a = a.astype(np.uint8) * 255
     elif a.dtype == np.uint16:
