@@ -1,6 +1,7 @@
 """The ceiling of every FaSDiff decoder here: the tiny prior's VAE on the *clean* latent of each held-out face.
 
     python benchmarks/vae_ceiling.py            # 150 held-out faces (~2 min on 2 CPU cores, mostly dlib)
+    python benchmarks/vae_ceiling.py --vae runs/vae28/checkpoint/vae.safetensors   # another VAE (a training run's)
 
 A FaSDiff decoder ends in the prior's latent space: whatever the diffusion and the control do, the face comes out
 of a 4×16×16 latent through a VAE decoder. Decoding the original's own latent is therefore the best any of them can
@@ -9,8 +10,11 @@ beside the hf-compressor's x_fid at rates 0, 0.5 and 1 on the same faces.
 """
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import torch
+from safetensors.torch import load_file
 
 from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import face_metrics as fm
@@ -29,15 +33,23 @@ def row(name: str, faces: np.ndarray, outs: list[np.ndarray], ref: np.ndarray) -
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--vae", default=None, help="a VAE's weights (.safetensors, e.g. a training run's checkpoint/"
+                    "vae.safetensors, or a prior folder's vae/ weights) to measure in place of the tiny prior's")
+    args = ap.parse_args()
     torch.set_num_threads(1)
     faces = data.load_faces("auto", size=64, split="val", limit=settings.pick(None, 4))
     print(f"{len(faces)} held-out faces, 64×64")
     ref = fm.descriptors(list(faces))
     prior = load_prior("tiny")
+    name = "tiny VAE"
+    if args.vae:
+        prior.vae.load_state_dict({k: v.float() for k, v in load_file(args.vae).items()})
+        name = f"VAE {args.vae}"
     with torch.no_grad():
         vae = [data.to_image(prior.decode(prior.encode(pad(data.to_tensor(f))))[..., :64, :64]) for f in faces]
     print("| decoded by | PSNR (dB) | identity distance | re-id rank-1 | detail ratio |\n|---|---|---|---|---|")
-    print(row("tiny VAE, the original's own latent (the ceiling)", faces, vae, ref))
+    print(row(f"{name}, the original's own latent (the ceiling)", faces, vae, ref))
     comp = zoo.load("hf-compressor")
     for rate in settings.pick((0.0, 0.5, 1.0), (1.0,)):
         with torch.no_grad():
