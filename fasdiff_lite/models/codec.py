@@ -399,9 +399,7 @@ def realism_shares(rate: float, realism: float, weights: dict) -> tuple[float, f
     loss = distortion + β·realism): the split and both the adversarial and the detail terms are scaled by β, so at
     β → 0 the decoder is asked for the original pixel by pixel (the faithful face), at β = 1 for the same as without
     it. A realism-aware fusion sees β, so one decoder learns the whole trade-off and the slider picks a point on it."""
-    beta = float(realism) if weights.get("multi_realism", 0.0) else 1.0
-    if not 0.0 <= beta <= 1.0:
-        raise ValueError(f"realism must be in [0, 1], got {realism}")
+    beta = check_realism(realism) if weights.get("multi_realism", 0.0) else 1.0
     split, below = weights["split"], weights["split_below"]
     a = pixel_share(rate, beta * split, below)
     adv = beta * (1.0 - split * min(1.0, float(rate) / below))

@@ -162,10 +162,8 @@ class HFCompressor(MeanScaleHyperpriorVbr):
     # -- real coding: one rANS stream holds z, then y (CompressAI's entropy models and coder) ----------
     def _tables(self, em) -> tuple[list, list, list]:
         """An entropy model's coding tables (CDFs, their lengths, offsets) as the rANS coders take them."""
-        if em._quantized_cdf.numel() == 0 or em._cdf_length.numel() == 0 or em._offset.numel() == 0:
-            raise RuntimeError("this compressor has no entropy-coding tables yet: call model.update(force=True) "
-                               "after training (save_pretrained does it; from_pretrained loads them)")
-        return em._quantized_cdf.tolist(), em._cdf_length.reshape(-1).int().tolist(), em._offset.reshape(-1).int().tolist()
+        cdf, lengths, offsets = self._tables_tensors(em)
+        return cdf.tolist(), lengths.tolist(), offsets.tolist()
 
     def _least_bits(self, em, indexes: torch.Tensor) -> float:
         """The fewest bits any stream needs for symbols coded with these table ``indexes``: each costs at least
@@ -207,8 +205,8 @@ class HFCompressor(MeanScaleHyperpriorVbr):
             return self.gaussian_conditional.build_indexes(scales * gain), scales, means
         if self.int_scales is None:
             raise bitstream.BitstreamError("this is a version-3 file (deterministic entropy parameters) and this "
-                                           "compressor has no integer scales: load it with from_pretrained from a "
-                                           "folder saved by fasdiff-lite 0.13 or later")
+                                           "compressor has no integer scales: call update(force=True), or load it "
+                                           "from a folder saved since version 3 (its weights hold them)")
         idx = self.int_scales.indexes(z_sym, self._interp(self.config.gains, rate)).to(scales.device)
         return idx, scales, means
 
@@ -228,18 +226,20 @@ class HFCompressor(MeanScaleHyperpriorVbr):
         z_sym = sym.reshape(-1, samples, size, size).permute(1, 0, 2, 3)
         medians = eb._get_medians().detach().reshape(-1).cpu()
         z_hat = z_sym.double() + medians.double().reshape(1, -1, 1, 1)
-        h_s = copy.deepcopy(self.h_s).cpu().double()
-        self.int_scales = IntegerScales.from_float(h_s, medians, self.gaussian_conditional.scale_table.cpu(), z_hat)
+        self.int_scales = IntegerScales.from_float(self.h_s, medians, self.gaussian_conditional.scale_table, z_hat)
         return self.int_scales
 
     def _tables_tensors(self, em) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        if em._quantized_cdf.numel() == 0:
-            raise RuntimeError("this compressor has no entropy-coding tables yet: call model.update(force=True)")
+        """An entropy model's coding tables as tensors: CDFs (one row per table), their lengths, offsets."""
+        if em._quantized_cdf.numel() == 0 or em._cdf_length.numel() == 0 or em._offset.numel() == 0:
+            raise RuntimeError("this compressor has no entropy-coding tables yet: call model.update(force=True) "
+                               "after training (save_pretrained does it; from_pretrained loads them)")
         return em._quantized_cdf, em._cdf_length.reshape(-1).long(), em._offset.reshape(-1).long()
 
     def update(self, scale_table=None, force: bool = False, scale=None) -> bool:
-        """CompressAI's ``update`` (the CDF tables from the entropy models), then the integer scales from h_s:
-        both describe the weights as they are now, and both travel in the weights file."""
+        """CompressAI's ``update`` (the CDF tables from the entropy models), then the integer scales from h_s: both
+        describe the weights as they are now (the CDF tables and the scales' fixed-point fractions travel in the
+        weights file)."""
         updated = super().update(scale_table=scale_table, force=force, scale=scale)
         if updated or force or self.int_scales is None:
             self.build_integer_scales()

@@ -149,7 +149,7 @@ class IntegerScales(nn.Module):
         fracs, wfracs = [f_in], []
         a = None if calibration is None else calibration.double()
         for i, (m, d) in enumerate(zip(convs, layers)):
-            w, b = m.weight.double(), m.bias.double()
+            w, b = m.weight.detach().cpu().double(), m.bias.detach().cpu().double()  # h_s may sit on any device
             if i == len(convs) - 1:  # the scales only
                 w, b = w[:n_scales], b[:n_scales]
             g = WEIGHT_BITS - max(0, _ceil_log2(float(w.abs().max())))
@@ -171,8 +171,8 @@ class IntegerScales(nn.Module):
             f_in = f_out
         self.fracs.copy_(torch.tensor(fracs))
         self.wfracs.copy_(torch.tensor(wfracs))
-        self.medians.copy_(torch.round(medians.double().reshape(-1) * 2.0 ** INPUT_BITS).to(torch.int32))
-        t = scale_table.double()[:-1] * 2.0 ** (fracs[-1] + GAIN_BITS)  # exact: a power-of-two scaling
+        self.medians.copy_(torch.round(medians.cpu().double().reshape(-1) * 2.0 ** INPUT_BITS).to(torch.int32))
+        t = scale_table.cpu().double()[:-1] * 2.0 ** (fracs[-1] + GAIN_BITS)  # exact: a power-of-two scaling
         self.thresholds.copy_(torch.floor(t).long())
         return self
 
