@@ -10,6 +10,7 @@ float path, as before session 13) must find files that do not: that is what the 
 the simulation is strong enough to catch the failure it guards against.
 """
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -143,3 +144,31 @@ def test_a_fasdiff_file_decodes_on_another_machine_to_nearly_the_same_face(how):
             assert decoded_symbols(other, b) == symbols
             with torch.no_grad():
                 assert metrics.psnr(face, data.to_image(other.decompress(b))) >= FASDIFF_MIN_PSNR
+
+
+def test_the_cross_device_benchmark_counts_files_that_travel(capsys):
+    """``benchmarks/cross_device.py`` (the GPU ↔ CPU check, for a session with a GPU) on one device: every file
+    travels, and a broken decoder on the receiving side is counted, not hidden."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cross_device", Path(__file__).resolve().parents[1] / "benchmarks" / "cross_device.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    xs = [data.to_tensor(f) for f in data.sample_faces(64)[:1]]
+    row = bench.one_direction("hf-compressor", xs, "cpu", "cpu", 3)
+    assert (row["files"], row["travelled"], row["refused"], row["other_symbols"]) == (len(bench.RATES), len(bench.RATES), 0, 0)
+    real = bench._to
+
+    def receiving_side_other_tables(model, device, version):  # the second copy made (the decoder) picks other tables
+        m = real(model, device, version)
+        receiving_side_other_tables.calls += 1
+        if receiving_side_other_tables.calls == 2:
+            m.int_scales.thresholds = m.int_scales.thresholds * 2
+        return m
+    receiving_side_other_tables.calls = 0
+    bench._to = receiving_side_other_tables
+    try:
+        row = bench.one_direction("hf-compressor", xs, "cpu", "cpu", 3)
+    finally:
+        bench._to = real
+    assert row["travelled"] < row["files"] and row["refused"] + row["other_symbols"] == row["files"] - row["travelled"]
