@@ -617,3 +617,18 @@ def test_training_with_multi_realism_gives_a_realism_aware_fusion(prior, tmp_pat
     assert Codec.read_config(tmp_path / "new")["training"]["multi_realism"] is True
     assert len(seen) == 2 and all(0.05 <= r <= 1.0 for r in seen)
     assert train_fasdiff.decode_setting(torch.Generator().manual_seed(0), low=0.05)[1] >= 0.05
+
+
+def test_the_trainers_weight_flags_are_the_loss_terms():
+    """``train fasdiff`` offers a ``--<term>-weight`` for each loss term of LOSS_WEIGHTS, and none for its settings
+    (``split`` and ``multi_realism`` have their own flags: a ``--multi_realism-weight`` once appeared beside them)."""
+    import argparse
+
+    from fasdiff_lite.models.codec import LOSS_WEIGHTS
+
+    parser = argparse.ArgumentParser()
+    fasdiff_train.add_arguments(parser)
+    flags = {a for action in parser._actions for a in action.option_strings}
+    weights = {f[2:-len("-weight")] for f in flags if f.endswith("-weight")}
+    assert weights == set(LOSS_WEIGHTS) - {"split", "multi_realism"}
+    assert {"--split", "--multi-realism"} <= flags

@@ -82,7 +82,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--compressor", default=None, help="the frozen compressor: a shipped name or a folder "
                    "(default: hf-compressor, or hyperprior for fasdiff-plain)")
     for k, v in LOSS_WEIGHTS.items():
-        if k != "split":
+        if k not in ("split", "multi_realism"):  # settings with their own flags (--split, --multi-realism), not terms
             m.add_argument(f"--{k}-weight", type=float, default=v, help=f"weight of the {k} term (default {v})")
     m.add_argument("--split", type=float, default=LOSS_WEIGHTS["split"], help="fidelity split by rate, in [0, 1]: 0 asks "
                    "every pixel of the original at every rate; 1 asks at rate r a share r pixel by pixel and the rest "
