@@ -1,0 +1,102 @@
+#!/bin/bash
+# Issue 28's long jobs, in order, each resumed where it stopped (see README.md here, "Issue 28's pipeline").
+#
+#   checkpoints/pipeline28.sh run     # from the repository root: nohup checkpoints/pipeline28.sh run > runs/pipeline28.log 2>&1 &
+#   checkpoints/pipeline28.sh save    # before a session ends: every run's portable checkpoint into checkpoints/
+#   checkpoints/pipeline28.sh status  # where each stage stands
+#
+# A stage is done when its output exists; otherwise it resumes from runs/<stage> (or, on a fresh machine, from the
+# portable checkpoint committed under checkpoints/<stage>). Code runs from a git worktree of the commit the pipeline
+# started on (/tmp/pipeline28), so editing the checkout never changes a running job. One torch thread per job
+# (FASDIFF_THREADS to change it); needs ../shared/faces.
+set -uo pipefail  # not -e: a failed measurement is reported and the next stage still runs
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+RUNS="$ROOT/runs"
+SHARED="${FASDIFF_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
+THREADS="${FASDIFF_THREADS:-1}"
+PY="$ROOT/.venv/bin/python"
+CLI="$ROOT/.venv/bin/fasdiff-lite"
+TREE=/tmp/pipeline28
+STAGES="vae28 unet28 identity28"
+
+in_tree() {  # run a command from the worktree, with its code first on the path
+  (cd "$TREE" && PYTHONPATH="$TREE" FASDIFF_SHARED="$SHARED" "$@")
+}
+
+seed_run() {  # runs/<stage> from checkpoints/<stage> when this machine has none
+  local stage=$1
+  if [ ! -f "$RUNS/$stage/checkpoint/progress.json" ] && [ -f "$ROOT/checkpoints/$stage/checkpoint/progress.json" ]; then
+    mkdir -p "$RUNS/$stage" && cp -r "$ROOT/checkpoints/$stage/checkpoint" "$RUNS/$stage/"
+    echo "$stage: resumed from the committed checkpoint (step $(step_of "$RUNS/$stage"))"
+  fi
+}
+
+step_of() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1] + '/checkpoint/progress.json'))['step'])" "$1" 2>/dev/null || echo 0; }
+
+done_file() {
+  case $1 in
+    vae28) echo "$RUNS/vae28/ceiling.md" ;;
+    unet28) echo "$RUNS/prior28/samples.md" ;;
+    identity28) echo "$RUNS/identity28/export/config.json" ;;
+  esac
+}
+
+stage_vae28() {
+  [ -f "$RUNS/vae28/export/vae/config.json" ] || in_tree "$CLI" train autoencoder --faces utkface+shared --steps 12000 --batch-size 16 --lr 1e-3 --adv-weight 0.05 \
+    --adv-start 2000 --threads "$THREADS" --checkpoint-every 250 --out "$RUNS/vae28" --export "$RUNS/vae28/export"
+  in_tree "$PY" benchmarks/vae_ceiling.py --vae "$RUNS/vae28/export/vae/diffusion_pytorch_model.safetensors" \
+    > "$RUNS/vae28/ceiling.tmp" 2> "$RUNS/vae28/ceiling.log" && mv "$RUNS/vae28/ceiling.tmp" "$RUNS/vae28/ceiling.md" \
+    || echo "vae28: the ceiling measurement failed (see ceiling.log)"
+}
+
+stage_unet28() {
+  [ -f "$RUNS/prior28/train_prior.json" ] || in_tree "$CLI" train prior --vae "$RUNS/vae28/export" --faces utkface+shared --steps 30000 --threads "$THREADS" \
+    --checkpoint-every 500 --out "$RUNS/unet28" --export "$RUNS/prior28"
+  in_tree "$PY" benchmarks/prior_samples.py --prior "$RUNS/prior28" --train-faces utkface+shared --threads "$THREADS" \
+    > "$RUNS/prior28/samples.tmp" 2> "$RUNS/prior28/samples.log" && mv "$RUNS/prior28/samples.tmp" "$RUNS/prior28/samples.md" \
+    || echo "unet28: the sample measurement failed (see samples.log)"
+}
+
+stage_identity28() {
+  # 4,000 faces × 6 views: dlib describes each view once for the cache (90 ms a view here: about 36 min)
+  in_tree "$CLI" train identity --faces utkface+shared --limit 4000 --views 6 --threads "$THREADS" --checkpoint-every 250 \
+    --out "$RUNS/identity28" --export "$RUNS/identity28/export"
+}
+
+status() {
+  for s in $STAGES; do
+    if [ -f "$(done_file $s)" ]; then echo "$s: done ($(done_file $s))"
+    elif [ -f "$RUNS/$s/checkpoint/progress.json" ]; then echo "$s: at step $(step_of "$RUNS/$s") (runs/$s)"
+    elif [ -f "$ROOT/checkpoints/$s/checkpoint/progress.json" ]; then echo "$s: at step $(step_of "$ROOT/checkpoints/$s") (committed only)"
+    else echo "$s: not started"; fi
+  done
+}
+
+save() {
+  for s in $STAGES; do
+    if [ -f "$RUNS/$s/checkpoint/progress.json" ]; then
+      "$PY" -c "import sys; sys.path.insert(0, sys.argv[3]); from fasdiff_lite.train import loop; print(loop.portable_checkpoint(sys.argv[1], sys.argv[2]))" \
+        "$RUNS/$s" "$ROOT/checkpoints/$s" "$ROOT"
+      echo "$s: step $(step_of "$ROOT/checkpoints/$s") saved"
+    fi
+  done
+}
+
+run() {
+  if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null; fi
+  echo "code: $(git -C "$TREE" log --oneline -1)"
+  for s in $STAGES; do
+    if [ -f "$(done_file $s)" ]; then echo "$s: done"; continue; fi
+    seed_run "$s"
+    echo "$s: starting $(date -u +%H:%M)"
+    "stage_$s"
+    echo "$s: finished $(date -u +%H:%M)"
+  done
+}
+
+case "${1:-status}" in
+  run) run ;;
+  save) save ;;
+  status) status ;;
+  *) echo "usage: $0 run|save|status" >&2; exit 2 ;;
+esac
