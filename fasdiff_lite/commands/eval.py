@@ -21,7 +21,8 @@ Face verification, as face-compression papers report machine vision (LFW's proto
 Each photo is aligned to ``--size`` px once (``faces.prepare``), coded by each codec at each rate (JPEG, WebP, AVIF:
 at a sweep of qualities), described by dlib; printed per codec and rate: accuracy ± std over the folds, ROC AUC and
 TAR at FAR 1 % and 0.1 %, beside the uncompressed reference at the same size, then BD-rates on verification
-accuracy. Writes verification.json (resumed when the same command runs again), aligned_<size>px.npz (the aligned
+accuracy. Writes verification.json (resumed when the same command runs again), verification_distances.npz (each
+row's per-pair distances, for paired comparisons of two rows), aligned_<size>px.npz (the aligned
 photos, read back on a resume), verification.md and verification.png (rate–verification) to ``--out``. The work is :func:`fasdiff_lite.evaluation.verification.measure`.
 """
 from __future__ import annotations

@@ -99,6 +99,21 @@ def tar_at_far(far: np.ndarray, tar: np.ndarray, target: float) -> float:
     return float(tar[far <= target + 1e-12].max())
 
 
+def fold_accuracies(d: np.ndarray, same: np.ndarray, folds: np.ndarray) -> tuple[list[float], list[float]]:
+    """(accuracy, threshold) of each fold, in fold order, the threshold chosen on the other folds: the heart of
+    :func:`ten_fold` (arrays already checked)."""
+    ids = np.unique(folds)
+    if len(ids) < 2:
+        raise ValueError("the protocol needs at least two folds (each fold's threshold comes from the others)")
+    thresholds, accuracies = [], []
+    for k in ids:
+        test = folds == k
+        t = best_threshold(d[~test], same[~test])
+        thresholds.append(t)
+        accuracies.append(float(np.mean((d[test] < t) == same[test])))
+    return accuracies, thresholds
+
+
 def ten_fold(distances, same, folds, fars=FARS) -> dict:
     """The LFW protocol on precomputed distances (see the module docstring).
 
@@ -111,15 +126,7 @@ def ten_fold(distances, same, folds, fars=FARS) -> dict:
         raise ValueError(f"distances {d.shape}, same {same.shape} and folds {folds.shape} must be 1-d and equally long")
     if np.isnan(d).any():
         raise ValueError("distances hold NaN")
-    ids = np.unique(folds)
-    if len(ids) < 2:
-        raise ValueError("the protocol needs at least two folds (each fold's threshold comes from the others)")
-    thresholds, accuracies = [], []
-    for k in ids:
-        test = folds == k
-        t = best_threshold(d[~test], same[~test])
-        thresholds.append(t)
-        accuracies.append(float(np.mean((d[test] < t) == same[test])))
+    accuracies, thresholds = fold_accuracies(d, same, folds)
     far, tar = roc(d, same)
     return {
         "accuracy_mean": float(np.mean(accuracies)),
@@ -216,7 +223,7 @@ def verify_aligned(pairs: PairsFile, photos: AlignedPhotos, decode=None, progres
     failed_pairs = np.isnan(distances)
     distances[failed_pairs] = np.inf
     out = ten_fold(distances, pairs.same, pairs.fold)
-    out.update(n_photos=len(photos.crops) + len(photos.failures), not_aligned=len(photos.not_aligned),
+    out.update(distances=distances, n_photos=len(photos.crops) + len(photos.failures), not_aligned=len(photos.not_aligned),
                not_detected=not_detected, failed=len(failures), failures=failures,
                n_pairs_failed=int(failed_pairs.sum()), seconds=time.perf_counter() - start)
     return out
@@ -298,17 +305,35 @@ def measure(pairs: PairsFile, codecs, rates=(0.0, 0.1, 0.2, 0.3, 0.5, 1.0), qual
     return rows
 
 
+def row_key(row: dict) -> str:
+    """The name of a row's per-pair distances in the ``*_distances.npz`` beside a sweep's JSON."""
+    return f"{row['codec']}|{row['kind']}|{row['value']:g}"
+
+
+def _distances_file(path: Path) -> Path:
+    return path.with_name(path.stem + "_distances.npz")
+
+
 def save_rows(rows: list[dict], path, **about) -> Path:
-    """Write a sweep's rows (and what they were measured on, ``about``) as JSON; :func:`load_rows` reads them back."""
+    """Write a sweep's rows (and what they were measured on, ``about``) as JSON; :func:`load_rows` reads them back.
+    Rows that carry their per-pair ``distances`` (float arrays) have them stored in ``<name>_distances.npz`` beside
+    it (the JSON stays small), for paired comparisons of two rows (:func:`paired_difference`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**about, "rows": rows}, indent=1, default=float))
+    arrays = {row_key(r): np.asarray(r["distances"], dtype=np.float32) for r in rows if r.get("distances") is not None}
+    slim = [{k: v for k, v in r.items() if k != "distances"} for r in rows]
+    path.write_text(json.dumps({**about, "rows": slim}, indent=1, default=float))
+    if arrays:
+        tmp = _distances_file(path).with_suffix(".tmp.npz")
+        np.savez_compressed(tmp, **arrays)
+        tmp.replace(_distances_file(path))
     return path
 
 
 def load_rows(path, **about) -> list[dict]:
     """The rows :func:`save_rows` wrote, when they were measured on the same ``about`` (pairs file, size, decode
-    setting), else none: a sweep resumes only on its own measurements."""
+    setting), else none: a sweep resumes only on its own measurements. A row's per-pair ``distances`` come back
+    where they were stored (rows of older sweeps have none)."""
     path = Path(path)
     if not path.exists():
         return []
@@ -316,9 +341,43 @@ def load_rows(path, **about) -> list[dict]:
     if any(saved.get(k) != v for k, v in about.items()):
         return []
     rows = saved["rows"]
+    stored = {}
+    if _distances_file(path).exists():
+        with np.load(_distances_file(path), allow_pickle=False) as z:
+            stored = {k: z[k].astype(np.float64) for k in z.files}
     for r in rows:
         r["tar_at_far"] = {float(k): v for k, v in r["tar_at_far"].items()}  # JSON keys are strings
+        if row_key(r) in stored:
+            r["distances"] = stored[row_key(r)]
     return rows
+
+
+def paired_difference(dist_a, dist_b, same, folds, draws: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+    """Verification accuracy of A minus that of B (two codecs' per-pair distances on the same pairs), with a paired
+    bootstrap interval: each draw resamples the pairs with replacement within each fold (the folds stay the
+    protocol's), and both codecs are scored on the same draw as :func:`ten_fold` scores them (each fold's threshold
+    from the other nine). Returns ``diff`` (on the pairs as they are), ``lo``/``hi`` (the ``level`` percentile interval) and
+    ``draws``. An interval that holds 0 is a difference these pairs cannot tell from none. (Pairs are drawn within
+    each fold and kind, same or different person, so each draw keeps the protocol's mix.)"""
+    a, b = np.asarray(dist_a, dtype=np.float64), np.asarray(dist_b, dtype=np.float64)
+    same, folds = np.asarray(same, dtype=bool), np.asarray(folds)
+    if not (a.shape == b.shape == same.shape == folds.shape):
+        raise ValueError(f"distances {a.shape} and {b.shape}, same {same.shape}, folds {folds.shape} must pair up")
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, got {draws}")
+    acc = lambda d, idx: float(np.mean(fold_accuracies(d[idx], same[idx], folds[idx])[0]))  # noqa: E731
+    everything = np.arange(len(a))
+    diff = acc(a, everything) - acc(b, everything)
+    rng = np.random.default_rng(seed)
+    # resampled within each fold and kind of pair: every draw keeps the protocol's folds and its same/different mix
+    members = [m for k in np.unique(folds) for m in (np.flatnonzero((folds == k) & same),
+                                                     np.flatnonzero((folds == k) & ~same)) if len(m)]
+    diffs = np.empty(draws)
+    for i in range(draws):
+        idx = np.concatenate([rng.choice(m, size=len(m), replace=True) for m in members])
+        diffs[i] = acc(a, idx) - acc(b, idx)
+    lo, hi = np.percentile(diffs, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+    return {"diff": float(diff), "lo": float(lo), "hi": float(hi), "draws": int(draws)}
 
 
 def bd_rows(rows: list[dict]) -> list[dict]:
