@@ -1,66 +1,117 @@
-"""How sure are the decoder's gaps to its own compressor? A paired bootstrap over the held-out faces.
+"""How sure are a decoder's gaps, to its own compressor or to another decoder? A paired bootstrap over the held-out faces.
 
-    python benchmarks/decoder_ci.py                       # the shipped fasdiff, 150 held-out faces, 7 rates (~17 min)
+    python benchmarks/decoder_ci.py                                      # the shipped fasdiff against its x_fid (~17 min)
     python benchmarks/decoder_ci.py --codec fasdiff-plain --rates 0.1 0.2
+    python benchmarks/decoder_ci.py --codec runs/fasdiff28 --against runs/nolfe28 --rates 0 0.1 0.2   # an ablation
 
-For each rate, the codec's decoded faces and its compressor's x_fid (the same bytes) are described by dlib; then, 1000
-times, the same ``--faces`` faces are drawn with replacement and both differences recomputed on the draw:
-re-identification rank-1 (against the gallery of all the originals) and descriptor Fréchet distance (each set
-against the drawn originals). Prints each difference with its 95 % percentile interval: an interval that holds 0 is a
-difference these faces cannot tell from none. The faces are the first ``--faces`` of the fixed validation split.
+``--codec`` A and ``--against`` B are shipped names or codec folders; B defaults to ``x_fid``, A's own compressor
+decoding the same bytes. At each rate every face is compressed and decoded by both (4 steps, realism 1), and the
+decoded faces described by dlib; then, ``--draws`` times, the same ``--faces`` faces are drawn with replacement and each
+difference A − B recomputed on the draw: re-identification rank-1 (against the gallery of all the originals),
+descriptor Fréchet distance (each set against the drawn originals: lower is more like real faces), detail ratio
+(fine-detail energy ÷ the original's: 1 is as detailed) and PSNR. Prints each difference with its 95 % percentile
+interval: an interval that holds 0 is a difference these faces cannot tell from none. The two sides' bytes per file
+are printed too: an ablation is at equal bytes only when both use the same compressor (fasdiff against fasdiff-nolfe,
+not against fasdiff-plain, whose hyperprior spends fewer bytes at the same rate). The faces: the first ``--faces`` of
+the fixed validation split. ``--json`` also writes the rows.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 
 from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import face_metrics, metrics
+from fasdiff_lite.evaluation.realism import detail_ratio
 from fasdiff_lite.models import zoo
 
+METRICS = ("reid", "fd", "detail", "psnr")
 
-def main() -> None:
+
+def decode_all(model, faces: np.ndarray, rate: float) -> tuple[list[np.ndarray], float]:
+    """Each face compressed at ``rate`` and decoded by ``model`` (a codec at its defaults, or a compressor)."""
+    out, sizes = [], []
+    for f in faces:
+        blob = model.compress(data.to_tensor(f), rate)
+        sizes.append(len(blob))
+        out.append(data.to_image(model.decompress(blob)))
+    return out, float(np.mean(sizes))
+
+
+def side(faces: np.ndarray, gallery: np.ndarray, decoded: list[np.ndarray]) -> dict:
+    """Per-face numbers of one decoder: descriptors, rank-1 hits, detail ratios, PSNRs."""
+    probes = face_metrics.descriptors(decoded)
+    return {"probes": probes, "hits": face_metrics.rank1_hits(gallery, probes),
+            "detail": np.asarray(detail_ratio(list(faces), decoded), dtype=np.float64),
+            "psnr": np.array([metrics.psnr(f, d) for f, d in zip(faces, decoded)])}
+
+
+def summary(s: dict, gallery: np.ndarray, i=slice(None)) -> dict:
+    return {"reid": float(s["hits"][i].mean()), "fd": metrics.frechet_distance(s["probes"][i], gallery[i]),
+            "detail": float(s["detail"][i].mean()), "psnr": float(s["psnr"][i].mean())}
+
+
+def paired(a: dict, b: dict, gallery: np.ndarray, draws: int, rng: np.random.Generator) -> dict:
+    """{metric: (A, B, A − B, lo, hi)} with the 95 % percentile interval of A − B over ``draws`` paired draws."""
+    n = len(gallery)
+    sa, sb = summary(a, gallery), summary(b, gallery)
+    diffs = {m: [] for m in METRICS}
+    for _ in range(draws):
+        i = rng.integers(0, n, n)
+        da, db = summary(a, gallery, i), summary(b, gallery, i)
+        for m in METRICS:
+            diffs[m].append(da[m] - db[m])
+    out = {}
+    for m in METRICS:
+        lo, hi = np.percentile(diffs[m], [2.5, 97.5])
+        out[m] = (sa[m], sb[m], sa[m] - sb[m], float(lo), float(hi))
+    return out
+
+
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--codec", default="fasdiff", choices=["fasdiff", "fasdiff-nolfe", "fasdiff-plain"])
+    ap.add_argument("--codec", default="fasdiff", help="decoder A: a shipped codec name or a codec folder")
+    ap.add_argument("--against", default="x_fid", help="decoder B: 'x_fid' (A's compressor, the same bytes; default), "
+                    "or another codec (name or folder)")
     ap.add_argument("--faces", type=int, default=150)
     ap.add_argument("--rates", type=float, nargs="+", default=[0.0, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0])
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
+    ap.add_argument("--json", default=None, help="also write the rows here")
+    args = ap.parse_args(argv)
     settings.cpu_threads(args.threads)
     t0 = time.time()
     faces = data.load_faces("shared", split="val", limit=args.faces)
     gallery = face_metrics.descriptors(faces)
     codec = zoo.load(args.codec)
-    comp = codec.compressor
+    other = codec.compressor if args.against == "x_fid" else zoo.load(args.against)
     rng = np.random.default_rng(0)
     n = len(faces)
-    print(f"{args.codec} (4 steps, realism 1) against its compressor's x_fid at the same bytes; {n} held-out faces; "
-          f"{args.draws} paired bootstrap draws; 95 % intervals\n")
-    print("| rate | re-id: decoder / x_fid | difference [95 %] | FD: decoder / x_fid | difference [95 %] |")
-    print("|---|---|---|---|---|")
+    b_name = f"{args.codec}'s x_fid" if args.against == "x_fid" else args.against
+    print(f"A = {args.codec}, B = {b_name}; 4 steps, realism 1; {n} held-out faces; {args.draws} paired bootstrap "
+          f"draws; A − B with its 95 % interval (FD: lower is better)\n")
+    print("| rate | bytes A / B | re-id A / B | re-id A − B [95 %] | FD A / B | FD A − B [95 %] | detail A / B | "
+          "detail A − B [95 %] | PSNR A − B [95 %] |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    rows = []
     for rate in args.rates:
-        decoded, x_fid = [], []
-        for f in faces:
-            x = data.to_tensor(f)
-            decoded.append(data.to_image(codec.decompress(codec.compress(x, rate))))
-            x_fid.append(data.to_image(comp.decompress(comp.compress(x, rate))))
-        p_dec, p_fid = face_metrics.descriptors(decoded), face_metrics.descriptors(x_fid)
-        hit_dec, hit_fid = face_metrics.rank1_hits(gallery, p_dec), face_metrics.rank1_hits(gallery, p_fid)
-        fd_dec, fd_fid = metrics.frechet_distance(p_dec, gallery), metrics.frechet_distance(p_fid, gallery)
-        d_reid, d_fd = [], []
-        for _ in range(args.draws):
-            i = rng.integers(0, n, n)
-            d_reid.append(hit_dec[i].mean() - hit_fid[i].mean())
-            d_fd.append(metrics.frechet_distance(p_dec[i], gallery[i]) - metrics.frechet_distance(p_fid[i], gallery[i]))
-        (r_lo, r_hi), (f_lo, f_hi) = np.percentile(d_reid, [2.5, 97.5]), np.percentile(d_fd, [2.5, 97.5])
-        print(f"| {rate:g} | {hit_dec.mean():.3f} / {hit_fid.mean():.3f} | {hit_dec.mean() - hit_fid.mean():+.3f} "
-              f"[{r_lo:+.3f}, {r_hi:+.3f}] | {fd_dec:.4f} / {fd_fid:.4f} | {fd_dec - fd_fid:+.4f} [{f_lo:+.4f}, {f_hi:+.4f}] |",
-              flush=True)
+        (dec_a, bytes_a), (dec_b, bytes_b) = decode_all(codec, faces, rate), decode_all(other, faces, rate)
+        r = paired(side(faces, gallery, dec_a), side(faces, gallery, dec_b), gallery, args.draws, rng)
+        rows.append({"rate": rate, "a": args.codec, "b": b_name, "bytes_a": bytes_a, "bytes_b": bytes_b, "faces": n,
+                     **{m: dict(zip(("a", "b", "diff", "lo", "hi"), v)) for m, v in r.items()}})
+        cell = lambda m, f: f"{r[m][2]:+{f}} [{r[m][3]:+{f}}, {r[m][4]:+{f}}]"  # noqa: E731
+        print(f"| {rate:g} | {bytes_a:.0f} / {bytes_b:.0f} | {r['reid'][0]:.3f} / {r['reid'][1]:.3f} | {cell('reid', '.3f')} | "
+              f"{r['fd'][0]:.4f} / {r['fd'][1]:.4f} | {cell('fd', '.4f')} | {r['detail'][0]:.2f} / {r['detail'][1]:.2f} | "
+              f"{cell('detail', '.3f')} | {cell('psnr', '.2f')} |", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
     print(f"\n{time.time() - t0:.0f} s")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
