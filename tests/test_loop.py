@@ -3,6 +3,7 @@ count every step that ran (a model card reads its step count from them)."""
 import json
 import time
 
+import numpy as np
 import torch
 
 from fasdiff_lite.train import loop
@@ -80,3 +81,21 @@ def test_a_portable_checkpoint_resumes_elsewhere_with_the_same_weights_and_step(
     assert [r["step"] for r in history] == [1, 2, 3]
     assert all(torch.allclose(model.state_dict()[k], v, atol=1e-3) for k, v in trained.items())
     assert [r["step"] for r in run(tmp_path / "committed", 5)] == [1, 2, 3, 4, 5]  # and trains on from there
+
+
+def test_a_limit_on_utkface_draws_across_the_set_not_its_first_names(monkeypatch):
+    """UTKFace's files sort by age ("1_…", "10_…", "100_…"), so its first N faces are the youngest and oldest: a
+    --limit draws N at random (seeded) instead, in the set's order, the same N each time."""
+    from fasdiff_lite import face_sets
+
+    n = 1000
+    ordered = np.arange(n, dtype=np.uint16)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint16)
+    monkeypatch.setattr(face_sets, "load_utkface", lambda size, split: (ordered, [f"{i}_0_0_x.jpg" for i in range(n)]))
+    cfg = loop.TrainConfig(faces="utkface", limit=100, seed=3).resolved()
+    cfg.limit = 100  # FAST mode may have lowered it
+    picked = loop.training_faces(cfg)[:, 0, 0, 0]
+    assert len(picked) == 100 and len(set(picked)) == 100 and (np.diff(picked) > 0).all()
+    assert picked.max() > 0.8 * n and picked.min() < 0.2 * n  # spread over the whole set, not its first 100
+    assert (loop.training_faces(cfg)[:, 0, 0, 0] == picked).all()
+    cfg.limit = None
+    assert len(loop.training_faces(cfg)) == n

@@ -94,7 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser, config: type[TrainConfig]) ->
     g.add_argument("--faces", default="auto", help="'auto' or 'shared' (the shared faces' train split; the "
                    "validation faces are never trained on), 'utkface' (UTKFace's train split, 22,311 faces), "
                    "'utkface+shared' (both), 'samples', a folder or an .npz")
-    g.add_argument("--limit", type=int, default=None, help="use only the first N faces")
+    g.add_argument("--limit", type=int, default=None, help="use only the first N faces (of UTKFace: N drawn at "
+                   "random with --seed, since its files sort by age)")
     g.add_argument("--size", type=int, default=64, help="face side to train at, in pixels (default 64: the shipped "
                    "models; 256 or 512 for a real Stable Diffusion prior on a GPU)")
     g.add_argument("--steps", type=int, default=None, help=f"optimisation steps ({default('steps')})")
@@ -132,7 +133,10 @@ def training_faces(cfg: TrainConfig, size: int = 64) -> np.ndarray:
             if str(cfg.faces).endswith("+shared"):
                 faces.append(data.load_faces("shared", size=size, split="train"))
             faces = np.concatenate(faces)
-            return faces[: cfg.limit] if cfg.limit else faces
+            if cfg.limit and cfg.limit < len(faces):  # a seeded random subset: UTKFace's names (its order) sort by age
+                keep = np.random.default_rng(cfg.seed).choice(len(faces), size=cfg.limit, replace=False)
+                faces = faces[np.sort(keep)]
+            return faces
         return data.load_faces(cfg.faces, size=size, split="train" if shared else "all", limit=cfg.limit)
     except data.DataUnavailable as e:
         raise data.DataUnavailable(f"{e}\n(pass --faces samples to try the trainer on the two shipped sample faces)") from None
