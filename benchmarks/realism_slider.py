@@ -9,7 +9,8 @@ validation split once at ``--rate``; the same bytes are then decoded at every re
 detail as the original) and the mean absolute pixel change from the realism-1 decode (in grey levels, 0-255: 0 means
 the slider draws the same face), of the output and of the diffusion's own face before the fidelity fusion and the
 low-frequency correction (``FaSDiffCodec.decode_stages``' x_gen), so a reader sees whether the slider does anything
-and, if not, which stage undoes it.
+and, if not, which stage undoes it; then x_gen's own PSNR and detail ratio (what the diffusion draws at each realism,
+before the fusion decides how much of it to keep).
 """
 from __future__ import annotations
 
@@ -38,8 +39,9 @@ def main() -> None:
     t0 = time.time()
     faces = data.load_faces("shared", split="val", limit=a.faces)
     print(f"{len(faces)} held-out faces, 64×64, rate {a.rate}, {a.steps} steps")
-    print("| codec | realism | PSNR (dB) | detail ratio | mean abs. change from realism 1, output (levels) | ... of x_gen |")
-    print("|---|---|---|---|---|---|")
+    print("| codec | realism | PSNR (dB) | detail ratio | mean abs. change from realism 1, output (levels) | ... of x_gen "
+          "| x_gen's PSNR (dB) | x_gen's detail ratio |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in a.codecs:
         codec = zoo.load(name, device="cpu").eval()
         blobs = [codec.compress(data.to_tensor(f), a.rate) for f in faces]
@@ -52,11 +54,17 @@ def main() -> None:
                 return "-"
             return f"{np.mean([255 * (s[key] - t[key]).abs().mean().item() for s, t in zip(stages[r], stages[1.0])]):.2f}"
 
+        def quality(r: float, key: str) -> tuple[str, str]:
+            if any(key not in s for s in stages[r]):
+                return "-", "-"
+            ims = [data.to_image(s[key]) for s in stages[r]]
+            return (f"{np.mean([metrics.psnr(f, o) for f, o in zip(faces, ims)]):.2f}",
+                    f"{np.mean([realism.detail_ratio(f, o) for f, o in zip(faces, ims)]):.3f}")
+
         for r in a.realisms:
-            out = [data.to_image(s["out"]) for s in stages[r]]
-            print(f"| {name} | {r:g} | {np.mean([metrics.psnr(f, o) for f, o in zip(faces, out)]):.2f} "
-                  f"| {np.mean([realism.detail_ratio(f, o) for f, o in zip(faces, out)]):.3f} | {change(r, 'out')} "
-                  f"| {change(r, 'x_gen')} |", flush=True)
+            (psnr, detail), (g_psnr, g_detail) = quality(r, "out"), quality(r, "x_gen")
+            print(f"| {name} | {r:g} | {psnr} | {detail} | {change(r, 'out')} | {change(r, 'x_gen')} | {g_psnr} "
+                  f"| {g_detail} |", flush=True)
     print(f"({time.time() - t0:.0f} s on this machine, {a.threads} thread(s))")
 
 
