@@ -23,12 +23,26 @@ in_tree() {  # run a command from the worktree, with its code first on the path
   (cd "$TREE" && PYTHONPATH="$TREE" FASDIFF_SHARED="$SHARED" "$@")
 }
 
-seed_run() {  # runs/<stage> from checkpoints/<stage> when this machine has none
+seed_run() {  # runs/<stage> from checkpoints/<stage> when this machine has none (its export too, once committed)
   local stage=$1
   if [ ! -f "$RUNS/$stage/checkpoint/progress.json" ] && [ -f "$ROOT/checkpoints/$stage/checkpoint/progress.json" ]; then
     mkdir -p "$RUNS/$stage" && cp -r "$ROOT/checkpoints/$stage/checkpoint" "$RUNS/$stage/"
     echo "$stage: resumed from the committed checkpoint (step $(step_of "$RUNS/$stage"))"
   fi
+  local export_dir
+  export_dir="$(dirname "$(export_marker "$stage")")"
+  if [ ! -e "$(export_marker "$stage")" ] && [ -d "$ROOT/checkpoints/$stage/export" ]; then
+    mkdir -p "$export_dir" && cp -r "$ROOT/checkpoints/$stage/export/." "$export_dir/"
+    echo "$stage: its committed export copied to $export_dir"
+  fi
+}
+
+export_marker() {  # the file a finished training writes last: its export is complete
+  case $1 in
+    vae28) echo "$RUNS/vae28/export/train_autoencoder.json" ;;
+    unet28) echo "$RUNS/prior28/train_prior.json" ;;
+    identity28) echo "$RUNS/identity28/export/config.json" ;;
+  esac
 }
 
 step_of() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1] + '/checkpoint/progress.json'))['step'])" "$1" 2>/dev/null || echo 0; }
@@ -42,7 +56,7 @@ done_file() {
 }
 
 stage_vae28() {
-  [ -f "$RUNS/vae28/export/vae/config.json" ] || in_tree "$CLI" train autoencoder --faces utkface+shared --steps 12000 --batch-size 16 --lr 1e-3 --adv-weight 0.05 \
+  [ -f "$(export_marker vae28)" ] || in_tree "$CLI" train autoencoder --faces utkface+shared --steps 12000 --batch-size 16 --lr 1e-3 --adv-weight 0.05 \
     --adv-start 2000 --threads "$THREADS" --checkpoint-every 250 --out "$RUNS/vae28" --export "$RUNS/vae28/export"
   in_tree "$PY" benchmarks/vae_ceiling.py --vae "$RUNS/vae28/export/vae/diffusion_pytorch_model.safetensors" \
     > "$RUNS/vae28/ceiling.tmp" 2> "$RUNS/vae28/ceiling.log" && mv "$RUNS/vae28/ceiling.tmp" "$RUNS/vae28/ceiling.md" \
@@ -50,7 +64,7 @@ stage_vae28() {
 }
 
 stage_unet28() {
-  [ -f "$RUNS/prior28/train_prior.json" ] || in_tree "$CLI" train prior --vae "$RUNS/vae28/export" --faces utkface+shared --steps 30000 --threads "$THREADS" \
+  [ -f "$(export_marker unet28)" ] || in_tree "$CLI" train prior --vae "$RUNS/vae28/export" --faces utkface+shared --steps 30000 --threads "$THREADS" \
     --checkpoint-every 500 --out "$RUNS/unet28" --export "$RUNS/prior28"
   in_tree "$PY" benchmarks/prior_samples.py --prior "$RUNS/prior28" --train-faces utkface+shared --threads "$THREADS" \
     > "$RUNS/prior28/samples.tmp" 2> "$RUNS/prior28/samples.log" && mv "$RUNS/prior28/samples.tmp" "$RUNS/prior28/samples.md" \
@@ -72,12 +86,17 @@ status() {
   done
 }
 
-save() {
+save() {  # each run's portable checkpoint, and each finished export (fp16 weights, a few MB), under checkpoints/
   for s in $STAGES; do
     if [ -f "$RUNS/$s/checkpoint/progress.json" ]; then
       "$PY" -c "import sys; sys.path.insert(0, sys.argv[3]); from fasdiff_lite.train import loop; print(loop.portable_checkpoint(sys.argv[1], sys.argv[2]))" \
         "$RUNS/$s" "$ROOT/checkpoints/$s" "$ROOT"
       echo "$s: step $(step_of "$ROOT/checkpoints/$s") saved"
+    fi
+    if [ -f "$(export_marker $s)" ]; then
+      rm -rf "$ROOT/checkpoints/$s/export" && mkdir -p "$ROOT/checkpoints/$s/export"
+      cp -r "$(dirname "$(export_marker $s)")/." "$ROOT/checkpoints/$s/export/"
+      echo "$s: export saved ($(du -sh "$ROOT/checkpoints/$s/export" | cut -f1))"
     fi
   done
 }
