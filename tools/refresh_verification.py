@@ -80,6 +80,11 @@ def main(argv=None) -> int:
     if path is None or not path.exists():
         raise SystemExit(f"no verification rows at {a.rows or ' or '.join(map(str, DEFAULT_ROWS))}")
     rows = verification.load_rows(path)
+    if not a.check:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
     stale = []
     for card, keep in CARDS.items():
         mine = [r for r in rows if keep is None or r["codec"] in keep]
@@ -90,11 +95,6 @@ def main(argv=None) -> int:
                 stale.append(card.relative_to(ROOT))
             continue
         card.write_text(new)
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
         fig, axes = plt.subplots(1, 2, figsize=(10.4, 3.6))
         verification.plot_rate_accuracy(mine, ax=axes[0])
         verification.plot_rate_accuracy(mine, ax=axes[1], metric="auc")
