@@ -35,6 +35,9 @@ seed_run() {  # runs/<stage> from checkpoints/<stage> when this machine has none
     mkdir -p "$export_dir" && cp -r "$ROOT/checkpoints/$stage/export/." "$export_dir/"
     echo "$stage: its committed export copied to $export_dir"
   fi
+  local measured
+  measured="$ROOT/checkpoints/$stage/$(basename "$(done_file "$stage")")"
+  if [ ! -f "$(done_file "$stage")" ] && [ -f "$measured" ]; then cp "$measured" "$(done_file "$stage")"; fi
 }
 
 export_marker() {  # the file a finished training writes last: its export is complete
@@ -98,6 +101,7 @@ save() {  # each run's portable checkpoint, and each finished export (fp16 weigh
       cp -r "$(dirname "$(export_marker $s)")/." "$ROOT/checkpoints/$s/export/"
       echo "$s: export saved ($(du -sh "$ROOT/checkpoints/$s/export" | cut -f1))"
     fi
+    if [ -f "$(done_file $s)" ]; then cp "$(done_file $s)" "$ROOT/checkpoints/$s/"; fi  # the stage's measurement
   done
 }
 
