@@ -68,8 +68,9 @@ def one_direction(name: str, xs: list[torch.Tensor], src: str, dst: str, version
             blob = enc.compress(x.to(src), r)
         assert bitstream.unpack(blob).version == version
         sizes.append(len(blob))
-        here = decoded_symbols(enc, blob)
-        there = decoded_symbols(dec, blob)
+        images: list[torch.Tensor] = []
+        here = decoded_symbols(enc, blob, images)
+        there = decoded_symbols(dec, blob, images)
         if isinstance(there, str):
             refused += 1
             continue
@@ -77,15 +78,20 @@ def one_direction(name: str, xs: list[torch.Tensor], src: str, dst: str, version
             other_symbols += 1
             continue
         travelled += 1
-        with torch.no_grad():
-            a = data.to_image(enc.decompress(blob).cpu())
-            b = data.to_image(dec.decompress(blob).cpu())
-        psnrs.append(metrics.psnr(a, b))
-    p = np.asarray(psnrs, dtype=np.float64)
+        psnrs.append(metrics.psnr(*(data.to_image(im.cpu()) for im in images)))
     return {"compressor": name, "from": src, "to": dst, "version": version, "files": len(jobs),
             "travelled": travelled, "refused": refused, "other_symbols": other_symbols,
-            "bytes_mean": float(np.mean(sizes)),
-            "psnr_min": float(p.min()) if len(p) else None, "psnr_median": float(np.median(p)) if len(p) else None}
+            "bytes_mean": float(np.mean(sizes)), **spread(psnrs)}
+
+
+def spread(psnrs: list[float]) -> dict:
+    """The lowest and the median PSNR between the two devices' decodes (None when no file decoded on both)."""
+    p = np.asarray(psnrs, dtype=np.float64)
+    return {"psnr_min": float(p.min()) if len(p) else None, "psnr_median": float(np.median(p)) if len(p) else None}
+
+
+def psnr_cell(row: dict) -> str:
+    return "—" if row["psnr_min"] is None else f"{row['psnr_min']:.1f} / {row['psnr_median']:.1f}"
 
 
 def fasdiff_direction(name: str, xs: list[torch.Tensor], src: str, dst: str) -> dict:
@@ -102,9 +108,7 @@ def fasdiff_direction(name: str, xs: list[torch.Tensor], src: str, dst: str) -> 
                 failed += 1
                 continue
         psnrs.append(metrics.psnr(a, b))
-    p = np.asarray(psnrs, dtype=np.float64)
-    return {"codec": name, "from": src, "to": dst, "files": len(xs), "refused": failed,
-            "psnr_min": float(p.min()) if len(p) else None, "psnr_median": float(np.median(p)) if len(p) else None}
+    return {"codec": name, "from": src, "to": dst, "files": len(xs), "refused": failed, **spread(psnrs)}
 
 
 def main(argv=None) -> int:
@@ -144,9 +148,8 @@ def main(argv=None) -> int:
         for src, dst in (devices, devices[::-1]):
             r = one_direction(name, xs, src, dst, args.version)
             rows.append(r)
-            psnr = "—" if r["psnr_min"] is None else f"{r['psnr_min']:.1f} / {r['psnr_median']:.1f}"
             print(f"| {name} | {src} | {dst} | {r['files']} | {r['travelled']} | {r['refused']} | "
-                  f"{r['other_symbols']} | {r['bytes_mean']:.1f} | {psnr} |", flush=True)
+                  f"{r['other_symbols']} | {r['bytes_mean']:.1f} | {psnr_cell(r)} |", flush=True)
     if args.fasdiff:
         print("\n| FaSDiff codec (rate 0.1, 4 steps, realism 1) | encoded and decoded on | decoded again on | files | "
               "refused | PSNR between decodes (min / median) dB |")
@@ -155,8 +158,7 @@ def main(argv=None) -> int:
             for src, dst in (devices, devices[::-1]):
                 r = fasdiff_direction(name, xs[: args.fasdiff], src, dst)
                 rows.append(r)
-                psnr = "—" if r["psnr_min"] is None else f"{r['psnr_min']:.1f} / {r['psnr_median']:.1f}"
-                print(f"| {name} | {src} | {dst} | {r['files']} | {r['refused']} | {psnr} |", flush=True)
+                print(f"| {name} | {src} | {dst} | {r['files']} | {r['refused']} | {psnr_cell(r)} |", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
     return 0

@@ -30,8 +30,6 @@ def guard_comparison_leak() -> None:
     import atheris
 
     native = atheris._trace_cmp
-    if getattr(native, "__name__", "") == "trace_cmp" and hasattr(atheris, "_native_trace_cmp"):  # guarded already
-        return
     try:
         from atheris.version_dependent import CMP_OP_SHIFT_AMOUNT as shift
     except ImportError:  # an atheris that keeps it elsewhere: Python 3.11's layout
@@ -45,7 +43,6 @@ def guard_comparison_leak() -> None:
             return native(a, b, op, counter, is_const)
         return by_id[op >> shift](a, b)
 
-    atheris._native_trace_cmp = native
     atheris._trace_cmp = trace_cmp
 
 

@@ -1,5 +1,7 @@
 """Shared fixtures. Tests that need ../shared skip cleanly where it is absent (a user's fresh clone)."""
+import importlib.util
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +16,16 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from fasdiff_lite import settings  # noqa: E402
 
 requires_shared = pytest.mark.skipif(settings.shared_dir() is None, reason="../shared/faces not present (fresh clone)")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(relative: str):
+    """A script of the repository that is not in the package (``benchmarks/…``, ``tools/…``), imported as a module."""
+    path = ROOT / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

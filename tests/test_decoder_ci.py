@@ -1,18 +1,12 @@
 """``benchmarks/decoder_ci.py``'s paired bootstrap (the ablation table of issue 28): a decoder against itself differs
 by exactly nothing; a decoder that re-identifies more faces shows a positive difference whose interval excludes 0."""
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import load_script
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("decoder_ci", ROOT / "benchmarks" / "decoder_ci.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/decoder_ci.py")
 
 
 def _side(rng, n, hit_rate):

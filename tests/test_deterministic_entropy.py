@@ -10,7 +10,6 @@ float path, as before session 13) must find files that do not: that is what the 
 the simulation is strong enough to catch the failure it guards against.
 """
 import copy
-from pathlib import Path
 
 import pytest
 import torch
@@ -149,11 +148,9 @@ def test_a_fasdiff_file_decodes_on_another_machine_to_nearly_the_same_face(how):
 def test_the_cross_device_benchmark_counts_files_that_travel(capsys):
     """``benchmarks/cross_device.py`` (the GPU ↔ CPU check, for a session with a GPU) on one device: every file
     travels, and a broken decoder on the receiving side is counted, not hidden."""
-    import importlib.util
+    from tests.conftest import load_script
 
-    spec = importlib.util.spec_from_file_location("cross_device", Path(__file__).resolve().parents[1] / "benchmarks" / "cross_device.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("benchmarks/cross_device.py")
     xs = [data.to_tensor(f) for f in data.sample_faces(64)[:1]]
     row = bench.one_direction("hf-compressor", xs, "cpu", "cpu", 3)
     assert (row["files"], row["travelled"], row["refused"], row["other_symbols"]) == (len(bench.RATES), len(bench.RATES), 0, 0)

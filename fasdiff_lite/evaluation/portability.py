@@ -69,9 +69,10 @@ def other_machine(model, how: str, noise: float = RELATIVE_NOISE, seed: int = 0)
         torch.set_num_threads(threads)
 
 
-def decoded_symbols(model, blob: bytes, **decode_kw):
+def decoded_symbols(model, blob: bytes, images: list | None = None, **decode_kw):
     """The symbols the range decoder reads from ``blob`` when ``model`` decodes it (a list per stream call), or
-    ``"error: …"`` when decoding stops with a BitstreamError."""
+    ``"error: …"`` when decoding stops with a BitstreamError. ``images``: a list the decoded image is appended to
+    (so a caller that wants the pixels too decodes once)."""
     seen = []
     classes = (rans.RansDecoder, rans.Rans64Decoder)
     originals = {c: c.decode_stream for c in classes}
@@ -87,7 +88,9 @@ def decoded_symbols(model, blob: bytes, **decode_kw):
         c.decode_stream = recording(originals[c])
     try:
         with torch.no_grad():
-            model.decompress(blob, **decode_kw)
+            image = model.decompress(blob, **decode_kw)
+        if images is not None:
+            images.append(image)
         return seen
     except bitstream.BitstreamError as e:
         return f"error: {e}"
