@@ -354,11 +354,11 @@ def load_rows(path, **about) -> list[dict]:
 
 def paired_difference(dist_a, dist_b, same, folds, draws: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
     """Verification accuracy of A minus that of B (two codecs' per-pair distances on the same pairs), with a paired
-    bootstrap interval: each draw resamples the pairs with replacement within each fold (the folds stay the
-    protocol's), and both codecs are scored on the same draw as :func:`ten_fold` scores them (each fold's threshold
-    from the other nine). Returns ``diff`` (on the pairs as they are), ``lo``/``hi`` (the ``level`` percentile interval) and
-    ``draws``. An interval that holds 0 is a difference these pairs cannot tell from none. (Pairs are drawn within
-    each fold and kind, same or different person, so each draw keeps the protocol's mix.)"""
+    bootstrap interval: each draw resamples the pairs with replacement within each fold and kind (same or different
+    person), so it keeps the protocol's folds and mix, and both codecs are scored on the same draw as :func:`ten_fold`
+    scores them (each fold's threshold from the other folds). Returns ``diff`` (on the pairs as they are), ``lo`` /
+    ``hi`` (the ``level`` percentile interval) and ``draws``. An interval that holds 0 is a difference these pairs
+    cannot tell from none."""
     a, b = np.asarray(dist_a, dtype=np.float64), np.asarray(dist_b, dtype=np.float64)
     same, folds = np.asarray(same, dtype=bool), np.asarray(folds)
     if not (a.shape == b.shape == same.shape == folds.shape):
@@ -369,7 +369,6 @@ def paired_difference(dist_a, dist_b, same, folds, draws: int = 1000, seed: int 
     everything = np.arange(len(a))
     diff = acc(a, everything) - acc(b, everything)
     rng = np.random.default_rng(seed)
-    # resampled within each fold and kind of pair: every draw keeps the protocol's folds and its same/different mix
     members = [m for k in np.unique(folds) for m in (np.flatnonzero((folds == k) & same),
                                                      np.flatnonzero((folds == k) & ~same)) if len(m)]
     diffs = np.empty(draws)
