@@ -560,8 +560,8 @@ def test_training_on_a_latent_cache(prior, tmp_path, monkeypatch, capsys):
 
 
 def test_a_realism_aware_fusion_starts_out_the_same_and_then_follows_the_slider(prior, compressor, tmp_path):
-    """``FidelityFusion.add_realism_input`` adds the decode's realism as the last input plane with zero weights: the
-    codec decodes as before until trained; then the realism the reader asks for reaches the fusion at decode time
+    """``FidelityFusion.add_realism_input`` adds the decode's realism as a scale and shift of the hidden layers
+    (FiLM) that start at zero: the codec decodes as before until trained; then the realism the reader asks for reaches the fusion at decode time
     (``decompress(realism=)``), the folder records it and rebuilds it; such a fusion refuses to run without one."""
     import torch.nn as nn
 
@@ -573,7 +573,7 @@ def test_a_realism_aware_fusion_starts_out_the_same_and_then_follows_the_slider(
     blob = codec.compress(torch.rand(1, 3, 64, 64), 0.5)
     before = {r: codec.decompress(blob, steps=2, realism=r) for r in (0.5, 1.0)}
     codec.fusion.add_realism_input()
-    assert codec.fusion.config()["realism_input"] and codec.fusion.body[0].in_channels == 8
+    assert codec.fusion.config()["realism_input"] and codec.fusion.body[0].in_channels == 7  # no plane: FiLM
     for r, img in before.items():
         assert torch.equal(codec.decompress(blob, steps=2, realism=r), img)
     with pytest.raises(ValueError, match="realism"):
@@ -582,8 +582,7 @@ def test_a_realism_aware_fusion_starts_out_the_same_and_then_follows_the_slider(
     forward = codec.fusion.forward
     codec.fusion.forward = lambda *a, **k: (seen.append(a[3] if len(a) > 3 else k.get("realism")), forward(*a, **k))[1]
     with torch.no_grad():
-        codec.fusion.body[0].weight[:, 7].fill_(0.5)  # the realism plane (after x_gen, x_fid, the rate)
-        codec.fusion.body[0].weight[:, 6].zero_()
+        nn.init.normal_(codec.fusion.film[-1].weight, std=0.5)  # as if trained: β scales and shifts the layers
     x, fid = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
     assert not torch.equal(forward(x, fid, 0.5, 0.2), forward(x, fid, 0.5, 1.0))
     codec.decompress(blob, steps=2, realism=0.3)

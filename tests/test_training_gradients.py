@@ -2,7 +2,8 @@
 
 The docstring of ``training_loss`` says: the diffusion loss trains the control and the LFE; every term on the decoded
 face (L1, wavelet high-frequency, low-frequency consistency, detail, adversarial, identity) trains the control and the
-LFE *through the few sampler steps*, and the codec's decoder and fidelity fusion after them. Until session 12 the
+LFE *through the few sampler steps*, and the codec's decoder and fidelity fusion after them; the term on the
+diffusion's own face x_gen (``gen``) trains all of those but the fusion, which comes after x_gen. Until session 12 the
 sampler ran under ``torch.no_grad`` and the decoded-face terms never reached the control or the LFE; a test that
 looked at the sum of all terms passed anyway, because the diffusion loss alone moves them. So here each term is
 back-propagated alone.
@@ -64,7 +65,7 @@ def reached(codec: FaSDiffCodec, term: torch.Tensor) -> set[str]:
 def losses_for(codec: FaSDiffCodec, **kw) -> dict:
     torch.manual_seed(2)
     x = torch.rand(2, 3, 64, 64)
-    weights = {"l1": 1.0, "hf": 1.0, "lf": 1.0, "detail": 1.0, "adv": 1.0, "id": 1.0, "split": 0.0}
+    weights = {"l1": 1.0, "hf": 1.0, "lf": 1.0, "detail": 1.0, "adv": 1.0, "id": 1.0, "gen": 1.0, "split": 0.0}
     identity = IdentityNet().eval().requires_grad_(False)
     return codec.training_loss(x, 0.3, steps=2, realism=1.0, weights=weights, discriminator=PatchDiscriminator(),
                                identity=identity, **kw)
@@ -84,6 +85,7 @@ def test_each_decoded_face_term_reaches_the_steering_through_the_sampler_steps(p
         assert losses[term].requires_grad, f"{term} is not differentiable"
         assert reached(codec, losses[term]) == everything, f"the {term} term does not reach every trained part"
     assert reached(codec, losses["diffusion"]) == steering  # the diffusion loss never sees the decoded face
+    assert reached(codec, losses["gen"]) == everything - {"fusion"}  # x_gen comes before the fusion
 
 
 def test_the_few_step_latent_carries_gradients_only_when_the_steering_trains(parts):
@@ -101,6 +103,7 @@ def test_the_few_step_latent_carries_gradients_only_when_the_steering_trains(par
     losses = losses_for(codec)
     for term in DECODED_TERMS:
         assert reached(codec, losses[term]) == {"decoder", "fusion"}, term
+    assert reached(codec, losses["gen"]) == {"decoder"}
 
 
 def test_gradient_checkpointing_of_the_steps_gives_the_same_gradients(parts):
@@ -118,14 +121,12 @@ def test_gradient_checkpointing_of_the_steps_gives_the_same_gradients(parts):
 
 def test_multi_realism_weights_the_realism_terms_by_the_realism_the_step_decodes_at(parts):
     """``--multi-realism``: the realism β a step is drawn at reaches the loss (the adversarial and detail terms are
-    scaled by β; the split too) and the fusion (β is its last input plane, and every decoded-face term trains the
-    weights that read it). Without the flag β changes neither weight."""
+    scaled by β; the split too) and the fusion (β scales and shifts its hidden layers, and every decoded-face term
+    trains the MLP that reads it). Without the flag β changes neither weight."""
     from fasdiff_lite.models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, realism_shares
 
     codec = perturbed_codec(*parts, "fasdiff", "fid")
     codec.fusion.add_realism_input()
-    with torch.no_grad():
-        codec.fusion.body[0].weight[:, -1].normal_(std=0.05)  # as if trained: the realism plane is read
     base = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, "split_below": SPLIT_BELOW}
     only_adv = {**base, **{k: 0.0 for k in ("l1", "hf", "lf", "detail", "id")}, "adv": 1.0, "multi_realism": 1.0}
     x = torch.rand(2, 3, 64, 64)
@@ -145,10 +146,42 @@ def test_multi_realism_weights_the_realism_terms_by_the_realism_the_step_decodes
     assert realism_shares(0.0, 0.5, w) == (0.0, 1.0, 1.0)
     with pytest.raises(ValueError, match="realism"):
         realism_shares(0.0, 1.5, {**w, "multi_realism": 1.0})
-    # the fusion's realism plane: decoded-face terms train the weights that read it (at a realism other than 0.5,
-    # which the fusion's inputs map to 0: a zero plane, no gradient to its weights)
+    # the fusion's FiLM: decoded-face terms train the MLP that reads β, from its zero start (its last layer)
+    film = codec.fusion.film
+    assert not film[-1].weight.any()
     torch.manual_seed(2)
     losses = codec.training_loss(x, 0.3, steps=2, realism=0.7, weights={**base, "multi_realism": 1.0},
                                  discriminator=disc)
-    g = torch.autograd.grad(losses["l1"], codec.fusion.body[0].weight)[0]
-    assert g[:, -1].abs().sum() > 0
+    for term in ("l1", "adv"):
+        g = torch.autograd.grad(losses[term], film[-1].weight, retain_graph=True)[0]
+        assert g.abs().sum() > 0, term
+
+
+def test_a_realism_aware_fusion_learns_to_answer_the_realism_it_is_asked_for():
+    """The mechanism, not only the wiring: taught a target that depends on β alone (x_fid at β = 0, x_gen at
+    β = 1), a FiLM fusion learns it, and a fusion that cannot see β (the same net, realism_input off) cannot do
+    better than the average of the two. The first realism input (a constant plane) trained in session 14 stayed at
+    0.003 against 0.07: this test fails for a β that does not reach the output."""
+    from torch.nn import functional as F
+
+    def fit(realism_input: bool) -> float:
+        torch.manual_seed(0)
+        fusion = FidelityFusion(channels=8, dilations=(1, 1), anchor="fid", realism_input=realism_input)
+        opt = torch.optim.Adam(fusion.parameters(), lr=1e-2)
+        gen = torch.Generator().manual_seed(0)
+        for _ in range(150):
+            x_gen, x_fid = torch.rand(8, 3, 8, 8, generator=gen), torch.rand(8, 3, 8, 8, generator=gen)
+            beta = torch.rand(8, generator=gen)
+            target = x_fid + beta.view(-1, 1, 1, 1) * (x_gen - x_fid)
+            loss = F.l1_loss(fusion(x_gen, x_fid, realism=beta if realism_input else None), target)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            x_gen, x_fid = torch.rand(64, 3, 8, 8, generator=gen), torch.rand(64, 3, 8, 8, generator=gen)
+            errs = [F.l1_loss(fusion(x_gen, x_fid, realism=b if realism_input else None), x_fid + b * (x_gen - x_fid))
+                    for b in (0.0, 1.0)]
+        return float(sum(errs) / 2)
+
+    blind, seeing = fit(False), fit(True)
+    assert seeing < 0.6 * blind, (seeing, blind)

@@ -60,7 +60,7 @@ CODEC_FILE = "codec.json"
 WEIGHTS_FILE = "control_lfe.safetensors"
 FORMAT = 2  # codec.json schema: 2 records the compressor, the prior's source and the control's config
 SAMPLER = "ddim"
-LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "id": 0.0, "split": 0.0,
+LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "id": 0.0, "gen": 0.0, "split": 0.0,
                 "multi_realism": 0.0}  # training_loss's defaults (multi_realism: 0 off, 1 on; see realism_shares)
 SPLIT_LEVELS = 2  # the split's low-pass: 2 = LL of 2 Haar levels with a ¼-Nyquist Fourier low-pass; 1 = level 1 and ½
 SPLIT_BELOW = 1.0  # the split acts below this rate only (1: at every rate but 1)
@@ -196,7 +196,11 @@ class FaSDiffCodec(nn.Module):
                 adv = −Disc(x̂)                                  adversarial (hinge): sharp, plausible detail
                 id = 1 − cos(Id(x̂), Id(x))                        identity (the paper's term), with a frozen proxy
                                                                  distilled from dlib (models/identity.py)
+                gen = ‖D(ẑ0) − x‖₁                                the diffusion's own face before the fusion and the
+                                                                 LF correction (which hide a drifting x_gen: it
+                                                                 trains the decoder and the steering, never the fusion)
             loss = diffusion + w_l1·l1 + w_hf·hf + w_lf·lf + w_detail·detail + w_adv·(1 − split·rate)·adv + w_id·id
+                   + w_gen·gen
 
         With ``multi_realism`` in ``weights`` the step's realism β also scales the split, the detail and the
         adversarial terms (:func:`realism_shares`), and a realism-aware fusion sees β: one decoder for the slider.
@@ -267,10 +271,13 @@ class FaSDiffCodec(nn.Module):
         and ``x_hat`` (detached)."""
         w = weights
         zero = torch.zeros((), device=x.device)
-        x_hat = self.fuse(self.decode_latent(z), x_fid, rate, realism)
+        crop = lambda im: im[..., : x.shape[-2], : x.shape[-1]]  # noqa: E731
+        x_gen = self.decode_latent(z)
+        gen = F.l1_loss(crop(x_gen), x) if w["gen"] > 0 else zero
+        x_hat = self.fuse(x_gen, x_fid, rate, realism)
         if self.lfe is not None:
             x_hat = self.lfe.correct(x_hat, x_fid)
-        x_hat = x_hat[..., : x.shape[-2], : x.shape[-1]]
+        x_hat = crop(x_hat)
         a, realism_share, detail_share = realism_shares(rate, realism, w)
         l1 = fidelity_l1(x_hat, x, a, int(w["split_levels"]))
         hf = a * hf_loss(x, x_hat) if w["hf"] > 0 and a > 0 else zero
@@ -280,9 +287,9 @@ class FaSDiffCodec(nn.Module):
         adv = generator_loss(discriminator(x_hat)) if (w["adv"] > 0 and discriminator is not None) else zero
         ident = identity_loss(identity, x_hat, x) if w["id"] > 0 else zero
         loss = (w["l1"] * l1 + w["hf"] * hf + w["lf"] * lf + w["detail"] * detail_share * detail
-                + w["adv"] * realism_share * adv + w["id"] * ident)
+                + w["adv"] * realism_share * adv + w["id"] * ident + w["gen"] * gen)
         return {"loss": loss, "l1": l1, "hf": hf, "lf": lf, "detail": detail, "adv": adv,
-                **({"id": ident} if w["id"] > 0 else {}),
+                **({"id": ident} if w["id"] > 0 else {}), **({"gen": gen} if w["gen"] > 0 else {}),
                 "x_hat": x_hat.detach()}
 
     def trainable_modules(self) -> dict[str, nn.Module]:

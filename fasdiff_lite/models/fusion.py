@@ -29,15 +29,22 @@ gen-anchored fusion starts at the diffusion's face and must learn to undo its er
 compressor's fidelity) and must learn to take the diffusion's drawn detail where the bits are few.
 
 **Which realism the reader asked for** (``realism_input``): the decoder's realism slider (0 = the compressor's
-own faithful reconstruction, 1 = the diffusion's full redrawing) becomes one more constant plane. Trained with
-``--multi-realism`` (``train/fasdiff.py``), the realism terms of the loss are weighted by the realism drawn for each
-step and the fidelity terms by the rest, so one decoder learns every point between fidelity and realism and the
-slider picks one at decode time — the "multi-realism" decoder of Agustsson et al., *Multi-Realism Image
-Compression with a Conditional Generator* (CVPR 2023), where a single β input moves a decoder along the
-distortion–realism trade-off. Without it the slider only moves the diffusion's starting noise, and a fusion that
-has learnt to keep x_fid's pixels undoes most of what that changes (the shipped decoder: the same face from realism
-0.1 to 1). :meth:`FidelityFusion.add_realism_input` turns a trained fusion into a realism-aware one that starts out
-the same.
+own faithful reconstruction, 1 = the diffusion's full redrawing) modulates every hidden layer (FiLM, Perez et al.,
+AAAI 2018)::
+
+    h_i ← SiLU(conv_i(h) · (1 + γ_i(β)) + δ_i(β))      (γ_i, δ_i) = MLP(β), one scale and shift per channel
+
+Trained with ``--multi-realism`` (``train/fasdiff.py``), the realism terms of the loss are weighted by the realism
+drawn for each step and the fidelity terms by the rest, so one decoder learns every point between fidelity and
+realism and the slider picks one at decode time — the "multi-realism" decoder of Agustsson et al., *Multi-Realism
+Image Compression with a Conditional Generator* (CVPR 2023), whose generator reads β the same way (a scale and
+shift of its layers). A first version gave β as one more constant input plane; after training, that plane's
+weights were 0.003 against 0.07 for the image planes and the fusion answered the same at every β (session 14): an
+additive constant into the first layer is easy to ignore, a multiplicative one on every layer is not. Without a
+realism input the slider only moves the diffusion's starting noise, and a fusion that has learnt to keep x_fid's
+pixels undoes most of what that changes (the shipped decoder: the same face from realism 0.1 to 1).
+:meth:`FidelityFusion.add_realism_input` turns a trained fusion into a realism-aware one that starts out the same
+(the MLP's last layer is zero: γ = δ = 0).
 
 Its last layer starts at zero, so a codec that gains a fusion decodes exactly as before until it is trained
 (with ``anchor="fid"``: as the compressor alone, before the LFE's correction). It is
@@ -53,13 +60,14 @@ import torch.nn as nn
 
 
 ANCHORS = ("gen", "fid")  # the image the residual is added to: the decoded face, or x_fid
+FILM_HIDDEN = 32  # the width of the MLP that turns the realism into each hidden layer's scale and shift
 
 
 class FidelityFusion(nn.Module):
     """``forward(x_gen, x_fid, rate=None, realism=None) -> x_gen (or x_fid, with anchor="fid") + residual``; images
     N×3×H×W in [0, 1] (the result is not clamped); ``rate`` and ``realism`` (a number in [0, 1] or one per image) are
-    needed when built with ``rate_input`` / ``realism_input``. Input planes, in this order: x_gen, x_fid, the rate,
-    the realism."""
+    needed when built with ``rate_input`` / ``realism_input``. Input planes, in this order: x_gen, x_fid, the rate;
+    the realism scales and shifts the hidden layers (:data:`FILM_HIDDEN` units in its MLP)."""
 
     def __init__(self, channels: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 1), rate_input: bool = False,
                  anchor: str = "gen", realism_input: bool = False):
@@ -70,7 +78,7 @@ class FidelityFusion(nn.Module):
         self.channels, self.dilations = int(channels), tuple(int(d) for d in dilations)
         self.rate_input, self.realism_input = bool(rate_input), bool(realism_input)
         layers: list[nn.Module] = []
-        c_in = 6 + self.rate_input + self.realism_input
+        c_in = 6 + self.rate_input
         for d in self.dilations:
             layers += [nn.Conv2d(c_in, self.channels, 3, padding=d, dilation=d, padding_mode="replicate"), nn.SiLU()]
             c_in = self.channels
@@ -78,18 +86,36 @@ class FidelityFusion(nn.Module):
         self.out = nn.Conv2d(self.channels, 3, 3, padding=1, padding_mode="replicate")
         nn.init.zeros_(self.out.weight)  # starts as the identity: x_out = x_gen
         nn.init.zeros_(self.out.bias)
+        self.film = self._film() if self.realism_input else None
+
+    def _film(self) -> nn.Sequential:
+        """The MLP realism → (γ, δ) of every hidden layer, its last layer zero (γ = δ = 0: no change)."""
+        p = next(self.parameters())
+        film = nn.Sequential(nn.Linear(1, FILM_HIDDEN), nn.SiLU(),
+                             nn.Linear(FILM_HIDDEN, 2 * self.channels * len(self.dilations))).to(p.device, p.dtype)
+        nn.init.zeros_(film[-1].weight)
+        nn.init.zeros_(film[-1].bias)
+        return film
 
     def forward(self, x_gen: torch.Tensor, x_fid: torch.Tensor, rate=None, realism=None) -> torch.Tensor:
         if x_gen.shape != x_fid.shape:
             raise ValueError(f"x_gen {tuple(x_gen.shape)} and x_fid {tuple(x_fid.shape)} must have the same shape")
         x_gen = x_gen.to(self.out.weight.dtype)  # the fusion's own precision (float64 too: evaluation/portability)
         planes = [x_gen, x_fid.to(x_gen.dtype)]
-        for name, wanted, value in (("rate", self.rate_input, rate), ("realism", self.realism_input, realism)):
-            if wanted:
-                planes.append(self._plane(name, value, x_gen))
+        if self.rate_input:
+            planes.append(self._plane("rate", rate, x_gen))
         h = torch.cat(planes, dim=1) * 2 - 1
+        if self.film is not None:  # (N, layers, 2, channels, 1, 1): each hidden layer's scale and shift
+            beta = self._plane("realism", realism, x_gen)[:, :, 0, 0] * 2 - 1
+            film = self.film(beta).view(len(beta), len(self.dilations), 2, self.channels, 1, 1)
+        for i in range(len(self.dilations)):
+            conv, act = self.body[2 * i], self.body[2 * i + 1]
+            h = conv(h)
+            if self.film is not None:
+                h = h * (1 + film[:, i, 0]) + film[:, i, 1]
+            h = act(h)
         base = x_gen if self.anchor == "gen" else planes[1]
-        return base + self.out(self.body(h))
+        return base + self.out(h)
 
     def _plane(self, name: str, value, like: torch.Tensor) -> torch.Tensor:
         """A number in [0, 1] (or one per image) as a constant N×1×H×W plane."""
@@ -122,10 +148,10 @@ class FidelityFusion(nn.Module):
         return self
 
     def add_realism_input(self) -> "FidelityFusion":
-        """Give a trained fusion the decode's realism as its last input plane, with zero weights: it decodes exactly
-        as before until it is trained further (``train fasdiff --multi-realism``)."""
+        """Give a trained fusion the decode's realism, as a scale and shift of its hidden layers that start at zero:
+        it decodes exactly as before until it is trained further (``train fasdiff --multi-realism``)."""
         if not self.realism_input:
-            self._add_plane(6 + self.rate_input)
+            self.film = self._film()
             self.realism_input = True
         return self
 

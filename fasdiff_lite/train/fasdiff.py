@@ -52,6 +52,7 @@ class Config(loop.TrainConfig):
     detail_weight: float = LOSS_WEIGHTS["detail"]
     adv_weight: float = LOSS_WEIGHTS["adv"]
     id_weight: float = LOSS_WEIGHTS["id"]
+    gen_weight: float = LOSS_WEIGHTS["gen"]  # L1 of the diffusion's own face x_gen (before the fusion and LF correction)
     identity: str | None = None  # the identity proxy's folder (fasdiff-lite train identity --export DIR)
     split: float = LOSS_WEIGHTS["split"]  # 0: pixel fidelity at every rate; 1: at rate r, a share r of it (the rest low-pass)
     split_levels: int = SPLIT_LEVELS  # the split's low-pass band: 2 (¼ Nyquist) or 1 (½ Nyquist, wider)
@@ -120,8 +121,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "every step")
     m.add_argument("--multi-realism", action="store_true", help="one decoder for the whole realism slider (Agustsson "
                    "et al., CVPR 2023): each step's realism β (drawn in [0.05, 1]) weights the adversarial and detail "
-                   "terms and the split, and the fusion (if any) sees β as an input plane (a trained one starts out "
-                   "the same)")
+                   "terms and the split, and the fusion (if any) reads β as a scale and shift of its layers (a trained "
+                   "one starts out the same)")
     m.add_argument("--checkpoint-steps", action="store_true", help="gradient checkpointing of the few sampler steps "
                    "the decoded-face terms train the control and the LFE through: each step's activations are "
                    "recomputed in the backward pass (measured: batch 12, 4 steps, one CPU thread: 2.1 s and +625 MiB a "
@@ -230,7 +231,7 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     disc = PatchDiscriminator().to(codec.prior.device)
     d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
     weights = {"l1": cfg.l1_weight, "hf": cfg.hf_weight, "lf": cfg.lf_weight, "detail": cfg.detail_weight,
-               "adv": cfg.adv_weight, "id": cfg.id_weight, "split": cfg.split, "split_levels": cfg.split_levels,
+               "adv": cfg.adv_weight, "id": cfg.id_weight, "gen": cfg.gen_weight, "split": cfg.split, "split_levels": cfg.split_levels,
                "split_below": cfg.split_below, "multi_realism": float(cfg.multi_realism)}
     box = {}
     groups, dataset, run_cfg = None, data.FaceDataset(faces, augment=False), cfg
