@@ -158,30 +158,33 @@ def test_multi_realism_weights_the_realism_terms_by_the_realism_the_step_decodes
 
 
 def test_a_realism_aware_fusion_learns_to_answer_the_realism_it_is_asked_for():
-    """The mechanism, not only the wiring: taught a target that depends on β alone (x_fid at β = 0, x_gen at
-    β = 1), a FiLM fusion learns it, and a fusion that cannot see β (the same net, realism_input off) cannot do
-    better than the average of the two. The first realism input (a constant plane) trained in session 14 stayed at
-    0.003 against 0.07: this test fails for a β that does not reach the output."""
+    """The mechanism, not only the wiring: taught a target that depends on β (x_fid + β²·(x_gen − x_fid)), a FiLM
+    fusion learns it; with its FiLM frozen at zero (only the blend x_fid + β·(answer − x_fid) sees β) it cannot, nor
+    can a fusion without a realism input. The first realism input (a constant plane) trained in session 14 stayed at
+    0.003 against 0.07: this test fails for a β that does not reach the layers."""
     from torch.nn import functional as F
 
-    def fit(realism_input: bool) -> float:
+    target = lambda x_gen, x_fid, b: x_fid + b.view(-1, 1, 1, 1) ** 2 * (x_gen - x_fid)  # noqa: E731
+
+    def fit(realism_input: bool, film: bool = True) -> float:
         torch.manual_seed(0)
         fusion = FidelityFusion(channels=8, dilations=(1, 1), anchor="fid", realism_input=realism_input)
-        opt = torch.optim.Adam(fusion.parameters(), lr=1e-2)
+        if realism_input and not film:
+            fusion.film.requires_grad_(False)
+        opt = torch.optim.Adam([p for p in fusion.parameters() if p.requires_grad], lr=1e-2)
         gen = torch.Generator().manual_seed(0)
+        run = lambda g, f, b: fusion(g, f, realism=b if realism_input else None)  # noqa: E731
         for _ in range(150):
             x_gen, x_fid = torch.rand(8, 3, 8, 8, generator=gen), torch.rand(8, 3, 8, 8, generator=gen)
             beta = torch.rand(8, generator=gen)
-            target = x_fid + beta.view(-1, 1, 1, 1) * (x_gen - x_fid)
-            loss = F.l1_loss(fusion(x_gen, x_fid, realism=beta if realism_input else None), target)
+            loss = F.l1_loss(run(x_gen, x_fid, beta), target(x_gen, x_fid, beta))
             opt.zero_grad()
             loss.backward()
             opt.step()
         with torch.no_grad():
             x_gen, x_fid = torch.rand(64, 3, 8, 8, generator=gen), torch.rand(64, 3, 8, 8, generator=gen)
-            errs = [F.l1_loss(fusion(x_gen, x_fid, realism=b if realism_input else None), x_fid + b * (x_gen - x_fid))
-                    for b in (0.0, 1.0)]
-        return float(sum(errs) / 2)
+            beta = torch.rand(64, generator=gen)
+            return float(F.l1_loss(run(x_gen, x_fid, beta), target(x_gen, x_fid, beta)))
 
-    blind, seeing = fit(False), fit(True)
-    assert seeing < 0.6 * blind, (seeing, blind)
+    blind, blend_only, film = fit(False), fit(True, film=False), fit(True)
+    assert film < 0.6 * blend_only and blend_only < blind, (film, blend_only, blind)

@@ -17,7 +17,8 @@
                  5. decode         x_gen = D(ẑ₀), D the codec's own fine-tuned copy of the VAE decoder
                                    (``LatentDecoder``, models/latent_decoder.py; trained with an adversarial
                                    term: models/adversarial.py);
-                                   with a fidelity fusion (models/fusion.py): x_gen + f([x_gen, x_fid(, rate)])
+                                   with a fidelity fusion (models/fusion.py): x_gen (or x_fid) + f([x_gen, x_fid(, rate)]),
+                                   its layers scaled and shifted by the realism in a realism-aware one
                  6. LF correction  x_out = x_gen − LF(x_gen) + LF(x_fid)   (LFE variants; HybridLFE.correct)
                  7. crop           back to the original size
 
@@ -196,9 +197,12 @@ class FaSDiffCodec(nn.Module):
                 adv = −Disc(x̂)                                  adversarial (hinge): sharp, plausible detail
                 id = 1 − cos(Id(x̂), Id(x))                        identity (the paper's term), with a frozen proxy
                                                                  distilled from dlib (models/identity.py)
-                gen = ‖D(ẑ0) − x‖₁                                the diffusion's own face before the fusion and the
-                                                                 LF correction (which hide a drifting x_gen: it
-                                                                 trains the decoder and the steering, never the fusion)
+                gen = ‖LF(D(ẑ0)) − LF(x)‖₁                        the diffusion's own face before the fusion and the
+                                                                 LF correction, which hide an x_gen whose coarse
+                                                                 structure drifts (the shipped decoder's: 42 grey
+                                                                 levels darker); low-pass only, so it asks for no
+                                                                 detail; trains the decoder and the steering, never
+                                                                 the fusion
             loss = diffusion + w_l1·l1 + w_hf·hf + w_lf·lf + w_detail·detail + w_adv·(1 − split·rate)·adv + w_id·id
                    + w_gen·gen
 
@@ -273,7 +277,7 @@ class FaSDiffCodec(nn.Module):
         zero = torch.zeros((), device=x.device)
         crop = lambda im: im[..., : x.shape[-2], : x.shape[-1]]  # noqa: E731
         x_gen = self.decode_latent(z)
-        gen = F.l1_loss(crop(x_gen), x) if w["gen"] > 0 else zero
+        gen = fidelity_l1(crop(x_gen), x, 0.0, int(w["split_levels"])) if w["gen"] > 0 else zero
         x_hat = self.fuse(x_gen, x_fid, rate, realism)
         if self.lfe is not None:
             x_hat = self.lfe.correct(x_hat, x_fid)

@@ -60,6 +60,7 @@ class Config(loop.TrainConfig):
     rate_power: float = 1.0  # each step's rate is u**rate_power, u ~ U[0, 1]: above 1 favours the low rates
     adv_start: int = 500  # steps before the adversarial term switches on (the discriminator trains from step 0)
     init: str | None = None  # start the control, LFE and decoder from this codec folder (e.g. a shipped codec)
+    init_parts: str = "all"  # which of --init's parts to take (comma-separated); the rest start fresh
     fusion: bool = False  # add a fidelity fusion (models/fusion.py); starts as the identity
     fusion_rate: bool = False  # give the fusion the file's rate as an input (a trained one starts out the same)
     fusion_anchor: str | None = None  # gen / fid: the image the fusion's residual is added to (another than --init's: a fresh fusion)
@@ -131,6 +132,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "`fasdiff-lite train identity --export DIR`); needed with --id-weight")
     m.add_argument("--init", default=None, help="start from the trained parts of this codec folder (e.g. "
                    "fasdiff_lite/assets/fasdiff/full) instead of a fresh control: continue a training on another machine")
+    m.add_argument("--init-parts", default="all", help="which of --init's parts to take, comma-separated: control, "
+                   "lfe, decoder, fusion (default all). On another prior, the control (a copy of the UNet's encoder) "
+                   "and the decoder (a copy of the VAE's) belong to the old one: take lfe,fusion and start those two "
+                   "fresh from the new prior")
 
 
 def build(cfg: Config, fusion_config: dict | None = None) -> FaSDiffCodec:
@@ -166,12 +171,25 @@ def start_codec(cfg: Config) -> FaSDiffCodec:
         init_fusion = {**(init_fusion or {}), **shape}
     codec = build(cfg, fusion_config=init_fusion)
     if cfg.init:
-        codec.load_trainable(cfg.init, missing_ok=("fusion",), skip=("fusion",) if fresh else ())
+        taken = init_parts(cfg, codec)
+        skip = tuple(k for k in codec.trainable_modules() if k not in taken or (k == "fusion" and fresh))
+        codec.load_trainable(cfg.init, missing_ok=("fusion",), skip=skip)
     if cfg.fusion_rate:
         codec.fusion.add_rate_input()
     if cfg.multi_realism and codec.fusion is not None:
         codec.fusion.add_realism_input()
     return codec
+
+
+def init_parts(cfg: Config, codec: FaSDiffCodec) -> set[str]:
+    """The parts ``--init-parts`` takes from ``--init`` (all of the codec's trainable parts by default)."""
+    parts = set(codec.trainable_modules())
+    if cfg.init_parts == "all":
+        return parts
+    asked = {p.strip() for p in cfg.init_parts.split(",") if p.strip()}
+    if not asked or asked - parts:
+        raise ValueError(f"--init-parts: choose from {', '.join(codec.trainable_modules())} (got {cfg.init_parts!r})")
+    return asked
 
 
 def fusion_shape(cfg: Config) -> dict:
@@ -261,7 +279,7 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     history = loop.run(run_cfg, dataset, {**modules, "discriminator": disc}, opt, step_fn,
                        aux=(d_opt, disc_loss), desc=f"train {cfg.variant}")
     codec.training_info = loop.training_facts(cfg, history, len(faces), t0, weights=weights, adv_start=cfg.adv_start,
-                                              init=cfg.init, fusion=cfg.fusion, train_parts=cfg.train_parts,
+                                              init=cfg.init, init_parts=cfg.init_parts, fusion=cfg.fusion, train_parts=cfg.train_parts,
                                               identity=cfg.identity, latent_cache=cfg.latent_cache,
                                               rate_power=cfg.rate_power, fusion_rate=bool(codec.fusion and codec.fusion.rate_input),
                                               fusion_anchor=codec.fusion.anchor if codec.fusion else None,
