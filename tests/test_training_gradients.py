@@ -120,8 +120,8 @@ def test_gradient_checkpointing_of_the_steps_gives_the_same_gradients(parts):
 
 
 def test_multi_realism_weights_the_realism_terms_by_the_realism_the_step_decodes_at(parts):
-    """``--multi-realism``: the realism β a step is drawn at reaches the loss (the adversarial and detail terms are
-    scaled by β; the split too) and the fusion (β scales and shifts its hidden layers, and every decoded-face term
+    """``--multi-realism``: the realism β a step is drawn at reaches the loss (the adversarial term and the split are
+    scaled by β; the detail energy asked moves from x_fid's to the original's) and the fusion (β scales and shifts its hidden layers, and every decoded-face term
     trains the MLP that reads it). Without the flag β changes neither weight."""
     from fasdiff_lite.models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, realism_shares
 
@@ -146,6 +146,20 @@ def test_multi_realism_weights_the_realism_terms_by_the_realism_the_step_decodes
     assert realism_shares(0.0, 0.5, w) == (0.0, 1.0, 1.0)
     with pytest.raises(ValueError, match="realism"):
         realism_shares(0.0, 1.5, {**w, "multi_realism": 1.0})
+    # the detail term asks for a detail energy β of the way (in log) from x_fid's to the original's
+    from fasdiff_lite import frequency
+
+    e = lambda im: frequency.detail_energy(im).clamp_min(1e-8).log()  # noqa: E731
+    only_detail = {**base, **{k: 0.0 for k in ("l1", "hf", "lf", "adv", "id")}, "detail": 1.0, "multi_realism": 1.0}
+    with torch.no_grad():
+        z, x_fid, _ = codec.few_step_latent(x, 0.3, steps=2)
+        for beta in (0.0, 0.4, 1.0):
+            out = codec.decoded_loss(x, z, x_fid, 0.3, only_detail, realism=beta)
+            target = (1 - beta) * e(x_fid[..., :64, :64]) + beta * e(x)
+            assert torch.allclose(out["detail"], (e(out["x_hat"]) - target).abs().mean(), atol=1e-6), beta
+            off = codec.decoded_loss(x, z, x_fid, 0.3, {**only_detail, "multi_realism": 0.0}, realism=beta)
+            assert torch.allclose(off["detail"], (e(off["x_hat"]) - e(x)).abs().mean(), atol=1e-6)
+        assert not torch.allclose(e(x_fid), e(x))  # the two targets differ, so the check above can fail
     # the fusion's FiLM: decoded-face terms train the MLP that reads β, from its zero start (its last layer)
     film = codec.fusion.film
     assert not film[-1].weight.any()

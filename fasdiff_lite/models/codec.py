@@ -65,6 +65,7 @@ LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "id
                 "multi_realism": 0.0}  # training_loss's defaults (multi_realism: 0 off, 1 on; see realism_shares)
 SPLIT_LEVELS = 2  # the split's low-pass: 2 = LL of 2 Haar levels with a ¼-Nyquist Fourier low-pass; 1 = level 1 and ½
 SPLIT_BELOW = 1.0  # the split acts below this rate only (1: at every rate but 1)
+TRAINABLE_PARTS = ("control", "lfe", "decoder", "fusion")  # what training changes (trainable_modules: those it has)
 
 
 class FaSDiffCodec(nn.Module):
@@ -206,8 +207,9 @@ class FaSDiffCodec(nn.Module):
             loss = diffusion + w_l1·l1 + w_hf·hf + w_lf·lf + w_detail·detail + w_adv·(1 − split·rate)·adv + w_id·id
                    + w_gen·gen
 
-        With ``multi_realism`` in ``weights`` the step's realism β also scales the split, the detail and the
-        adversarial terms (:func:`realism_shares`), and a realism-aware fusion sees β: one decoder for the slider.
+        With ``multi_realism`` in ``weights`` the step's realism β also scales the split and the adversarial term
+        and sets the detail energy asked (:func:`realism_shares`), and a realism-aware fusion sees β: one decoder
+        for the slider.
 
         ``a = pixel_share(rate, split)``: how much of the fidelity is asked pixel by pixel. With ``split = 0`` it is
         1 at every rate (plain L1 and wavelet MSE) and the adversarial term has the same weight at every rate. With
@@ -282,15 +284,19 @@ class FaSDiffCodec(nn.Module):
         if self.lfe is not None:
             x_hat = self.lfe.correct(x_hat, x_fid)
         x_hat = crop(x_hat)
-        a, realism_share, detail_share = realism_shares(rate, realism, w)
+        a, realism_share, detail_at = realism_shares(rate, realism, w)
         l1 = fidelity_l1(x_hat, x, a, int(w["split_levels"]))
         hf = a * hf_loss(x, x_hat) if w["hf"] > 0 and a > 0 else zero
         lf = lf_consistency_loss(x, x_hat) if (w["lf"] > 0 and self.lfe is not None) else zero
         e = lambda im: frequency.detail_energy(im).clamp_min(1e-8).log()  # noqa: E731
-        detail = (e(x_hat) - e(x)).abs().mean() if w["detail"] > 0 and detail_share > 0 else zero
+        if w["detail"] > 0:  # the detail energy asked: the original's, or (multi-realism) part way from x_fid's
+            target = e(x) if detail_at == 1 else (1 - detail_at) * e(crop(x_fid)) + detail_at * e(x)
+            detail = (e(x_hat) - target).abs().mean()
+        else:
+            detail = zero
         adv = generator_loss(discriminator(x_hat)) if (w["adv"] > 0 and discriminator is not None) else zero
         ident = identity_loss(identity, x_hat, x) if w["id"] > 0 else zero
-        loss = (w["l1"] * l1 + w["hf"] * hf + w["lf"] * lf + w["detail"] * detail_share * detail
+        loss = (w["l1"] * l1 + w["hf"] * hf + w["lf"] * lf + w["detail"] * detail
                 + w["adv"] * realism_share * adv + w["id"] * ident + w["gen"] * gen)
         return {"loss": loss, "l1": l1, "hf": hf, "lf": lf, "detail": detail, "adv": adv,
                 **({"id": ident} if w["id"] > 0 else {}), **({"gen": gen} if w["gen"] > 0 else {}),
@@ -299,9 +305,7 @@ class FaSDiffCodec(nn.Module):
     def trainable_modules(self) -> dict[str, nn.Module]:
         """What training changes: the control, the LFE when this variant has one, the codec's own decoder and the
         fidelity fusion when it has them."""
-        return {"control": self.control, **({"lfe": self.lfe} if self.lfe is not None else {}),
-                **({"decoder": self.decoder} if self.decoder is not None else {}),
-                **({"fusion": self.fusion} if self.fusion is not None else {})}
+        return {k: getattr(self, k) for k in TRAINABLE_PARTS if getattr(self, k) is not None}
 
     # ------------------------------------------------------------------------------ saving
     def trainable_state(self) -> dict[str, torch.Tensor]:
@@ -399,17 +403,22 @@ class FaSDiffCodec(nn.Module):
 
 
 def realism_shares(rate: float, realism: float, weights: dict) -> tuple[float, float, float]:
-    """(pixel share, adversarial share, detail share) of :meth:`FaSDiffCodec.decoded_loss` for one step at ``rate``
+    """(pixel share, adversarial share, detail target) of :meth:`FaSDiffCodec.decoded_loss` for one step at ``rate``
     and ``realism``, from ``weights``' ``split``, ``split_below`` and ``multi_realism``.
 
     Without ``multi_realism`` (0): the pixel share is :func:`pixel_share` (the rate split), the adversarial term's
-    share is all of it at rate 0 and ``1 − split`` from ``split_below`` up, the detail term's is 1; the realism the
-    step was drawn at changes only the diffusion's starting noise.
+    share is all of it at rate 0 and ``1 − split`` from ``split_below`` up, and the detail term asks for the
+    original's detail energy (target 1); the realism the step was drawn at changes only the diffusion's starting noise.
 
-    With ``multi_realism`` (1), the realism β of the step weights the realism side (Agustsson et al., CVPR 2023:
-    loss = distortion + β·realism): the split and both the adversarial and the detail terms are scaled by β, so at
-    β → 0 the decoder is asked for the original pixel by pixel (the faithful face), at β = 1 for the same as without
-    it. A realism-aware fusion sees β, so one decoder learns the whole trade-off and the slider picks a point on it."""
+    With ``multi_realism`` (1), the realism β of the step moves the loss from fidelity to realism (Agustsson et al.,
+    CVPR 2023: loss = distortion + β·realism): β scales the split and the adversarial term, and the detail term asks
+    for a detail energy β of the way (in log) from x_fid's to the original's: ``log E = (1 − β)·log E(x_fid) +
+    β·log E(x)``. So at β → 0 the decoder is asked for the original pixel by pixel with as little fine detail as the
+    compressor's own face, at β = 1 for the same as without it, and in between for a face whose detail grows with β.
+    (Scaling the detail term by β instead, as first tried, did not make a slider: the term is an order of magnitude
+    above the L1 one, so even a quarter of it asked for full detail, and the slider's detail ratio was flat from
+    β 0.25 up; session 15.) A realism-aware fusion sees β, so one decoder learns the whole trade-off and the slider
+    picks a point on it."""
     beta = check_realism(realism) if weights.get("multi_realism", 0.0) else 1.0
     split, below = weights["split"], weights["split_below"]
     a = pixel_share(rate, beta * split, below)

@@ -34,7 +34,7 @@ from .. import data, settings
 from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, VARIANTS
 from ..models import zoo
 from ..models.adversarial import PatchDiscriminator, discriminator_loss
-from ..models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, FaSDiffCodec
+from ..models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, TRAINABLE_PARTS, FaSDiffCodec
 from ..models.fusion import ANCHORS, FidelityFusion
 from ..models.identity import IdentityNet
 from ..models.prior_loading import load_prior
@@ -153,7 +153,8 @@ def start_codec(cfg: Config) -> FaSDiffCodec:
     ``--init``; a fresh one for ``--fusion`` or for another ``--fusion-anchor`` than ``--init``'s; made rate-aware by
     ``--fusion-rate``). Sets ``cfg.fusion`` to whether the codec has one. ``benchmarks/decoder_probe.py`` rebuilds a
     run's codec with it from the config saved in the run's checkpoint."""
-    init_fusion = FaSDiffCodec.read_config(cfg.init).get("fusion") if cfg.init else None
+    taken = init_parts(cfg)
+    init_fusion = FaSDiffCodec.read_config(cfg.init).get("fusion") if cfg.init and "fusion" in taken else None
     if init_fusion:
         cfg.fusion = True  # a codec that has a fusion keeps it: without this its weights would be dropped
     fresh = bool(cfg.fusion_anchor and cfg.fusion_anchor != (init_fusion or {}).get("anchor", "gen"))
@@ -171,7 +172,6 @@ def start_codec(cfg: Config) -> FaSDiffCodec:
         init_fusion = {**(init_fusion or {}), **shape}
     codec = build(cfg, fusion_config=init_fusion)
     if cfg.init:
-        taken = init_parts(cfg, codec)
         skip = tuple(k for k in codec.trainable_modules() if k not in taken or (k == "fusion" and fresh))
         codec.load_trainable(cfg.init, missing_ok=("fusion",), skip=skip)
     if cfg.fusion_rate:
@@ -181,14 +181,14 @@ def start_codec(cfg: Config) -> FaSDiffCodec:
     return codec
 
 
-def init_parts(cfg: Config, codec: FaSDiffCodec) -> set[str]:
-    """The parts ``--init-parts`` takes from ``--init`` (all of the codec's trainable parts by default)."""
-    parts = set(codec.trainable_modules())
+def init_parts(cfg: Config) -> set[str]:
+    """The parts ``--init-parts`` takes from ``--init``: all the codec's trainable parts by default (a fusion only
+    when it is one of them: ``--init-parts lfe`` on a codec with a fusion gives a codec without one)."""
     if cfg.init_parts == "all":
-        return parts
+        return set(TRAINABLE_PARTS)
     asked = {p.strip() for p in cfg.init_parts.split(",") if p.strip()}
-    if not asked or asked - parts:
-        raise ValueError(f"--init-parts: choose from {', '.join(codec.trainable_modules())} (got {cfg.init_parts!r})")
+    if not asked or asked - set(TRAINABLE_PARTS):
+        raise ValueError(f"--init-parts: choose from {', '.join(TRAINABLE_PARTS)} (got {cfg.init_parts!r})")
     return asked
 
 

@@ -1,0 +1,101 @@
+#!/bin/bash
+# Issue 28, step 3: the decoders on the new prior, one recipe, two lanes in parallel (one torch thread each).
+#
+#   checkpoints/decoders28.sh run     # nohup checkpoints/decoders28.sh run > runs/decoders28.log 2>&1 &
+#   checkpoints/decoders28.sh save    # before a session ends: each run's portable checkpoint (and finished export)
+#   checkpoints/decoders28.sh status
+#
+# Waits for the new prior (runs/prior28, from pipeline28.sh). Each run resumes from runs/<run> or, on a fresh machine,
+# from checkpoints/<run>; a run is done when its export exists. Code runs from a worktree of the commit the script
+# started on (/tmp/decoders28). The runs, and the idea each ablates against d28-full:
+#   d28-full      fasdiff on the new prior (the method: wavelet compressor, control, LFE, fusion)
+#   d28-nolfe     without the LFE                      d28-plain     the hyperprior compressor, no LFE
+#   d28-nofusion  without the fidelity fusion          d28-oldprior  on the 680-face prior (the bigger prior's share)
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+RUNS="$ROOT/runs"
+SHARED="${FASDIFF_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
+THREADS="${FASDIFF_THREADS:-1}"
+STEPS="${DECODER_STEPS:-3000}"
+PY="$ROOT/.venv/bin/python"
+CLI="$ROOT/.venv/bin/fasdiff-lite"
+TREE=/tmp/decoders28
+ASSETS=fasdiff_lite/assets/fasdiff
+LANE1="d28-full d28-plain d28-oldprior"
+LANE2="d28-nolfe d28-nofusion"
+
+# One recipe (see the FaSDiff card, "Session 15"): every part trained through the 1–4 sampler steps, one decoder for
+# the whole realism slider, the identity term with the proxy distilled on UTKFace, and the low-pass of x_gen kept.
+RECIPE=(--faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 2e-4 --multi-realism --split 1 --detail-weight 1
+        --adv-weight 0.05 --adv-start 500 --id-weight 0.2 --identity "$RUNS/identity28/export" --gen-weight 0.1
+        --checkpoint-every 250 --threads "$THREADS")
+
+args_of() {  # the run's own flags: its variant, prior and what it takes from the shipped codec
+  case $1 in
+    d28-full) echo "--variant fasdiff --prior $RUNS/prior28 --init $ASSETS/full --init-parts lfe,fusion" ;;
+    d28-nolfe) echo "--variant fasdiff-nolfe --prior $RUNS/prior28 --init $ASSETS/nolfe --init-parts fusion" ;;
+    d28-plain) echo "--variant fasdiff-plain --prior $RUNS/prior28 --init $ASSETS/plain --init-parts fusion" ;;
+    d28-nofusion) echo "--variant fasdiff --prior $RUNS/prior28 --init $ASSETS/full --init-parts lfe" ;;
+    d28-oldprior) echo "--variant fasdiff --prior tiny --init $ASSETS/full --init-parts lfe,fusion" ;;
+  esac
+}
+
+step_of() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1] + '/checkpoint/progress.json'))['step'])" "$1" 2>/dev/null || echo 0; }
+done_marker() { echo "$RUNS/$1-export/codec.json"; }
+
+train_one() {
+  local r=$1
+  if [ ! -f "$(done_marker "$r")" ] && [ -f "$ROOT/checkpoints/$r/export/codec.json" ]; then
+    mkdir -p "$RUNS/$r-export" && cp -r "$ROOT/checkpoints/$r/export/." "$RUNS/$r-export/"  # finished elsewhere
+  fi
+  if [ -f "$(done_marker "$r")" ]; then echo "$r: done"; return; fi
+  if [ ! -f "$RUNS/$r/checkpoint/progress.json" ] && [ -f "$ROOT/checkpoints/$r/checkpoint/progress.json" ]; then
+    mkdir -p "$RUNS/$r" && cp -r "$ROOT/checkpoints/$r/checkpoint" "$RUNS/$r/"
+    echo "$r: resumed from the committed checkpoint (step $(step_of "$RUNS/$r"))"
+  fi
+  echo "$r: starting $(date -u +%H:%M)"
+  # shellcheck disable=SC2046
+  (cd "$TREE" && PYTHONPATH="$TREE" FASDIFF_SHARED="$SHARED" "$CLI" train fasdiff $(args_of "$r") "${RECIPE[@]}" \
+    --out "$RUNS/$r" --export "$RUNS/$r-export") > "$RUNS/$r.log" 2>&1 || echo "$r: failed (see runs/$r.log)"
+  echo "$r: finished $(date -u +%H:%M)"
+}
+
+lane() { for r in "$@"; do train_one "$r"; done; }
+
+run() {
+  while [ ! -f "$RUNS/prior28/train_prior.json" ]; do sleep 120; done  # the new prior's export is complete
+  if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null; fi
+  echo "code: $(git -C "$TREE" log --oneline -1)"
+  lane $LANE1 &
+  lane $LANE2 &
+  wait
+}
+
+status() {
+  for r in $LANE1 $LANE2; do
+    if [ -f "$(done_marker "$r")" ]; then echo "$r: done (runs/$r-export)"
+    elif [ -f "$RUNS/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$RUNS/$r") of $STEPS"
+    elif [ -f "$ROOT/checkpoints/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$ROOT/checkpoints/$r") (committed only)"
+    else echo "$r: not started"; fi
+  done
+}
+
+save() {
+  for r in $LANE1 $LANE2; do
+    if [ -f "$RUNS/$r/checkpoint/progress.json" ]; then
+      "$PY" -c "import sys; sys.path.insert(0, sys.argv[3]); from fasdiff_lite.train import loop; print(loop.portable_checkpoint(sys.argv[1], sys.argv[2]))" \
+        "$RUNS/$r" "$ROOT/checkpoints/$r" "$ROOT"
+    fi
+    if [ -f "$(done_marker "$r")" ]; then
+      rm -rf "$ROOT/checkpoints/$r/export" && mkdir -p "$ROOT/checkpoints/$r/export"
+      cp -r "$RUNS/$r-export/." "$ROOT/checkpoints/$r/export/"
+    fi
+  done
+}
+
+case "${1:-status}" in
+  run) run ;;
+  save) save ;;
+  status) status ;;
+  *) echo "usage: $0 run|save|status" >&2; exit 2 ;;
+esac
