@@ -4,6 +4,7 @@
 #   checkpoints/decoders28.sh run     # nohup checkpoints/decoders28.sh run > runs/decoders28.log 2>&1 &
 #   checkpoints/decoders28.sh save    # before a session ends: each run's portable checkpoint (and finished export)
 #   checkpoints/decoders28.sh status
+#   checkpoints/decoders28.sh oldprior  # the run on the old prior alone (it does not wait for the new one)
 #
 # Waits for the new prior (runs/prior28, from pipeline28.sh). Each run resumes from runs/<run> or, on a fresh machine,
 # from checkpoints/<run>; a run is done when its export exists. Code runs from a worktree of the commit the script
@@ -21,8 +22,9 @@ PY="$ROOT/.venv/bin/python"
 CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/decoders28
 ASSETS=fasdiff_lite/assets/fasdiff
-LANE1="d28-full d28-plain d28-oldprior"
+LANE1="d28-full d28-plain"
 LANE2="d28-nolfe d28-nofusion"
+OLD="d28-oldprior"  # needs no new prior: `decoders28.sh oldprior` runs it on its own, at any time
 
 # One recipe (see the FaSDiff card, "Session 15"): every part trained through the 1–4 sampler steps, one decoder for
 # the whole realism slider, the identity term with the proxy distilled on UTKFace, and the low-pass of x_gen kept.
@@ -62,17 +64,21 @@ train_one() {
 
 lane() { for r in "$@"; do train_one "$r"; done; }
 
-run() {
-  while [ ! -f "$RUNS/prior28/train_prior.json" ]; do sleep 120; done  # the new prior's export is complete
+tree() {
   if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null; fi
   echo "code: $(git -C "$TREE" log --oneline -1)"
+}
+
+run() {
+  while [ ! -f "$RUNS/prior28/train_prior.json" ]; do sleep 120; done  # the new prior's export is complete
+  tree
   lane $LANE1 &
   lane $LANE2 &
   wait
 }
 
 status() {
-  for r in $LANE1 $LANE2; do
+  for r in $LANE1 $LANE2 $OLD; do
     if [ -f "$(done_marker "$r")" ]; then echo "$r: done (runs/$r-export)"
     elif [ -f "$RUNS/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$RUNS/$r") of $STEPS"
     elif [ -f "$ROOT/checkpoints/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$ROOT/checkpoints/$r") (committed only)"
@@ -81,7 +87,7 @@ status() {
 }
 
 save() {
-  for r in $LANE1 $LANE2; do
+  for r in $LANE1 $LANE2 $OLD; do
     if [ -f "$RUNS/$r/checkpoint/progress.json" ]; then
       "$PY" -c "import sys; sys.path.insert(0, sys.argv[3]); from fasdiff_lite.train import loop; print(loop.portable_checkpoint(sys.argv[1], sys.argv[2]))" \
         "$RUNS/$r" "$ROOT/checkpoints/$r" "$ROOT"
@@ -95,6 +101,7 @@ save() {
 
 case "${1:-status}" in
   run) run ;;
+  oldprior) tree; train_one "$OLD" ;;
   save) save ;;
   status) status ;;
   *) echo "usage: $0 run|save|status" >&2; exit 2 ;;
