@@ -108,6 +108,18 @@ def test_missing_fasdiff_is_a_note_by_default_and_an_error_by_name(monkeypatch):
         evaluate.resolve_codecs(["fasdiff", "jpeg"])
 
 
+def test_a_trained_codec_folder_is_measured_under_its_path(tmp_path):
+    """An ablation run's export (e.g. ``runs/d28-nofusion-export``) can be named beside the shipped codecs, keeping
+    its path's case; a folder without a model is an error that says so."""
+    run = tmp_path / "Runs" / "d28-NoFusion-export"
+    run.mkdir(parents=True)
+    (run / "codec.json").write_text("{}")
+    names, _ = evaluate.resolve_codecs(["JPEG", str(run)])
+    assert names == ["jpeg", str(run)]
+    with pytest.raises(ValueError, match="no trained codec"):
+        evaluate.resolve_codecs([str(tmp_path / "Runs")])
+
+
 def test_an_empty_folder_is_a_clear_error(tmp_path):
     with pytest.raises(data.DataUnavailable, match="no image files"):
         evaluate.load_eval_faces(tmp_path)

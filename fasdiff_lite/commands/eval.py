@@ -43,8 +43,9 @@ def add_arguments(p) -> None:
                    help="a folder of face photos, an .npz, 'samples', or 'auto' (default: the held-out split of "
                         "../shared when present, else the shipped sample faces)")
     p.add_argument("--codecs", nargs="+", default=None, metavar="CODEC",
-                   help="fasdiff, fasdiff-nolfe, fasdiff-plain, hf-compressor, hyperprior, jpeg, webp, avif "
-                        "(default: all that are shipped or available here)")
+                   help="fasdiff, fasdiff-nolfe, fasdiff-plain, hf-compressor, hyperprior, jpeg, webp, avif, or "
+                        "the folder of a trained codec or compressor (a run's --export) (default: all that are "
+                        "shipped or available here)")
     p.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.5, 1.0], metavar="R",
                    help="rates in [0, 1] for the learned codecs (default: 0 0.5 1)")
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"denoising steps for the FaSDiff decoders (default {DEFAULT_STEPS})")

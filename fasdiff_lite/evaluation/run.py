@@ -236,7 +236,8 @@ def known_codecs() -> list[str]:
 
 def resolve_codecs(names=None) -> tuple[list[str], list[str]]:
     """(the codecs to run, notes). ``names`` None: every one shipped or available here, with a note for
-    each that is missing. Named explicitly: an unknown or missing codec is an error that says why."""
+    each that is missing. Named explicitly: an unknown or missing codec is an error that says why; a folder that
+    holds a trained codec or compressor (a run's ``--export``) is measured as it is, under its path."""
     fasdiff = zoo.names("codec")
     shipped = set(zoo.available("codec")) | set(zoo.available("compressor")) | set(baselines.available_codecs())
     known = known_codecs()
@@ -251,11 +252,16 @@ def resolve_codecs(names=None) -> tuple[list[str], list[str]]:
         if other:
             notes.append(f"note: not available on this machine, skipped: {', '.join(other)}")
         return [n for n in known if n in shipped], notes
-    names = list(dict.fromkeys(str(n).lower() for n in names))
-    unknown = [n for n in names if n not in known]
+    # a trained codec or compressor folder (an ablation run's export) is measured as it is
+    folders = [str(n) for n in names if str(n).lower() not in known and Path(n).is_dir()]
+    empty = [f for f in folders if not any((Path(f) / m).exists() for m in ("codec.json", "model.safetensors"))]
+    if empty:
+        raise ValueError(f"{', '.join(empty)}: no trained codec (codec.json) or compressor (model.safetensors) there")
+    names = list(dict.fromkeys(str(n) if str(n) in folders else str(n).lower() for n in names))
+    unknown = [n for n in names if n not in known and n not in folders]
     if unknown:
         raise ValueError(f"unknown codec(s) {', '.join(unknown)}; choose from: {', '.join(known)} (or 'all')")
-    missing = [n for n in names if n not in shipped]
+    missing = [n for n in names if n not in shipped and n not in folders]
     if missing:
         raise ValueError(f"{', '.join(missing)} not available here (FaSDiff variants need their trained weights in "
                          f"fasdiff_lite/assets/fasdiff/, AVIF a Pillow that writes it); available: {', '.join(sorted(shipped))}")
