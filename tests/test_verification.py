@@ -215,7 +215,8 @@ def test_cli_eval_pairs_measures_lfw_layout_and_resumes(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "4 pairs in 2 folds" in out and "original" in out and "hyperprior" in out
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"verification.json", "verification.md", "verification.png",
-                                                                "aligned_64px.npz", "verification_distances.npz"}
+                                                                "aligned_64px.npz", "verification_distances.npz",
+                                                                ".verification.lock"}  # two sweeps may share it
     assert cli.main(argv) == 0
     assert "3 rows resumed" in capsys.readouterr().out
     pairs = face_sets.read_pairs(tmp_path / "pairs.txt")
@@ -247,6 +248,25 @@ def test_rows_keep_their_per_pair_distances_beside_the_json(tmp_path, rng):
         np.testing.assert_allclose(b["distances"], r["distances"], rtol=1e-6)
     assert "distances" not in back[2] and back[0]["tar_at_far"] == {0.01: 0.5}
     assert vf.load_rows(path, size=128) == []
+
+
+def test_two_sweeps_can_share_a_rows_file(tmp_path, rng):
+    """Two ``eval --pairs`` processes writing to one folder (say the WebP rows and a codec's rows, one per CPU core)
+    keep each other's rows and distances: each write merges what is on disk; the same row is the writer's own."""
+    row = lambda codec, value, d: {"codec": codec, "kind": "rate", "value": value, "tar_at_far": {0.01: 0.5},  # noqa: E731
+                                   "accuracy_mean": 0.9, "distances": d}
+    path = tmp_path / "verification.json"
+    a, b = row("a", 0.1, rng.random(6)), row("b", 0.2, rng.random(6))
+    vf.save_rows([a], path, size=64)
+    vf.save_rows([b], path, size=64)  # the other sweep, which never loaded a
+    back = {r["codec"]: r for r in vf.load_rows(path, size=64)}
+    assert set(back) == {"a", "b"}
+    np.testing.assert_allclose(back["a"]["distances"], a["distances"], rtol=1e-6)
+    vf.save_rows([{**a, "accuracy_mean": 0.8}], path, size=64)  # a re-measured row replaces its old self
+    back = vf.load_rows(path, size=64)
+    assert len(back) == 2 and next(r for r in back if r["codec"] == "a")["accuracy_mean"] == 0.8
+    vf.save_rows([a], path, size=128)  # measured on something else: the old rows are not this sweep's
+    assert [r["codec"] for r in vf.load_rows(path, size=128)] == ["a"]
 
 
 def test_paired_difference_of_a_codec_with_itself_is_exactly_zero(rng):

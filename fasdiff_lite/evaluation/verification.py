@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -317,17 +318,42 @@ def _distances_file(path: Path) -> Path:
 def save_rows(rows: list[dict], path, **about) -> Path:
     """Write a sweep's rows (and what they were measured on, ``about``) as JSON; :func:`load_rows` reads them back.
     Rows that carry their per-pair ``distances`` (float arrays) have them stored in ``<name>_distances.npz`` beside
-    it (the JSON stays small), for paired comparisons of two rows (:func:`paired_difference`)."""
+    it (the JSON stays small), for paired comparisons of two rows (:func:`paired_difference`). Rows another sweep
+    wrote to the same file since (the same ``about``, another codec or rate) are kept: two sweeps can share a folder
+    (a lock file serialises their writes where the system has ``fcntl``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {row_key(r): np.asarray(r["distances"], dtype=np.float32) for r in rows if r.get("distances") is not None}
-    slim = [{k: v for k, v in r.items() if k != "distances"} for r in rows]
-    path.write_text(json.dumps({**about, "rows": slim}, indent=1, default=float))
-    if arrays:
-        tmp = _distances_file(path).with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        tmp.replace(_distances_file(path))
+    with _locked(path):
+        mine = {row_key(r) for r in rows}
+        rows = list(rows) + [r for r in load_rows(path, **about) if row_key(r) not in mine]
+        arrays = {row_key(r): np.asarray(r["distances"], dtype=np.float32) for r in rows if r.get("distances") is not None}
+        slim = [{k: v for k, v in r.items() if k != "distances"} for r in rows]
+        tmp = path.with_suffix(".tmp.json")
+        tmp.write_text(json.dumps({**about, "rows": slim}, indent=1, default=float))
+        tmp.replace(path)
+        if arrays:
+            tmp = _distances_file(path).with_suffix(".tmp.npz")
+            np.savez_compressed(tmp, **arrays)
+            tmp.replace(_distances_file(path))
     return path
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock on ``.<name>.lock`` beside ``path`` while the block runs (none where ``fcntl`` is missing:
+    Windows). The lock file stays: removing it would let a third writer lock a new file while the second holds the
+    old one."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path.parent / f".{path.stem}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def load_rows(path, **about) -> list[dict]:

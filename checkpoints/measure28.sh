@@ -1,0 +1,95 @@
+#!/bin/bash
+# Issue 28, step 3's measurements, once decoders28.sh's runs are exported: two lanes, one thread each; each
+# measurement writes runs/measure28/<name>.md (and .json) and is skipped once that exists.
+#
+#   nohup checkpoints/measure28.sh run > runs/measure28.log 2>&1 &
+#   checkpoints/measure28.sh status
+#
+# What each answers (150 held-out faces, 4 steps, realism 1 unless said; paired bootstrap, 95 % intervals):
+#   full-vs-xfid       the done-when lines on realism and identity: d28-full against its own x_fid at every rate
+#   lfe                the LFE's share: d28-full against d28-nolfe (the same compressor: equal bytes)
+#   prior              the bigger prior's share: d28-full against d28-oldprior (the same compressor and recipe)
+#   fusion             the fusion's share: d28-full against d28-nofusion
+#   plain-vs-xfid      the plain diffusion codec against its own x_fid (the wavelet branch is a BD-rate question:
+#                      fasdiff-plain spends fewer bytes at the same rate, so it is compared on curves, not pairs)
+#   slider             realism 0…1 at rate 0.1: detail ratio, PSNR and descriptor FD (the monotone-slider line)
+#   verify-shipped     the 10-fold celeba_identity pairs (eval --codecs DIR): the three runs to be shipped at rates
+#                      0–1 (about 16 min a row here: 18 rows; rows keep their folder's name: rename them to the
+#                      shipped names at the reship, the weights being the same)
+#   verify-ablations   the same for d28-nofusion and d28-oldprior at rates 0.1 and 0.2 (verification_ci.py A B);
+#                      both write runs/verification_celeba (sweeps can share a rows file), as WebP/AVIF's may
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+RUNS="$ROOT/runs"
+OUT="$RUNS/measure28"
+SHARED="${FASDIFF_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
+PY="$ROOT/.venv/bin/python"
+CLI="$ROOT/.venv/bin/fasdiff-lite"
+TREE=/tmp/measure28
+LOW="0 0.1 0.15 0.2 0.3"
+ALL="0 0.1 0.15 0.2 0.3 0.5 1"
+LANE1="full-vs-xfid lfe prior verify-ablations"
+LANE2="slider fusion plain-vs-xfid verify-shipped"
+
+export_of() { echo "$RUNS/$1-export"; }
+
+command_of() {  # the measurement's command line, run from the worktree
+  case $1 in
+    full-vs-xfid) echo "$PY benchmarks/decoder_ci.py --codec $(export_of d28-full) --rates $ALL --threads 1 --json $OUT/$1.json" ;;
+    lfe) echo "$PY benchmarks/decoder_ci.py --codec $(export_of d28-full) --against $(export_of d28-nolfe) --rates $LOW --threads 1 --json $OUT/$1.json" ;;
+    prior) echo "$PY benchmarks/decoder_ci.py --codec $(export_of d28-full) --against $(export_of d28-oldprior) --rates $LOW --threads 1 --json $OUT/$1.json" ;;
+    fusion) echo "$PY benchmarks/decoder_ci.py --codec $(export_of d28-full) --against $(export_of d28-nofusion) --rates $LOW --threads 1 --json $OUT/$1.json" ;;
+    plain-vs-xfid) echo "$PY benchmarks/decoder_ci.py --codec $(export_of d28-plain) --rates $ALL --threads 1 --json $OUT/$1.json" ;;
+    slider) echo "$PY benchmarks/realism_slider.py $(export_of d28-full) --faces 150 --rate 0.1 --realisms 0 0.1 0.25 0.5 0.75 1 --fd" ;;
+    verify-shipped) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(export_of d28-full) $(export_of d28-nolfe) $(export_of d28-plain) --rates 0 0.1 0.2 0.3 0.5 1 --threads 1 --out $RUNS/verification_celeba" ;;
+    verify-ablations) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(export_of d28-nofusion) $(export_of d28-oldprior) --rates 0.1 0.2 --threads 1 --out $RUNS/verification_celeba" ;;
+  esac
+}
+
+needs() {  # the exports a measurement reads
+  case $1 in
+    full-vs-xfid|slider) echo d28-full ;;
+    lfe) echo "d28-full d28-nolfe" ;;
+    prior) echo "d28-full d28-oldprior" ;;
+    fusion) echo "d28-full d28-nofusion" ;;
+    plain-vs-xfid) echo d28-plain ;;
+    verify-shipped) echo "d28-full d28-nolfe d28-plain" ;;
+    verify-ablations) echo "d28-nofusion d28-oldprior" ;;
+  esac
+}
+
+ready() { for r in $(needs "$1"); do [ -f "$(export_of "$r")/codec.json" ] || return 1; done; }
+
+measure() {
+  local m=$1
+  if [ -f "$OUT/$m.md" ]; then echo "$m: done"; return; fi
+  while ! ready "$m"; do sleep 300; done
+  echo "$m: starting $(date -u +%H:%M)"
+  # shellcheck disable=SC2046
+  (cd "$TREE" && PYTHONPATH="$TREE" FASDIFF_SHARED="$SHARED" $(command_of "$m")) > "$OUT/$m.tmp" 2> "$OUT/$m.log" \
+    && mv "$OUT/$m.tmp" "$OUT/$m.md" || echo "$m: failed (see runs/measure28/$m.log)"
+  echo "$m: finished $(date -u +%H:%M)"
+}
+
+run() {
+  mkdir -p "$OUT"
+  if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null; fi
+  echo "code: $(git -C "$TREE" log --oneline -1)"
+  (for m in $LANE1; do measure "$m"; done) &
+  (for m in $LANE2; do measure "$m"; done) &
+  wait
+}
+
+status() {
+  for m in $LANE1 $LANE2; do
+    if [ -f "$OUT/$m.md" ]; then echo "$m: done ($OUT/$m.md)"
+    elif ready "$m"; then echo "$m: ready (or running)"
+    else echo "$m: waiting for $(needs "$m")"; fi
+  done
+}
+
+case "${1:-status}" in
+  run) run ;;
+  status) status ;;
+  *) echo "usage: $0 run|status" >&2; exit 2 ;;
+esac
