@@ -5,6 +5,7 @@
 #   checkpoints/decoders28.sh save    # before a session ends: each run's portable checkpoint (and finished export)
 #   checkpoints/decoders28.sh status
 #   checkpoints/decoders28.sh oldprior  # the run on the old prior alone (it does not wait for the new one)
+#   checkpoints/decoders28.sh commands  # each run's `fasdiff-lite train fasdiff` arguments, one line each (tests)
 #
 # Waits for the new prior (runs/prior28, from pipeline28.sh). Each run resumes from runs/<run> or, on a fresh machine,
 # from checkpoints/<run>; a run is done when its export exists. Code runs from a worktree of the commit the script
@@ -102,7 +103,8 @@ save() {
 case "${1:-status}" in
   run) run ;;
   oldprior) tree; train_one "$OLD" ;;
+  commands) for r in $LANE1 $LANE2 $OLD; do echo "$r: $(args_of "$r") ${RECIPE[*]} --out $RUNS/$r --export $RUNS/$r-export"; done ;;
   save) save ;;
   status) status ;;
-  *) echo "usage: $0 run|save|status" >&2; exit 2 ;;
+  *) echo "usage: $0 run|oldprior|save|status|commands" >&2; exit 2 ;;
 esac
