@@ -70,8 +70,9 @@ FILM_HIDDEN = 32  # the width of the MLP that turns the realism into each hidden
 
 
 class FidelityFusion(nn.Module):
-    """``forward(x_gen, x_fid, rate=None, realism=None) -> x_gen (or x_fid, with anchor="fid") + residual``; images
-    N×3×H×W in [0, 1] (the result is not clamped); ``rate`` and ``realism`` (a number in [0, 1] or one per image) are
+    """``forward(x_gen, x_fid, rate=None, realism=None) -> x_gen (or x_fid, with anchor="fid") + residual`` (a
+    realism-aware fusion blends that answer with x_fid: ``x_fid + realism·(answer − x_fid)``); images N×3×H×W in
+    [0, 1] (the result is not clamped); ``rate`` and ``realism`` (a number in [0, 1] or one per image) are
     needed when built with ``rate_input`` / ``realism_input``. Input planes, in this order: x_gen, x_fid, the rate;
     the realism scales and shifts the hidden layers (:data:`FILM_HIDDEN` units in its MLP)."""
 
