@@ -65,7 +65,10 @@ train_one() {
 
 lane() { for r in "$@"; do train_one "$r"; done; }
 
-tree() {
+tree() {  # the worktree the runs use, and the identity proxy they read (from its committed export on a fresh machine)
+  if [ ! -f "$RUNS/identity28/export/config.json" ] && [ -f "$ROOT/checkpoints/identity28/export/config.json" ]; then
+    mkdir -p "$RUNS/identity28/export" && cp -r "$ROOT/checkpoints/identity28/export/." "$RUNS/identity28/export/"
+  fi
   if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null; fi
   echo "code: $(git -C "$TREE" log --oneline -1)"
 }
