@@ -254,7 +254,7 @@ def resolve_codecs(names=None) -> tuple[list[str], list[str]]:
         return [n for n in known if n in shipped], notes
     # a trained codec or compressor folder (an ablation run's export) is measured as it is
     folders = [str(n) for n in names if str(n).lower() not in known and Path(n).is_dir()]
-    empty = [f for f in folders if not any((Path(f) / m).exists() for m in ("codec.json", "model.safetensors"))]
+    empty = [f for f in folders if not any((Path(f) / m).exists() for m in (zoo.CODEC_FILE, "model.safetensors"))]
     if empty:
         raise ValueError(f"{', '.join(empty)}: no trained codec (codec.json) or compressor (model.safetensors) there")
     names = list(dict.fromkeys(str(n) if str(n) in folders else str(n).lower() for n in names))
