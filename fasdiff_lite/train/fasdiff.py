@@ -121,9 +121,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "step about 3× faster for the fusion alone, 2× with the decoder); 0 (default) runs the diffusion "
                    "every step")
     m.add_argument("--multi-realism", action="store_true", help="one decoder for the whole realism slider (Agustsson "
-                   "et al., CVPR 2023): each step's realism β (drawn in [0.05, 1]) weights the adversarial and detail "
-                   "terms and the split, and the fusion (if any) reads β as a scale and shift of its layers (a trained "
-                   "one starts out the same)")
+                   "et al., CVPR 2023): each step's realism β (drawn in [0.05, 1]) weights the adversarial term and "
+                   "the split and sets the detail asked (from x_fid's toward the original's), and the fusion (if any) "
+                   "reads β as a scale and shift of its layers and blends its answer with x_fid (a trained one decodes "
+                   "as before at realism 1)")
     m.add_argument("--checkpoint-steps", action="store_true", help="gradient checkpointing of the few sampler steps "
                    "the decoded-face terms train the control and the LFE through: each step's activations are "
                    "recomputed in the backward pass (measured: batch 12, 4 steps, one CPU thread: 2.1 s and +625 MiB a "
@@ -184,11 +185,16 @@ def start_codec(cfg: Config) -> FaSDiffCodec:
 def init_parts(cfg: Config) -> set[str]:
     """The parts ``--init-parts`` takes from ``--init``: all the codec's trainable parts by default (a fusion only
     when it is one of them: ``--init-parts lfe`` on a codec with a fusion gives a codec without one)."""
-    if cfg.init_parts == "all":
-        return set(TRAINABLE_PARTS)
-    asked = {p.strip() for p in cfg.init_parts.split(",") if p.strip()}
-    if not asked or asked - set(TRAINABLE_PARTS):
-        raise ValueError(f"--init-parts: choose from {', '.join(TRAINABLE_PARTS)} (got {cfg.init_parts!r})")
+    return parts_flag("--init-parts", cfg.init_parts, TRAINABLE_PARTS)
+
+
+def parts_flag(flag: str, value: str, choices: tuple[str, ...]) -> set[str]:
+    """The parts a comma-separated ``--train-parts`` / ``--init-parts`` names ("all": every one of ``choices``)."""
+    if value == "all":
+        return set(choices)
+    asked = {p.strip() for p in value.split(",") if p.strip()}
+    if not asked or asked - set(choices):
+        raise ValueError(f"{flag}: choose from {', '.join(choices)} (got {value!r})")
     return asked
 
 
@@ -236,9 +242,7 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     cfg.device = str(codec.prior.device)
     modules = codec.trainable_modules()
     if cfg.train_parts != "all":
-        keep = {p.strip() for p in cfg.train_parts.split(",") if p.strip()}
-        if not keep or keep - set(modules):
-            raise ValueError(f"--train-parts: choose from {', '.join(modules)} (got {cfg.train_parts!r})")
+        keep = parts_flag("--train-parts", cfg.train_parts, tuple(modules))
         for name, m in modules.items():
             m.requires_grad_(name in keep)
         modules = {k: v for k, v in modules.items() if k in keep}
