@@ -216,7 +216,8 @@ def test_a_codec_folder_describes_itself(prior, compressor, tmp_path):
     codec = _steered(FaSDiffCodec(compressor, prior, "fasdiff"))
     folder = codec.save_pretrained(tmp_path / "codec", dtype=None)
     meta = json.loads((folder / "codec.json").read_text())
-    assert meta["compressor"] == {"folder": "compressor"} and meta["prior"] == {"folder": "prior"}
+    assert meta["compressor"] == {"folder": "compressor"}
+    assert meta["prior"] == {"folder": "prior", "fingerprint": prior.fingerprint()}
     assert meta["control"] == {"prompt_channels": 16, "adapter_channels": 64, "dense_channels": 4}
     assert meta["decoder"] is True
     again = FaSDiffCodec.from_pretrained(folder)
@@ -237,7 +238,8 @@ def test_a_codec_names_shipped_parts_and_saves_the_others(compressor, tmp_path):
     codec = _steered(FaSDiffCodec(compressor, tiny, "fasdiff-nolfe"))  # a small random compressor: not shipped
     folder = codec.save_pretrained(tmp_path / "codec", dtype=None)
     meta = json.loads((folder / "codec.json").read_text())
-    assert meta["prior"] == {"load_prior": {"name": "tiny"}} and meta["compressor"] == {"folder": "compressor"}
+    assert meta["prior"] == {"load_prior": {"name": "tiny"}, "fingerprint": tiny.fingerprint()}
+    assert meta["compressor"] == {"folder": "compressor"}
     assert not (folder / "prior").exists()
     blob = codec.compress(torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(3)), 0.3)
     assert torch.equal(FaSDiffCodec.from_pretrained(folder).decompress(blob, steps=2), codec.decompress(blob, steps=2))

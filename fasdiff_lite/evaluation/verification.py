@@ -378,6 +378,33 @@ def load_rows(path, **about) -> list[dict]:
     return rows
 
 
+def rename_codecs(path, names: dict[str, str]) -> int:
+    """Rename codecs in a sweep's rows file (and the keys of their per-pair distances), in place and under the
+    sweep's lock: a run measured under its folder's path becomes the shipped name it was shipped as (the same
+    weights). Returns how many rows were renamed; renaming onto a codec the file already holds at the same setting
+    is an error (nothing is written then)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no rows file {path}")
+    with _locked(path):
+        saved = json.loads(path.read_text())
+        rows = saved["rows"]
+        renamed = [dict(r, codec=names.get(r["codec"], r["codec"])) for r in rows]
+        keys = [row_key(r) for r in renamed]
+        clash = sorted({k for k in keys if keys.count(k) > 1})
+        if clash:
+            raise ValueError(f"renaming would give two rows the same codec and setting: {', '.join(clash)}")
+        moved = {row_key(a): row_key(b) for a, b in zip(rows, renamed) if a["codec"] != b["codec"]}
+        tmp_json, tmp_npz = path.with_suffix(".tmp.json"), _distances_file(path).with_suffix(".tmp.npz")
+        tmp_json.write_text(json.dumps({**saved, "rows": renamed}, indent=1, default=float))
+        if _distances_file(path).exists() and moved:
+            with np.load(_distances_file(path), allow_pickle=False) as z:
+                np.savez_compressed(tmp_npz, **{moved.get(k, k): z[k] for k in z.files})
+            tmp_npz.replace(_distances_file(path))
+        tmp_json.replace(path)
+    return len(moved)
+
+
 def paired_difference(dist_a, dist_b, same, folds, draws: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
     """Verification accuracy of A minus that of B (two codecs' per-pair distances on the same pairs), with a paired
     bootstrap interval: each draw resamples the pairs with replacement within each fold and kind (same or different

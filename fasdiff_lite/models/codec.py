@@ -336,6 +336,8 @@ class FaSDiffCodec(nn.Module):
         else:
             self.prior.save_pretrained(folder / "prior", dtype=None)
             prior = {"folder": "prior"}
+        if self.prior.kind == "tiny":  # the weights a name may stop meaning (from_pretrained checks them)
+            prior["fingerprint"] = self.prior.fingerprint()
         meta = {"format": FORMAT, "variant": self.variant, "compressor": compressor, "prior": prior,
                 "control": self.control.config(), "lfe": self.lfe.extra_config() if self.lfe is not None else None,
                 "decoder": self.decoder is not None,
@@ -368,6 +370,7 @@ class FaSDiffCodec(nn.Module):
         if prior is None:
             src = meta["prior"]
             prior = load_prior(folder / src["folder"], device) if "folder" in src else load_prior(**src["load_prior"], device=device)
+        check_prior(folder, meta, prior)
         if compressor is None:
             src = meta["compressor"]
             compressor = (HFCompressor.from_pretrained(folder / src["folder"], prior.device) if "folder" in src
@@ -400,6 +403,28 @@ class FaSDiffCodec(nn.Module):
                 raise ValueError(f"{folder} holds no weights for this codec's {name}")
             module.load_state_dict(part)
         return self
+
+
+class PriorMismatch(ValueError):
+    """A codec folder loaded on another prior than the one it was trained on (the message says how to point it
+    at the right one)."""
+
+
+def check_prior(folder: Path, meta: dict, prior) -> None:
+    """Raise :class:`PriorMismatch` when ``codec.json`` records the fingerprint of the prior the codec was trained
+    on and ``prior`` has another one (a folder saved before fingerprints were recorded is not checked)."""
+    want = meta["prior"].get("fingerprint")
+    if want is None or prior.kind != "tiny":
+        return
+    have = prior.fingerprint()
+    if have != want:
+        named = meta["prior"].get("load_prior", {}).get("name", meta["prior"].get("folder"))
+        raise PriorMismatch(
+            f"{folder} was trained on the prior with fingerprint {want}, but the prior it names ({named!r}) has "
+            f"{have} now: the shipped tiny prior was probably replaced since. Load it on the prior it was trained "
+            "on: point its codec.json at that prior's folder with\n"
+            f"  python tools/ship.py pin {folder} --prior /path/to/that/prior\n"
+            "(a prior replaced by `tools/ship.py prior` is kept where that command said), or pass prior=... yourself.")
 
 
 def realism_shares(rate: float, realism: float, weights: dict) -> tuple[float, float, float]:
