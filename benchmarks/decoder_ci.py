@@ -13,7 +13,8 @@ descriptor Fréchet distance (each set against the drawn originals: lower is mor
 interval: an interval that holds 0 is a difference these faces cannot tell from none. The two sides' bytes per file
 are printed too: an ablation is at equal bytes only when both use the same compressor (fasdiff against fasdiff-nolfe,
 not against fasdiff-plain, whose hyperprior spends fewer bytes at the same rate). The faces: the first ``--faces`` of
-the fixed validation split. ``--json`` also writes the rows.
+the fixed validation split. ``--json`` also writes the rows (``benchmarks/ablation_table.py`` turns several into
+one table and figure). The paired bootstrap is ``fasdiff_lite.evaluation.ablations.paired``.
 """
 from __future__ import annotations
 
@@ -25,11 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from fasdiff_lite import data, settings
-from fasdiff_lite.evaluation import face_metrics, metrics
-from fasdiff_lite.evaluation.realism import detail_ratio
+from fasdiff_lite.evaluation import face_metrics
+from fasdiff_lite.evaluation.ablations import paired, side
 from fasdiff_lite.models import zoo
-
-METRICS = ("reid", "fd", "detail", "psnr")
 
 
 def decode_all(model, faces: np.ndarray, rate: float) -> tuple[list[np.ndarray], float]:
@@ -40,36 +39,6 @@ def decode_all(model, faces: np.ndarray, rate: float) -> tuple[list[np.ndarray],
         sizes.append(len(blob))
         out.append(data.to_image(model.decompress(blob)))
     return out, float(np.mean(sizes))
-
-
-def side(faces: np.ndarray, gallery: np.ndarray, decoded: list[np.ndarray]) -> dict:
-    """Per-face numbers of one decoder: descriptors, rank-1 hits, detail ratios, PSNRs."""
-    probes = face_metrics.descriptors(decoded)
-    return {"probes": probes, "hits": face_metrics.rank1_hits(gallery, probes),
-            "detail": np.asarray(detail_ratio(list(faces), decoded), dtype=np.float64),
-            "psnr": np.array([metrics.psnr(f, d) for f, d in zip(faces, decoded)])}
-
-
-def summary(s: dict, gallery: np.ndarray, i=slice(None)) -> dict:
-    return {"reid": float(s["hits"][i].mean()), "fd": metrics.frechet_distance(s["probes"][i], gallery[i]),
-            "detail": float(s["detail"][i].mean()), "psnr": float(s["psnr"][i].mean())}
-
-
-def paired(a: dict, b: dict, gallery: np.ndarray, draws: int, rng: np.random.Generator) -> dict:
-    """{metric: (A, B, A − B, lo, hi)} with the 95 % percentile interval of A − B over ``draws`` paired draws."""
-    n = len(gallery)
-    sa, sb = summary(a, gallery), summary(b, gallery)
-    diffs = {m: [] for m in METRICS}
-    for _ in range(draws):
-        i = rng.integers(0, n, n)
-        da, db = summary(a, gallery, i), summary(b, gallery, i)
-        for m in METRICS:
-            diffs[m].append(da[m] - db[m])
-    out = {}
-    for m in METRICS:
-        lo, hi = np.percentile(diffs[m], [2.5, 97.5])
-        out[m] = (sa[m], sb[m], sa[m] - sb[m], float(lo), float(hi))
-    return out
 
 
 def main(argv=None) -> int:

@@ -7,6 +7,7 @@
     perceptual     optional LPIPS and FID/KID, skipped with a note where their packages or weights are missing
     baselines      JPEG / WebP / AVIF at a byte budget
     bdrate         the Bjøntegaard delta rate: one number per pair of rate–quality curves
+    ablations      what one idea adds at equal bytes: paired-bootstrap differences of two decoders, table and figure
     run            every codec on the same faces at equal bytes (``fasdiff-lite eval``, notebook 08)
 
 Import the file you need (``from fasdiff_lite.evaluation import metrics``); this package imports nothing itself.

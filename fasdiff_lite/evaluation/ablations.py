@@ -1,0 +1,167 @@
+"""What each idea adds, at equal bytes: paired-bootstrap differences of two decoders, one table and one figure.
+
+An ablation compares decoder A (the method) with decoder B (the method without one idea) on the **same files**:
+both use the same compressor, so at each rate they decode the same bytes, and each difference A − B is measured on
+the same faces. How sure a difference is comes from a paired bootstrap: the faces (or, for verification, the pairs
+within each fold and kind) are drawn again with replacement and A − B recomputed on each draw; the 2.5 and 97.5
+percentiles of the draws are the 95 % interval. An interval that holds 0 is a difference these faces cannot tell
+from none.
+
+    side(faces, gallery, decoded)          one decoder's per-face numbers (dlib descriptors, re-id hits, detail, PSNR)
+    paired(a, b, gallery, draws, rng)      {metric: (A, B, A − B, lo, hi)} over the faces
+    add_verification(rows, sweep)          each row's verification-accuracy difference, from a pairs sweep's distances
+    load(measured, sweep)                  the rows ``benchmarks/decoder_ci.py --json`` wrote, one file per idea
+    table(rows), plot(rows)                the ablation table (markdown) and its figure (one panel per metric)
+
+``benchmarks/decoder_ci.py`` measures the rows, ``benchmarks/ablation_table.py`` draws them for the FaSDiff card, and
+notebook 07 draws the card's file.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .. import face_sets
+from . import face_metrics, verification
+from .metrics import frechet_distance, psnr
+from .realism import detail_ratio
+
+METRICS = ("reid", "fd", "detail", "psnr")  # measured per face by decoder_ci
+SHOWN = ("verification", "reid", "fd", "detail")  # the table's and the figure's columns (PSNR is the cost, not an idea)
+LABELS = {"verification": "verification accuracy (points)", "reid": "re-id rank-1", "fd": "descriptor FD (lower: more real)",
+          "detail": "detail ratio", "psnr": "PSNR (dB)"}
+SCALE = {"verification": 100.0}  # shown in points
+DIGITS = {"verification": 2, "reid": 3, "fd": 4, "detail": 3, "psnr": 2}
+
+
+# ------------------------------------------------------------------------------------------ measuring
+def side(faces, gallery: np.ndarray, decoded) -> dict:
+    """Per-face numbers of one decoder: dlib descriptors, rank-1 hits against ``gallery`` (the originals'
+    descriptors), detail ratios and PSNRs (needs dlib)."""
+    probes = face_metrics.descriptors(decoded)
+    return {"probes": probes, "hits": face_metrics.rank1_hits(gallery, probes),
+            "detail": np.asarray(detail_ratio(list(faces), decoded), dtype=np.float64),
+            "psnr": np.array([psnr(f, d) for f, d in zip(faces, decoded)])}
+
+
+def summary(s: dict, gallery: np.ndarray, i=slice(None)) -> dict:
+    """Each metric of one decoder over the faces ``i`` (FD: its descriptors against the same faces' originals)."""
+    return {"reid": float(np.mean(s["hits"][i])), "fd": frechet_distance(s["probes"][i], gallery[i]),
+            "detail": float(np.mean(s["detail"][i])), "psnr": float(np.mean(s["psnr"][i]))}
+
+
+def paired(a: dict, b: dict, gallery: np.ndarray, draws: int = 1000, rng: np.random.Generator | None = None,
+           level: float = 0.95) -> dict:
+    """{metric: (A, B, A − B, lo, hi)}: the ``level`` percentile interval of A − B over ``draws`` draws of the faces
+    with replacement, both decoders scored on the same draw."""
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, got {draws}")
+    rng = rng if rng is not None else np.random.default_rng(0)
+    n = len(gallery)
+    sa, sb = summary(a, gallery), summary(b, gallery)
+    diffs = {m: np.empty(draws) for m in METRICS}
+    for k in range(draws):
+        i = rng.integers(0, n, n)
+        da, db = summary(a, gallery, i), summary(b, gallery, i)
+        for m in METRICS:
+            diffs[m][k] = da[m] - db[m]
+    tail = 100 * (1 - level) / 2
+    out = {}
+    for m in METRICS:
+        lo, hi = np.percentile(diffs[m], [tail, 100 - tail])
+        out[m] = (sa[m], sb[m], sa[m] - sb[m], float(lo), float(hi))
+    return out
+
+
+def add_verification(rows: list[dict], sweep: str | Path, draws: int = 1000) -> list[dict]:
+    """Add ``verification`` (A, B, A − B, interval: 10-fold accuracy) to each row whose two codecs (``a``, ``b``, named
+    as in the sweep) have per-pair distances at the row's rate in the verification sweep ``sweep``
+    (``verification.json`` of ``fasdiff-lite eval --pairs ... --out DIR``). Rows without both are left as they are."""
+    sweep = Path(sweep)
+    about = json.loads(sweep.read_text())
+    by = {(r["codec"], r["value"]): r for r in verification.load_rows(sweep) if r["kind"] == "rate" and "distances" in r}
+    pairs = None
+    for row in rows:
+        ra, rb = by.get((row["a"], row["rate"])), by.get((row["b"], row["rate"]))
+        if ra is None or rb is None:
+            continue
+        if pairs is None:
+            pairs = face_sets.read_pairs(about["pairs"], about.get("images"))
+        d = verification.paired_difference(ra["distances"], rb["distances"], pairs.same, pairs.fold, draws=draws)
+        row["verification"] = {"a": ra["accuracy_mean"], "b": rb["accuracy_mean"], "diff": d["diff"], "lo": d["lo"],
+                               "hi": d["hi"], "pairs": len(pairs.same)}
+    return rows
+
+
+# ------------------------------------------------------------------------------------------ reading, showing
+def load(measured: dict[str, str | Path], sweep: str | Path | None = None, draws: int = 1000) -> list[dict]:
+    """The rows of each idea (``{"the LFE": "runs/measure28/lfe.json", ...}``: files of ``decoder_ci.py --json``),
+    each with its ``idea``, and their verification differences when ``sweep`` is given."""
+    rows = []
+    for idea, path in measured.items():
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no measured rows for {idea!r} (benchmarks/decoder_ci.py --json writes them)")
+        rows += [dict(r, idea=idea) for r in json.loads(path.read_text())]
+    return add_verification(rows, sweep, draws) if sweep is not None else rows
+
+
+def excludes_zero(cell: dict | None) -> bool:
+    """Whether a difference's interval lies wholly on one side of zero."""
+    return cell is not None and (cell["lo"] > 0 or cell["hi"] < 0)
+
+
+def cell_text(row: dict, metric: str) -> str:
+    c = row.get(metric)
+    if c is None:
+        return "not measured"
+    s, f = SCALE.get(metric, 1.0), DIGITS[metric]
+    text = f"{s * c['diff']:+.{f}f} [{s * c['lo']:+.{f}f}, {s * c['hi']:+.{f}f}]"
+    return f"**{text}**" if excludes_zero(c) else text
+
+
+def table(rows: list[dict], metrics=SHOWN) -> str:
+    """One markdown row per idea and rate: each metric's A − B with its 95 % interval (bold: the interval excludes
+    zero), and the bytes of both sides (an ablation is at equal bytes only when they match)."""
+    head = "| idea (A − B) | rate | bytes A / B | " + " | ".join(LABELS[m] for m in metrics) + " |"
+    out = [head, "|" + "---|" * (3 + len(metrics))]
+    for r in rows:
+        out.append(f"| {r['idea']} | {r['rate']:g} | {r['bytes_a']:.0f} / {r['bytes_b']:.0f} | "
+                   + " | ".join(cell_text(r, m) for m in metrics) + " |")
+    return "\n".join(out)
+
+
+def plot(rows: list[dict], metrics=SHOWN, fig=None):
+    """One panel per metric; one line per idea and rate: A − B (dot) and its 95 % interval (bar), filled where the
+    interval excludes zero; the dashed line is "adds nothing". Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['idea']} · rate {r['rate']:g}" for r in rows]
+    if fig is None:
+        fig = plt.figure(figsize=(3.2 * len(metrics), 0.9 + 0.32 * max(len(rows), 1)))
+    axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+    ideas = list(dict.fromkeys(r["idea"] for r in rows))
+    for ax, m in zip(axes, metrics):
+        s = SCALE.get(m, 1.0)
+        for y, r in enumerate(rows):
+            c = r.get(m)
+            if c is None:
+                continue
+            color = f"C{ideas.index(r['idea'])}"
+            ax.plot([s * c["lo"], s * c["hi"]], [y, y], color=color, lw=2)
+            ax.plot([s * c["diff"]], [y], "o", color=color, mfc=color if excludes_zero(c) else "white")
+        ax.axvline(0, color="0.4", ls="--", lw=1)
+        ax.set_title(LABELS[m], fontsize=9)
+        ax.set_xlabel("A − B")
+    axes[0].set_yticks(range(len(rows)))
+    axes[0].set_yticklabels(labels, fontsize=8)
+    axes[0].invert_yaxis()
+    fig.suptitle("A − B (A: the method, B: without the idea; the same bytes) with its 95 % interval; "
+                 "filled: the interval excludes zero", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["METRICS", "SHOWN", "side", "summary", "paired", "add_verification", "load", "excludes_zero", "table", "plot"]

@@ -1,0 +1,96 @@
+"""The ablation table of issue 28 (``evaluation.ablations``): a decoder against itself differs by exactly nothing; a
+decoder that re-identifies or verifies more shows a positive difference whose interval excludes 0; the table and the
+figure mark exactly the intervals that exclude 0; ``benchmarks/decoder_ci.py`` and ``ablation_table.py`` use them."""
+import json
+
+import numpy as np
+import pytest
+
+from fasdiff_lite.evaluation import ablations, verification
+from tests.conftest import load_script
+
+
+def _side(rng, n, hit_rate):
+    return {"probes": rng.normal(size=(n, 8)), "hits": (rng.random(n) < hit_rate).astype(float),
+            "detail": rng.random(n) + 0.5, "psnr": rng.random(n) + 25}
+
+
+def test_a_decoder_against_itself_differs_by_nothing(rng):
+    gallery, a = rng.normal(size=(40, 8)), _side(rng, 40, 0.5)
+    out = ablations.paired(a, a, gallery, draws=30, rng=np.random.default_rng(0))
+    assert set(out) == set(ablations.METRICS)
+    assert all(v[2] == 0 and v[3] == 0 and v[4] == 0 for v in out.values())
+
+
+def test_a_better_decoder_has_an_interval_above_zero(rng):
+    n = 200
+    gallery = rng.normal(size=(n, 8))
+    a, b = _side(rng, n, 0.5), _side(rng, n, 0.5)
+    a["hits"] = np.ones(n)  # A re-identifies every face
+    out = ablations.paired(a, b, gallery, draws=200, rng=np.random.default_rng(0))
+    reid = out["reid"]
+    assert reid[0] == 1.0 and reid[2] == reid[0] - reid[1] and reid[3] > 0
+    assert out["psnr"][3] <= out["psnr"][2] <= out["psnr"][4]
+    assert load_script("benchmarks/decoder_ci.py").paired is ablations.paired  # one implementation
+
+
+def _rows(tmp_path, rng):
+    """A sweep over 2 folds × 20 + 20 pairs where codec "A" tells same from different people and "B" guesses,
+    and decoder_ci rows for two ideas: one at rates 0.1 and 0.2 (A − B measured), one where B never ran."""
+    per_fold, folds = 20, 2
+    lines = [f"{folds} {per_fold}"] + [f"p{k}_{i}.jpg q{k}_{i}.jpg {int(same)}" for k in range(folds)
+                                       for same in (True, False) for i in range(per_fold)]
+    (tmp_path / "pairs.txt").write_text("\n".join(lines) + "\n")
+    same = np.array([s for _ in range(folds) for s in [True] * per_fold + [False] * per_fold])
+    good = np.where(same, 0.3, 0.7) + 0.05 * rng.normal(size=same.size)
+    guess = rng.random(same.size)
+
+    def row(codec, value, d):
+        return {"codec": codec, "kind": "rate", "value": value, "bpp": 0.1, "accuracy_mean": 0.5,
+                "tar_at_far": {0.01: 0.1}, "distances": d}
+
+    sweep = verification.save_rows([row(c, v, d) for v in (0.1, 0.2) for c, d in (("A", good), ("B", guess))],
+                                   tmp_path / "verification.json", pairs=str(tmp_path / "pairs.txt"), images=None)
+    cell = lambda d, lo, hi: {"a": 0.5, "b": 0.5, "diff": d, "lo": lo, "hi": hi}  # noqa: E731
+    measured = {}
+    for idea, b, rates in (("the LFE", "B", (0.1, 0.2)), ("the fusion", "C", (0.1,))):
+        rows = [{"rate": r, "a": "A", "b": b, "bytes_a": 120, "bytes_b": 120, "faces": 150,
+                 "reid": cell(0.02, -0.01, 0.05), "fd": cell(-0.01, -0.02, -0.001), "detail": cell(0.1, 0.05, 0.15),
+                 "psnr": cell(-0.3, -0.5, -0.1)} for r in rates]
+        measured[idea] = tmp_path / f"{idea.split()[-1]}.json"
+        measured[idea].write_text(json.dumps(rows))
+    return measured, sweep
+
+
+def test_the_table_and_figure_mark_what_each_idea_adds(tmp_path, rng):
+    measured, sweep = _rows(tmp_path, rng)
+    rows = ablations.load(measured, sweep, draws=200)
+    assert [(r["idea"], r["rate"]) for r in rows] == [("the LFE", 0.1), ("the LFE", 0.2), ("the fusion", 0.1)]
+    v = rows[0]["verification"]
+    assert v["pairs"] == 80 and v["diff"] > 0 and v["lo"] > 0  # A verifies, B guesses: the interval excludes 0
+    assert "verification" not in rows[2]  # codec C has no rows in the sweep: not measured, not invented
+    text = ablations.table(rows)
+    lfe = text.splitlines()[2]
+    assert lfe.startswith("| the LFE | 0.1 | 120 / 120 |")
+    assert f"**{100 * v['diff']:+.2f} [" in lfe  # bold: excludes 0
+    assert "| +0.020 [-0.010, +0.050] |" in lfe  # re-id holds 0: not bold
+    assert "**-0.0100 [-0.0200, -0.0010]**" in lfe
+    assert "not measured" in text.splitlines()[4]
+    fig = ablations.plot(rows)
+    assert len(fig.axes) == len(ablations.SHOWN)
+    with pytest.raises(FileNotFoundError, match="decoder_ci.py --json"):
+        ablations.load({"the prior": tmp_path / "missing.json"})
+
+
+def test_the_benchmark_writes_table_figure_and_rows(tmp_path, rng, capsys):
+    measured, sweep = _rows(tmp_path, rng)
+    bench = load_script("benchmarks/ablation_table.py")
+    out = tmp_path / "out"
+    assert bench.main(["--idea", f"the LFE={measured['the LFE']}", "--idea", f"the fusion={measured['the fusion']}",
+                       "--sweep", str(sweep), "--draws", "50", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| the LFE | 0.1 |" in printed and (out / "ablations.png").stat().st_size > 0
+    saved = json.loads((out / "ablations.json").read_text())
+    assert [r["idea"] for r in saved] == ["the LFE", "the LFE", "the fusion"] and "verification" in saved[0]
+    with pytest.raises(SystemExit, match="IDEA=FILE"):
+        bench.main(["--idea", "no-equals-sign"])
