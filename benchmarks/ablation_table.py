@@ -8,7 +8,8 @@ Each ``--idea LABEL=FILE`` is the ``--json`` of ``benchmarks/decoder_ci.py --cod
 it without that idea; the same compressor, so the same bytes): re-id, descriptor FD and detail with their paired
 bootstrap intervals over the faces. ``--sweep`` adds verification accuracy where the face-verification sweep
 (``fasdiff-lite eval --pairs ... --out DIR``) holds both codecs, under the names decoder_ci used, at that rate
-(per-pair bootstrap within folds). Prints the markdown table; ``--out`` also writes ``ablations.png`` and
+(per-pair bootstrap within folds); ``--name MEASURED=SHOWN`` shows a run's folder by the name it was shipped as
+(the sweep is searched under both). Prints the markdown table; ``--out`` also writes ``ablations.png`` and
 ``ablations.json`` (what notebook 07 draws). Bold: a 95 % interval that excludes zero.
 """
 from __future__ import annotations
@@ -30,13 +31,16 @@ def main(argv=None) -> int:
                     help="an idea and the decoder_ci.py --json file that measured it (repeat, in the table's order)")
     ap.add_argument("--sweep", default=None, help="a verification sweep's verification.json (adds verification accuracy)")
     ap.add_argument("--draws", type=int, default=1000, help="paired bootstrap draws of the pairs (verification)")
+    ap.add_argument("--name", action="append", default=[], metavar="MEASURED=SHOWN",
+                    help="show a codec measured under a folder's path by a name (a run shipped since: the same weights)")
     ap.add_argument("--out", default=None, help="a folder for ablations.png and ablations.json")
     args = ap.parse_args(argv)
-    bad = [i for i in args.idea if "=" not in i or not all(p.strip() for p in i.split("=", 1))]
-    if bad:
-        raise SystemExit(f"--idea takes IDEA=FILE, got {', '.join(bad)}")
+    for flag, given in (("--idea", args.idea), ("--name", args.name)):
+        bad = [i for i in given if "=" not in i or not all(p.strip() for p in i.split("=", 1))]
+        if bad:
+            raise SystemExit(f"{flag} takes {'IDEA=FILE' if flag == '--idea' else 'MEASURED=SHOWN'}, got {', '.join(bad)}")
     measured = dict(i.split("=", 1) for i in args.idea)
-    rows = ablations.load(measured, args.sweep, draws=args.draws)
+    rows = ablations.load(measured, args.sweep, draws=args.draws, names=dict(n.split("=", 1) for n in args.name))
     faces = "/".join(str(n) for n in sorted({r["faces"] for r in rows}))
     pairs = next((r["verification"]["pairs"] for r in rows if "verification" in r), None)
     print(f"A − B for each idea (A: the method; B: without it; the same bytes), {faces} held-out faces"

@@ -86,11 +86,15 @@ def test_the_benchmark_writes_table_figure_and_rows(tmp_path, rng, capsys):
     measured, sweep = _rows(tmp_path, rng)
     bench = load_script("benchmarks/ablation_table.py")
     out = tmp_path / "out"
+    verification.rename_codecs(sweep, {"A": "fasdiff"})  # A was shipped as fasdiff since it was measured
     assert bench.main(["--idea", f"the LFE={measured['the LFE']}", "--idea", f"the fusion={measured['the fusion']}",
-                       "--sweep", str(sweep), "--draws", "50", "--out", str(out)]) == 0
+                       "--sweep", str(sweep), "--draws", "50", "--name", "A=fasdiff", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "| the LFE | 0.1 |" in printed and (out / "ablations.png").stat().st_size > 0
     saved = json.loads((out / "ablations.json").read_text())
     assert [r["idea"] for r in saved] == ["the LFE", "the LFE", "the fusion"] and "verification" in saved[0]
+    assert saved[0]["a"] == "fasdiff" and saved[0]["a_measured_as"] == "A" and saved[0]["b"] == "B"
     with pytest.raises(SystemExit, match="IDEA=FILE"):
         bench.main(["--idea", "no-equals-sign"])
+    with pytest.raises(SystemExit, match="MEASURED=SHOWN"):
+        bench.main(["--idea", f"x={measured['the LFE']}", "--name", "A"])

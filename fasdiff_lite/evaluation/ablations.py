@@ -77,14 +77,20 @@ def paired(a: dict, b: dict, gallery: np.ndarray, draws: int = 1000, rng: np.ran
 
 def add_verification(rows: list[dict], sweep: str | Path, draws: int = 1000) -> list[dict]:
     """Add ``verification`` (A, B, A − B, interval: 10-fold accuracy) to each row whose two codecs (``a``, ``b``, named
-    as in the sweep) have per-pair distances at the row's rate in the verification sweep ``sweep``
-    (``verification.json`` of ``fasdiff-lite eval --pairs ... --out DIR``). Rows without both are left as they are."""
+    as in the sweep, or as they were measured: ``a_measured_as``) have per-pair distances at the row's rate in the
+    verification sweep ``sweep`` (``verification.json`` of ``fasdiff-lite eval --pairs ... --out DIR``). Rows without
+    both are left as they are."""
     sweep = Path(sweep)
     about = json.loads(sweep.read_text())
     by = {(r["codec"], r["value"]): r for r in verification.load_rows(sweep) if r["kind"] == "rate" and "distances" in r}
+
+    def find(row, side):
+        names = (row[side], row.get(f"{side}_measured_as"))
+        return next((by[(n, row["rate"])] for n in names if (n, row["rate"]) in by), None)
+
     pairs = None
     for row in rows:
-        ra, rb = by.get((row["a"], row["rate"])), by.get((row["b"], row["rate"]))
+        ra, rb = find(row, "a"), find(row, "b")
         if ra is None or rb is None:
             continue
         if pairs is None:
@@ -96,15 +102,23 @@ def add_verification(rows: list[dict], sweep: str | Path, draws: int = 1000) -> 
 
 
 # ------------------------------------------------------------------------------------------ reading, showing
-def load(measured: dict[str, str | Path], sweep: str | Path | None = None, draws: int = 1000) -> list[dict]:
+def load(measured: dict[str, str | Path], sweep: str | Path | None = None, draws: int = 1000,
+         names: dict[str, str] | None = None) -> list[dict]:
     """The rows of each idea (``{"the LFE": "runs/measure28/lfe.json", ...}``: files of ``decoder_ci.py --json``),
-    each with its ``idea``, and their verification differences when ``sweep`` is given."""
+    each with its ``idea``, and their verification differences when ``sweep`` is given. ``names``: the codecs' names
+    to show instead of the ones they were measured under (a run's folder, shipped since as a name); the sweep is
+    searched under both."""
     rows = []
     for idea, path in measured.items():
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no measured rows for {idea!r} (benchmarks/decoder_ci.py --json writes them)")
-        rows += [dict(r, idea=idea) for r in json.loads(path.read_text())]
+        for r in json.loads(path.read_text()):
+            row = dict(r, idea=idea)
+            for side in ("a", "b"):
+                if names and row[side] in names:
+                    row[f"{side}_measured_as"], row[side] = row[side], names[row[side]]
+            rows.append(row)
     return add_verification(rows, sweep, draws) if sweep is not None else rows
 
 
