@@ -65,7 +65,8 @@ def reached(codec: FaSDiffCodec, term: torch.Tensor) -> set[str]:
 def losses_for(codec: FaSDiffCodec, **kw) -> dict:
     torch.manual_seed(2)
     x = torch.rand(2, 3, 64, 64)
-    weights = {"l1": 1.0, "hf": 1.0, "lf": 1.0, "detail": 1.0, "adv": 1.0, "id": 1.0, "gen": 1.0, "split": 0.0}
+    weights = {"l1": 1.0, "hf": 1.0, "lf": 1.0, "detail": 1.0, "adv": 1.0, "id": 1.0, "gen": 1.0, "gen_detail": 1.0,
+               "split": 0.0}
     identity = IdentityNet().eval().requires_grad_(False)
     return codec.training_loss(x, 0.3, steps=2, realism=1.0, weights=weights, discriminator=PatchDiscriminator(),
                                identity=identity, **kw)
@@ -85,7 +86,8 @@ def test_each_decoded_face_term_reaches_the_steering_through_the_sampler_steps(p
         assert losses[term].requires_grad, f"{term} is not differentiable"
         assert reached(codec, losses[term]) == everything, f"the {term} term does not reach every trained part"
     assert reached(codec, losses["diffusion"]) == steering  # the diffusion loss never sees the decoded face
-    assert reached(codec, losses["gen"]) == everything - {"fusion"}  # x_gen comes before the fusion
+    for term in ("gen", "gen_detail"):  # x_gen comes before the fusion
+        assert reached(codec, losses[term]) == everything - {"fusion"}, term
 
 
 def test_the_few_step_latent_carries_gradients_only_when_the_steering_trains(parts):
@@ -103,7 +105,7 @@ def test_the_few_step_latent_carries_gradients_only_when_the_steering_trains(par
     losses = losses_for(codec)
     for term in DECODED_TERMS:
         assert reached(codec, losses[term]) == {"decoder", "fusion"}, term
-    assert reached(codec, losses["gen"]) == {"decoder"}
+    assert reached(codec, losses["gen"]) == reached(codec, losses["gen_detail"]) == {"decoder"}
 
 
 def test_gradient_checkpointing_of_the_steps_gives_the_same_gradients(parts):

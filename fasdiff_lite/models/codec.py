@@ -61,8 +61,8 @@ CODEC_FILE = "codec.json"
 WEIGHTS_FILE = "control_lfe.safetensors"
 FORMAT = 2  # codec.json schema: 2 records the compressor, the prior's source and the control's config
 SAMPLER = "ddim"
-LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "id": 0.0, "gen": 0.0, "split": 0.0,
-                "multi_realism": 0.0}  # training_loss's defaults (multi_realism: 0 off, 1 on; see realism_shares)
+LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "id": 0.0, "gen": 0.0, "gen_detail": 0.0,
+                "split": 0.0, "multi_realism": 0.0}  # training_loss's defaults (multi_realism: 0 off, 1 on; see realism_shares)
 SPLIT_LEVELS = 2  # the split's low-pass: 2 = LL of 2 Haar levels with a ¼-Nyquist Fourier low-pass; 1 = level 1 and ½
 SPLIT_BELOW = 1.0  # the split acts below this rate only (1: at every rate but 1)
 TRAINABLE_PARTS = ("control", "lfe", "decoder", "fusion")  # what training changes (trainable_modules: those it has)
@@ -204,8 +204,14 @@ class FaSDiffCodec(nn.Module):
                                                                  levels darker); low-pass only, so it asks for no
                                                                  detail; trains the decoder and the steering, never
                                                                  the fusion
+                gen_detail = |log E_detail(D(ẑ0)) − log E_target|  the detail asked of the fused face (below), asked of
+                                                                 the diffusion's own face: the prior must draw it, not
+                                                                 only the fusion after it (session 16: without it x_gen
+                                                                 stayed blurrier than x_fid, detail 0.53 against 0.58,
+                                                                 and the fusion drew the detail); the decoder and the
+                                                                 steering, never the fusion
             loss = diffusion + w_l1·l1 + w_hf·hf + w_lf·lf + w_detail·detail + w_adv·(1 − split·rate)·adv + w_id·id
-                   + w_gen·gen
+                   + w_gen·gen + w_gen_detail·gen_detail
 
         With ``multi_realism`` in ``weights`` the step's realism β also scales the split and the adversarial term
         and sets the detail energy asked (:func:`realism_shares`), and a realism-aware fusion sees β: one decoder
@@ -289,17 +295,18 @@ class FaSDiffCodec(nn.Module):
         hf = a * hf_loss(x, x_hat) if w["hf"] > 0 and a > 0 else zero
         lf = lf_consistency_loss(x, x_hat) if (w["lf"] > 0 and self.lfe is not None) else zero
         e = lambda im: frequency.detail_energy(im).clamp_min(1e-8).log()  # noqa: E731
-        if w["detail"] > 0:  # the detail energy asked: the original's, or (multi-realism) part way from x_fid's
-            target = e(x) if detail_at == 1 else (1 - detail_at) * e(crop(x_fid)) + detail_at * e(x)
-            detail = (e(x_hat) - target).abs().mean()
-        else:
-            detail = zero
+        detail = gen_detail = zero
+        if w["detail"] > 0 or w["gen_detail"] > 0:  # the detail energy asked: the original's, or (multi-realism)
+            target = e(x) if detail_at == 1 else (1 - detail_at) * e(crop(x_fid)) + detail_at * e(x)  # part way from x_fid's
+            detail = (e(x_hat) - target).abs().mean() if w["detail"] > 0 else zero
+            gen_detail = (e(crop(x_gen)) - target).abs().mean() if w["gen_detail"] > 0 else zero
         adv = generator_loss(discriminator(x_hat)) if (w["adv"] > 0 and discriminator is not None) else zero
         ident = identity_loss(identity, x_hat, x) if w["id"] > 0 else zero
         loss = (w["l1"] * l1 + w["hf"] * hf + w["lf"] * lf + w["detail"] * detail
-                + w["adv"] * realism_share * adv + w["id"] * ident + w["gen"] * gen)
+                + w["adv"] * realism_share * adv + w["id"] * ident + w["gen"] * gen + w["gen_detail"] * gen_detail)
         return {"loss": loss, "l1": l1, "hf": hf, "lf": lf, "detail": detail, "adv": adv,
                 **({"id": ident} if w["id"] > 0 else {}), **({"gen": gen} if w["gen"] > 0 else {}),
+                **({"gen_detail": gen_detail} if w["gen_detail"] > 0 else {}),
                 "x_hat": x_hat.detach()}
 
     def trainable_modules(self) -> dict[str, nn.Module]:

@@ -53,6 +53,7 @@ class Config(loop.TrainConfig):
     adv_weight: float = LOSS_WEIGHTS["adv"]
     id_weight: float = LOSS_WEIGHTS["id"]
     gen_weight: float = LOSS_WEIGHTS["gen"]  # L1 of the diffusion's own face x_gen (before the fusion and LF correction)
+    gen_detail_weight: float = LOSS_WEIGHTS["gen_detail"]  # the detail term asked of x_gen too (the prior draws it)
     identity: str | None = None  # the identity proxy's folder (fasdiff-lite train identity --export DIR)
     split: float = LOSS_WEIGHTS["split"]  # 0: pixel fidelity at every rate; 1: at rate r, a share r of it (the rest low-pass)
     split_levels: int = SPLIT_LEVELS  # the split's low-pass band: 2 (¼ Nyquist) or 1 (½ Nyquist, wider)
@@ -85,7 +86,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: hf-compressor, or hyperprior for fasdiff-plain)")
     for k, v in LOSS_WEIGHTS.items():
         if k not in ("split", "multi_realism"):  # settings with their own flags (--split, --multi-realism), not terms
-            m.add_argument(f"--{k}-weight", type=float, default=v, help=f"weight of the {k} term (default {v})")
+            m.add_argument(f"--{k.replace('_', '-')}-weight", type=float, default=v, help=f"weight of the {k} term (default {v})")
     m.add_argument("--split", type=float, default=LOSS_WEIGHTS["split"], help="fidelity split by rate, in [0, 1]: 0 asks "
                    "every pixel of the original at every rate; 1 asks at rate r a share r pixel by pixel and the rest "
                    "of the low-pass only, leaving fine detail at low rates to the detail and adversarial terms "
@@ -253,7 +254,7 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     disc = PatchDiscriminator().to(codec.prior.device)
     d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
     weights = {"l1": cfg.l1_weight, "hf": cfg.hf_weight, "lf": cfg.lf_weight, "detail": cfg.detail_weight,
-               "adv": cfg.adv_weight, "id": cfg.id_weight, "gen": cfg.gen_weight, "split": cfg.split, "split_levels": cfg.split_levels,
+               "adv": cfg.adv_weight, "id": cfg.id_weight, "gen": cfg.gen_weight, "gen_detail": cfg.gen_detail_weight, "split": cfg.split, "split_levels": cfg.split_levels,
                "split_below": cfg.split_below, "multi_realism": float(cfg.multi_realism)}
     box = {}
     groups, dataset, run_cfg = None, data.FaceDataset(faces, augment=False), cfg
