@@ -7,7 +7,7 @@
 #   checkpoints/decoders28.sh oldprior  # the run on the old prior alone (it does not wait for the new one)
 #   checkpoints/decoders28.sh commands  # each run's `fasdiff-lite train fasdiff` arguments, one line each (tests)
 #
-# Waits for the new prior (runs/prior28, from pipeline28.sh). Each run resumes from runs/<run> or, on a fresh machine,
+# Waits for the new prior (runs/prior28, from pipeline28.sh); d28-oldprior runs last in the first lane. Each run resumes from runs/<run> or, on a fresh machine,
 # from checkpoints/<run>; a run is done when its export exists. Code runs from a worktree of the commit the script
 # started on (/tmp/decoders28). The runs, and the idea each ablates against d28-full:
 #   d28-full      fasdiff on the new prior (the method: wavelet compressor, control, LFE, fusion)
@@ -23,15 +23,16 @@ PY="$ROOT/.venv/bin/python"
 CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/decoders28
 ASSETS=fasdiff_lite/assets/fasdiff
-LANE1="d28-full d28-plain"
+LANE1="d28-full d28-plain d28-oldprior"
 LANE2="d28-nolfe d28-nofusion"
 OLD="d28-oldprior"  # needs no new prior: `decoders28.sh oldprior` runs it on its own, at any time
 
-# One recipe (see the FaSDiff card, "Session 15"): every part trained through the 1–4 sampler steps, one decoder for
-# the whole realism slider, the identity term with the proxy distilled on UTKFace, and the low-pass of x_gen kept.
+# One recipe (see the FaSDiff card, "Session 15" and "Session 16"): every part trained through the 1–4 sampler steps,
+# one decoder for the whole realism slider, the identity term with the proxy distilled on UTKFace, the low-pass of
+# x_gen kept and the detail asked of x_gen too (session 16: without it the fusion drew the detail, not the prior).
 RECIPE=(--faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 2e-4 --multi-realism --split 1 --detail-weight 1
         --adv-weight 0.05 --adv-start 500 --id-weight 0.2 --identity "$RUNS/identity28/export" --gen-weight 0.1
-        --checkpoint-every 250 --threads "$THREADS")
+        --gen-detail-weight 1 --checkpoint-every 250 --threads "$THREADS")
 
 args_of() {  # the run's own flags: its variant, prior and what it takes from the shipped codec
   case $1 in
@@ -82,7 +83,7 @@ run() {
 }
 
 status() {
-  for r in $LANE1 $LANE2 $OLD; do
+  for r in $LANE1 $LANE2; do
     if [ -f "$(done_marker "$r")" ]; then echo "$r: done (runs/$r-export)"
     elif [ -f "$RUNS/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$RUNS/$r") of $STEPS"
     elif [ -f "$ROOT/checkpoints/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$ROOT/checkpoints/$r") (committed only)"
@@ -91,7 +92,7 @@ status() {
 }
 
 save() {
-  for r in $LANE1 $LANE2 $OLD; do
+  for r in $LANE1 $LANE2; do
     if [ -f "$RUNS/$r/checkpoint/progress.json" ]; then
       "$PY" -c "import sys; sys.path.insert(0, sys.argv[3]); from fasdiff_lite.train import loop; print(loop.portable_checkpoint(sys.argv[1], sys.argv[2]))" \
         "$RUNS/$r" "$ROOT/checkpoints/$r" "$ROOT"
@@ -106,7 +107,7 @@ save() {
 case "${1:-status}" in
   run) run ;;
   oldprior) tree; train_one "$OLD" ;;
-  commands) for r in $LANE1 $LANE2 $OLD; do echo "$r: $(args_of "$r") ${RECIPE[*]} --out $RUNS/$r --export $RUNS/$r-export"; done ;;
+  commands) for r in $LANE1 $LANE2; do echo "$r: $(args_of "$r") ${RECIPE[*]} --out $RUNS/$r --export $RUNS/$r-export"; done ;;
   save) save ;;
   status) status ;;
   *) echo "usage: $0 run|oldprior|save|status|commands" >&2; exit 2 ;;
