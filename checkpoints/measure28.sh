@@ -18,6 +18,8 @@
 #                      shipped names at the reship, the weights being the same)
 #   verify-ablations   the same for d28-nofusion and d28-oldprior at rates 0.1 and 0.2 (verification_ci.py A B);
 #                      both write runs/verification_celeba (sweeps can share a rows file), as WebP/AVIF's may
+#   table              once both lanes are done: the ablation table and figure (benchmarks/ablation_table.py: lfe,
+#                      prior and fusion, with verification where the sweep has both codecs), runs/measure28/ablations.*
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS="$ROOT/runs"
@@ -43,6 +45,7 @@ command_of() {  # the measurement's command line, run from the worktree
     slider) echo "$PY benchmarks/realism_slider.py $(export_of d28-full) --faces 150 --rate 0.1 --realisms 0 0.1 0.25 0.5 0.75 1 --fd" ;;
     verify-shipped) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(export_of d28-full) $(export_of d28-nolfe) $(export_of d28-plain) --rates 0 0.1 0.2 0.3 0.5 1 --threads 1 --out $RUNS/verification_celeba" ;;
     verify-ablations) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(export_of d28-nofusion) $(export_of d28-oldprior) --rates 0.1 0.2 --threads 1 --out $RUNS/verification_celeba" ;;
+    table) echo "$PY benchmarks/ablation_table.py --idea the-LFE=$OUT/lfe.json --idea the-bigger-prior=$OUT/prior.json --idea the-fusion=$OUT/fusion.json --sweep $RUNS/verification_celeba/verification.json --out $OUT" ;;
   esac
 }
 
@@ -55,6 +58,7 @@ needs() {  # the exports a measurement reads
     plain-vs-xfid) echo d28-plain ;;
     verify-shipped) echo "d28-full d28-nolfe d28-plain" ;;
     verify-ablations) echo "d28-nofusion d28-oldprior" ;;
+    table) echo "d28-full d28-nolfe d28-oldprior d28-nofusion" ;;
   esac
 }
 
@@ -78,10 +82,11 @@ run() {
   (for m in $LANE1; do measure "$m"; done) &
   (for m in $LANE2; do measure "$m"; done) &
   wait
+  measure table  # the ablation table and figure of the three ideas (shipped names: the reship checklist, step 4)
 }
 
 status() {
-  for m in $LANE1 $LANE2; do
+  for m in $LANE1 $LANE2 table; do
     if [ -f "$OUT/$m.md" ]; then echo "$m: done ($OUT/$m.md)"
     elif ready "$m"; then echo "$m: ready (or running)"
     else echo "$m: waiting for $(needs "$m")"; fi
