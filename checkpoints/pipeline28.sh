@@ -91,7 +91,7 @@ status() {
 
 save() {  # each run's portable checkpoint, and each finished export (fp16 weights, a few MB), under checkpoints/
   for s in $STAGES; do
-    if [ -f "$RUNS/$s/checkpoint/progress.json" ]; then
+    if [ -f "$RUNS/$s/checkpoint/progress.json" ] && [ ! -f "$(export_marker $s)" ]; then  # a finished run: its export
       "$PY" -c "import sys; sys.path.insert(0, sys.argv[3]); from fasdiff_lite.train import loop; print(loop.portable_checkpoint(sys.argv[1], sys.argv[2]))" \
         "$RUNS/$s" "$ROOT/checkpoints/$s" "$ROOT"
       echo "$s: step $(step_of "$ROOT/checkpoints/$s") saved"
