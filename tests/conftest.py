@@ -28,6 +28,19 @@ def load_script(relative: str):
     return module
 
 
+def steered(codec):
+    """A FaSDiff codec with non-zero control, LFE, decoder and FiLM weights added (seeded), so a reload that lost
+    any of them would decode differently."""
+    import torch
+
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for m in codec.trainable_modules().values():
+            for p in m.parameters():
+                p.add_(0.02 * torch.randn(p.shape, generator=g))
+    return codec
+
+
 @pytest.fixture(scope="session")
 def sample_faces():
     from fasdiff_lite import data

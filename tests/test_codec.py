@@ -15,6 +15,7 @@ from fasdiff_lite.models.control import VisualPromptControl
 from fasdiff_lite.models.lfe import HybridLFE, LFEConfig, hybrid_lowpass, lf_consistency_loss
 from fasdiff_lite.models.prior import TinyPrior
 from fasdiff_lite.train import fasdiff as fasdiff_train
+from tests.conftest import steered
 
 
 @pytest.fixture(scope="module")
@@ -200,20 +201,10 @@ def test_training_smoke_and_resume(prior, tmp_path, monkeypatch, capsys):
     assert "--init-parts: choose from control, lfe, decoder, fusion" in capsys.readouterr().err
 
 
-def _steered(codec: FaSDiffCodec) -> FaSDiffCodec:
-    """Non-zero control and FiLM weights, so a reload that lost them would decode differently."""
-    g = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for m in codec.trainable_modules().values():
-            for p in m.parameters():
-                p.add_(0.02 * torch.randn(p.shape, generator=g))
-    return codec
-
-
 def test_a_codec_folder_describes_itself(prior, compressor, tmp_path):
     """A codec on a compressor and a prior that are not shipped (random, in memory): save_pretrained writes both
     into the folder, and from_pretrained(folder) alone rebuilds a codec that decodes bit-identically."""
-    codec = _steered(FaSDiffCodec(compressor, prior, "fasdiff"))
+    codec = steered(FaSDiffCodec(compressor, prior, "fasdiff"))
     folder = codec.save_pretrained(tmp_path / "codec", dtype=None)
     meta = json.loads((folder / "codec.json").read_text())
     assert meta["compressor"] == {"folder": "compressor"}
@@ -235,7 +226,7 @@ def test_a_codec_names_shipped_parts_and_saves_the_others(compressor, tmp_path):
     from fasdiff_lite.models.prior_loading import load_prior
 
     tiny = load_prior("tiny", device="cpu")
-    codec = _steered(FaSDiffCodec(compressor, tiny, "fasdiff-nolfe"))  # a small random compressor: not shipped
+    codec = steered(FaSDiffCodec(compressor, tiny, "fasdiff-nolfe"))  # a small random compressor: not shipped
     folder = codec.save_pretrained(tmp_path / "codec", dtype=None)
     meta = json.loads((folder / "codec.json").read_text())
     assert meta["prior"] == {"load_prior": {"name": "tiny"}, "fingerprint": tiny.fingerprint()}
@@ -498,7 +489,7 @@ def test_training_loss_is_the_few_step_latent_then_the_decoded_loss(prior, compr
     from fasdiff_lite.models.adversarial import PatchDiscriminator
     from fasdiff_lite.models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS
 
-    codec = _steered(FaSDiffCodec(compressor, prior, "fasdiff", fusion=True))
+    codec = steered(FaSDiffCodec(compressor, prior, "fasdiff", fusion=True))
     disc = PatchDiscriminator()
     x = torch.rand(2, 3, 64, 64)
     w = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, "split_below": SPLIT_BELOW, "split": 0.5, "adv": 0.1}
@@ -524,7 +515,7 @@ def test_latent_cache_is_built_once_checked_and_refused_when_stale(prior, compre
     from fasdiff_lite.models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS
     from fasdiff_lite.train import latent_cache
 
-    codec = _steered(FaSDiffCodec(compressor, prior, "fasdiff", fusion=True)).eval()
+    codec = steered(FaSDiffCodec(compressor, prior, "fasdiff", fusion=True)).eval()
     faces = (torch.rand(5, 128, 128, 3) * 255).to(torch.uint8).numpy()
     draws = iter([(0.0, 2, 1.0), (0.7, 1, 0.5)])
     cache = latent_cache.build(codec, faces, 2, 3, lambda g: next(draws), seed=0, progress=False)

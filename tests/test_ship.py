@@ -13,7 +13,7 @@ from fasdiff_lite.models.codec import FaSDiffCodec, PriorMismatch
 from fasdiff_lite.models.compressor import HFCompressor
 from fasdiff_lite.models.prior import TinyPrior
 from fasdiff_lite.models.prior_loading import load_prior
-from tests.conftest import load_script
+from tests.conftest import load_script, steered
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 REAL_ASSETS = settings.ASSETS_DIR
@@ -37,15 +37,6 @@ def assets(tmp_path, monkeypatch):
     (folder / "prior" / "tiny" / "MODEL_CARD.md").write_text("the card of prior A\n")
     monkeypatch.setattr(settings, "ASSETS_DIR", folder)
     return folder
-
-
-def steered(codec: FaSDiffCodec) -> FaSDiffCodec:
-    g = torch.Generator().manual_seed(2)
-    with torch.no_grad():
-        for m in codec.trainable_modules().values():
-            for p in m.parameters():
-                p.add_(0.02 * torch.randn(p.shape, generator=g))
-    return codec
 
 
 def decode(codec: FaSDiffCodec, blob: bytes) -> torch.Tensor:
