@@ -634,8 +634,9 @@ def test_training_with_multi_realism_gives_a_realism_aware_fusion(prior, tmp_pat
 
 
 def test_the_trainers_weight_flags_are_the_loss_terms():
-    """``train fasdiff`` offers a ``--<term>-weight`` for each loss term of LOSS_WEIGHTS, and none for its settings
-    (``split`` and ``multi_realism`` have their own flags: a ``--multi_realism-weight`` once appeared beside them)."""
+    """``train fasdiff`` offers a ``--<term>-weight`` for each loss term of LOSS_WEIGHTS (underscores as hyphens), and
+    none for its settings (``split`` and ``multi_realism`` have their own flags: a ``--multi_realism-weight`` once
+    appeared beside them)."""
     import argparse
 
     from fasdiff_lite.models.codec import LOSS_WEIGHTS
@@ -644,5 +645,5 @@ def test_the_trainers_weight_flags_are_the_loss_terms():
     fasdiff_train.add_arguments(parser)
     flags = {a for action in parser._actions for a in action.option_strings}
     weights = {f[2:-len("-weight")] for f in flags if f.endswith("-weight")}
-    assert weights == set(LOSS_WEIGHTS) - {"split", "multi_realism"}
+    assert weights == {k.replace("_", "-") for k in LOSS_WEIGHTS} - {"split", "multi-realism"}  # --gen-detail-weight
     assert {"--split", "--multi-realism"} <= flags
