@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from fasdiff_lite import registry, settings  # noqa: E402
 from fasdiff_lite.evaluation import verification  # noqa: E402
-from fasdiff_lite.models.codec import CODEC_FILE, FaSDiffCodec  # noqa: E402
+from fasdiff_lite.models.codec import CODEC_FILE, FaSDiffCodec, named_prior  # noqa: E402
 from fasdiff_lite.models.prior import PRIOR_FILE  # noqa: E402
 from fasdiff_lite.models.prior_loading import load_prior  # noqa: E402
 
@@ -102,23 +102,24 @@ def ship_codec(src: Path, name: str) -> dict:
         raise SystemExit(f"{src}'s compressor is not a shipped one ({meta['compressor']}); ship the compressor first")
     codec = FaSDiffCodec.from_pretrained(src, device="cpu")
     tiny = load_prior("tiny", device="cpu")
-    if codec.prior.fingerprint() != tiny.fingerprint():
-        raise SystemExit(f"{src} was trained on the prior {meta['prior']} (fingerprint {codec.prior.fingerprint()}), "
-                         f"not on the shipped tiny prior ({tiny.fingerprint()}): ship its prior first "
+    trained_on, fingerprint = codec.prior.fingerprint(), tiny.fingerprint()  # about 0.3 s each: once
+    if trained_on != fingerprint:
+        raise SystemExit(f"{src} was trained on the prior {meta['prior']} (fingerprint {trained_on}), "
+                         f"not on the shipped tiny prior ({fingerprint}): ship its prior first "
                          "(python tools/ship.py prior DIR)")
     dest = registry.folder(name)
     if dest.exists():
         shutil.rmtree(dest)
     own_prior = meta["prior"].get("folder")  # a prior saved inside the run's folder is the tiny one now
     copy_items(src, dest, [p.name for p in src.iterdir() if p.name not in (CODEC_FILE, own_prior)])
-    meta["prior"] = {"load_prior": {"name": "tiny"}, "fingerprint": tiny.fingerprint()}
+    meta["prior"] = {"load_prior": {"name": "tiny"}, "fingerprint": fingerprint}
     meta.setdefault("training", {})["shipped_from"] = str(src)
     (dest / CODEC_FILE).write_text(json.dumps(meta, indent=1))
     shipped = FaSDiffCodec.from_pretrained(dest, prior=tiny)
     a, b = codec.trainable_state(), shipped.trainable_state()
     if a.keys() != b.keys() or any(not torch.equal(a[k], b[k]) for k in a):
         raise SystemExit(f"{dest} does not load the weights of {src}: the copy failed")
-    print(f"shipped {src} as {name} ({dest}; prior 'tiny', fingerprint {tiny.fingerprint()})")
+    print(f"shipped {src} as {name} ({dest}; prior 'tiny', fingerprint {fingerprint})")
     return meta
 
 
@@ -128,10 +129,8 @@ def pin(folder: Path, prior_dir: Path | None = None) -> str:
     if prior_dir is not None:
         prior = load_prior(prior_dir.resolve(), device="cpu")
         meta["prior"] = {"load_prior": {"name": str(prior_dir.resolve())}}
-    elif "folder" in meta["prior"]:
-        prior = load_prior(folder / meta["prior"]["folder"], device="cpu")
     else:
-        prior = load_prior(**meta["prior"]["load_prior"], device="cpu")
+        prior = named_prior(folder, meta, device="cpu")
     fingerprint = prior.fingerprint()
     if recorded is not None and recorded != fingerprint:
         raise SystemExit(f"{folder} was trained on the prior with fingerprint {recorded}; "

@@ -375,8 +375,7 @@ class FaSDiffCodec(nn.Module):
         folder = Path(folder)
         meta = cls.read_config(folder)
         if prior is None:
-            src = meta["prior"]
-            prior = load_prior(folder / src["folder"], device) if "folder" in src else load_prior(**src["load_prior"], device=device)
+            prior = named_prior(folder, meta, device)
         check_prior(folder, meta, prior)
         if compressor is None:
             src = meta["compressor"]
@@ -415,6 +414,13 @@ class FaSDiffCodec(nn.Module):
 class PriorMismatch(ValueError):
     """A codec folder loaded on another prior than the one it was trained on (the message says how to point it
     at the right one)."""
+
+
+def named_prior(folder: str | Path, meta: dict, device=None):
+    """The prior a codec folder's ``codec.json`` (``meta``, from :meth:`FaSDiffCodec.read_config`) names: its own
+    ``prior/`` inside the folder, or ``load_prior``'s arguments."""
+    src = meta["prior"]
+    return load_prior(Path(folder) / src["folder"], device) if "folder" in src else load_prior(**src["load_prior"], device=device)
 
 
 def check_prior(folder: Path, meta: dict, prior) -> None:
