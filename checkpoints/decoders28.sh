@@ -1,13 +1,14 @@
 #!/bin/bash
-# Issue 28, step 3: the decoders on the new prior, one recipe, two lanes in parallel (one torch thread each).
+# Issue 28, step 3: the decoders on the new prior, one recipe, two workers in parallel (one torch thread each).
 #
 #   checkpoints/decoders28.sh run     # nohup checkpoints/decoders28.sh run > runs/decoders28.log 2>&1 &
 #   checkpoints/decoders28.sh save    # before a session ends: each run's portable checkpoint (and finished export)
 #   checkpoints/decoders28.sh status
-#   checkpoints/decoders28.sh oldprior  # the run on the old prior alone (it does not wait for the new one)
 #   checkpoints/decoders28.sh commands  # each run's `fasdiff-lite train fasdiff` arguments, one line each (tests)
 #
-# Waits for the new prior (runs/prior28, from pipeline28.sh); d28-oldprior runs last in the first lane. Each run resumes from runs/<run> or, on a fresh machine,
+# Waits for the new prior (runs/prior28, from pipeline28.sh). Two workers take the runs in ORDER, each the next one no
+# worker has claimed (a queue, not fixed lanes: three 3,000-step runs left for two lanes, so neither waits idle while
+# the other has two to go). Each run resumes from runs/<run> or, on a fresh machine,
 # from checkpoints/<run>; a run is done when its export exists. Code runs from a worktree of the commit the script
 # started on (/tmp/decoders28). The runs, and the idea each ablates against d28-full:
 #   d28-full      fasdiff on the new prior (the method: wavelet compressor, control, LFE, fusion)
@@ -23,9 +24,8 @@ PY="$ROOT/.venv/bin/python"
 CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/decoders28
 ASSETS=fasdiff_lite/assets/fasdiff
-LANE1="d28-full d28-plain d28-oldprior"
-LANE2="d28-nolfe d28-nofusion"
-OLD="d28-oldprior"  # needs no new prior: `decoders28.sh oldprior` runs it on its own, at any time
+ORDER="d28-full d28-nolfe d28-plain d28-nofusion d28-oldprior"
+CLAIMS="$RUNS/decoders28.claims"  # one folder per run a worker has taken (mkdir is atomic); cleared by each `run`
 
 # One recipe (see the FaSDiff card, "Session 15" and "Session 16"): every part trained through the 1–4 sampler steps,
 # one decoder for the whole realism slider, the identity term with the proxy distilled on UTKFace, the low-pass of
@@ -64,7 +64,7 @@ train_one() {
   echo "$r: finished $(date -u +%H:%M)"
 }
 
-lane() { for r in "$@"; do train_one "$r"; done; }
+worker() { for r in $ORDER; do mkdir "$CLAIMS/$r" 2>/dev/null && train_one "$r"; done; }
 
 tree() {  # the worktree the runs use, and the identity proxy they read (from its committed export on a fresh machine)
   if [ ! -f "$RUNS/identity28/export/config.json" ] && [ -f "$ROOT/checkpoints/identity28/export/config.json" ]; then
@@ -77,13 +77,14 @@ tree() {  # the worktree the runs use, and the identity proxy they read (from it
 run() {
   while [ ! -f "$RUNS/prior28/train_prior.json" ]; do sleep 120; done  # the new prior's export is complete
   tree
-  lane $LANE1 &
-  lane $LANE2 &
+  rm -rf "$CLAIMS" && mkdir -p "$CLAIMS"
+  worker &
+  worker &
   wait
 }
 
 status() {
-  for r in $LANE1 $LANE2; do
+  for r in $ORDER; do
     if [ -f "$(done_marker "$r")" ]; then echo "$r: done (runs/$r-export)"
     elif [ -f "$RUNS/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$RUNS/$r") of $STEPS"
     elif [ -f "$ROOT/checkpoints/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$ROOT/checkpoints/$r") (committed only)"
@@ -92,7 +93,7 @@ status() {
 }
 
 save() {
-  for r in $LANE1 $LANE2; do
+  for r in $ORDER; do
     if [ -f "$RUNS/$r/checkpoint/progress.json" ]; then
       "$PY" -c "import sys; sys.path.insert(0, sys.argv[3]); from fasdiff_lite.train import loop; print(loop.portable_checkpoint(sys.argv[1], sys.argv[2]))" \
         "$RUNS/$r" "$ROOT/checkpoints/$r" "$ROOT"
@@ -106,9 +107,8 @@ save() {
 
 case "${1:-status}" in
   run) run ;;
-  oldprior) tree; train_one "$OLD" ;;
-  commands) for r in $LANE1 $LANE2; do echo "$r: $(args_of "$r") ${RECIPE[*]} --out $RUNS/$r --export $RUNS/$r-export"; done ;;
+  commands) for r in $ORDER; do echo "$r: $(args_of "$r") ${RECIPE[*]} --out $RUNS/$r --export $RUNS/$r-export"; done ;;
   save) save ;;
   status) status ;;
-  *) echo "usage: $0 run|oldprior|save|status|commands" >&2; exit 2 ;;
+  *) echo "usage: $0 run|save|status|commands" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Issue 28, step 3's measurements, once decoders28.sh's runs are exported: two lanes, one thread each; each
-# measurement writes runs/measure28/<name>.md (and .json) and is skipped once that exists.
+# Issue 28, step 3's measurements, once decoders28.sh's runs are exported: two workers, one thread each, each taking
+# the first measurement in ORDER whose exports are ready and that no worker has claimed; each measurement writes
+# runs/measure28/<name>.md (and .json) and is skipped once that exists.
 #
 #   nohup checkpoints/measure28.sh run > runs/measure28.log 2>&1 &
 #   checkpoints/measure28.sh status
@@ -13,12 +14,13 @@
 #   plain-vs-xfid      the plain diffusion codec against its own x_fid (the wavelet branch is a BD-rate question:
 #                      fasdiff-plain spends fewer bytes at the same rate, so it is compared on curves, not pairs)
 #   slider             realism 0…1 at rate 0.1: detail ratio, PSNR and descriptor FD (the monotone-slider line)
-#   verify-shipped     the 10-fold celeba_identity pairs (eval --codecs DIR): the three runs to be shipped at rates
-#                      0–1 (about 16 min a row here: 18 rows; rows keep their folder's name: rename them to the
+#   verify-full, verify-nolfe, verify-plain
+#                      the 10-fold celeba_identity pairs (eval --codecs DIR): each run to be shipped at rates 0–1
+#                      (about 16 min a row here: 6 rows each; rows keep their folder's name: rename them to the
 #                      shipped names at the reship, the weights being the same)
 #   verify-ablations   the same for d28-nofusion and d28-oldprior at rates 0.1 and 0.2 (verification_ci.py A B);
 #                      both write runs/verification_celeba (sweeps can share a rows file), as WebP/AVIF's may
-#   table              once both lanes are done: the ablation table and figure (benchmarks/ablation_table.py: lfe,
+#   table              once all the others are done: the ablation table and figure (benchmarks/ablation_table.py: lfe,
 #                      prior and fusion, with verification where the sweep has both codecs), runs/measure28/ablations.*
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,8 +32,8 @@ CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/measure28
 LOW="0 0.1 0.15 0.2 0.3"
 ALL="0 0.1 0.15 0.2 0.3 0.5 1"
-LANE1="full-vs-xfid lfe prior verify-ablations"
-LANE2="slider fusion plain-vs-xfid verify-shipped"
+ORDER="full-vs-xfid slider lfe verify-full fusion plain-vs-xfid verify-nolfe verify-plain prior verify-ablations"
+CLAIMS="$OUT/claims"  # one folder per measurement a worker has taken (mkdir is atomic); cleared by each `run`
 
 export_of() { echo "$RUNS/$1-export"; }
 
@@ -43,7 +45,7 @@ command_of() {  # the measurement's command line, run from the worktree
     fusion) echo "$PY benchmarks/decoder_ci.py --codec $(export_of d28-full) --against $(export_of d28-nofusion) --rates $LOW --threads 1 --json $OUT/$1.json" ;;
     plain-vs-xfid) echo "$PY benchmarks/decoder_ci.py --codec $(export_of d28-plain) --rates $ALL --threads 1 --json $OUT/$1.json" ;;
     slider) echo "$PY benchmarks/realism_slider.py $(export_of d28-full) --faces 150 --rate 0.1 --realisms 0 0.1 0.25 0.5 0.75 1 --fd" ;;
-    verify-shipped) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(export_of d28-full) $(export_of d28-nolfe) $(export_of d28-plain) --rates 0 0.1 0.2 0.3 0.5 1 --threads 1 --out $RUNS/verification_celeba" ;;
+    verify-full|verify-nolfe|verify-plain) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(export_of "d28-${1#verify-}") --rates 0 0.1 0.2 0.3 0.5 1 --threads 1 --out $RUNS/verification_celeba" ;;
     verify-ablations) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(export_of d28-nofusion) $(export_of d28-oldprior) --rates 0.1 0.2 --threads 1 --out $RUNS/verification_celeba" ;;
     table) echo "$PY benchmarks/ablation_table.py --idea the-LFE=$OUT/lfe.json --idea the-bigger-prior=$OUT/prior.json --idea the-fusion=$OUT/fusion.json --sweep $RUNS/verification_celeba/verification.json --out $OUT" ;;
   esac
@@ -56,7 +58,7 @@ needs() {  # the exports a measurement reads
     prior) echo "d28-full d28-oldprior" ;;
     fusion) echo "d28-full d28-nofusion" ;;
     plain-vs-xfid) echo d28-plain ;;
-    verify-shipped) echo "d28-full d28-nolfe d28-plain" ;;
+    verify-full|verify-nolfe|verify-plain) echo "d28-${1#verify-}" ;;
     verify-ablations) echo "d28-nofusion d28-oldprior" ;;
     table) echo "d28-full d28-nolfe d28-oldprior d28-nofusion" ;;
   esac
@@ -67,7 +69,6 @@ ready() { for r in $(needs "$1"); do [ -f "$(export_of "$r")/codec.json" ] || re
 measure() {
   local m=$1
   if [ -f "$OUT/$m.md" ]; then echo "$m: done"; return; fi
-  while ! ready "$m"; do sleep 300; done
   echo "$m: starting $(date -u +%H:%M)"
   # shellcheck disable=SC2046
   (cd "$TREE" && PYTHONPATH="$TREE" FASDIFF_SHARED="$SHARED" $(command_of "$m")) > "$OUT/$m.tmp" 2> "$OUT/$m.log" \
@@ -75,18 +76,32 @@ measure() {
   echo "$m: finished $(date -u +%H:%M)"
 }
 
+worker() {  # until every measurement is done or claimed: the first ready, unclaimed one, else wait for exports
+  while :; do
+    local left=0 m
+    for m in $ORDER; do
+      [ -f "$OUT/$m.md" ] || [ -d "$CLAIMS/$m" ] && continue
+      left=1
+      if ready "$m" && mkdir "$CLAIMS/$m" 2>/dev/null; then measure "$m"; continue 2; fi
+    done
+    [ "$left" = 0 ] && return
+    sleep 300
+  done
+}
+
 run() {
   mkdir -p "$OUT"
   if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null; fi
   echo "code: $(git -C "$TREE" log --oneline -1)"
-  (for m in $LANE1; do measure "$m"; done) &
-  (for m in $LANE2; do measure "$m"; done) &
+  rm -rf "$CLAIMS" && mkdir -p "$CLAIMS"
+  worker &
+  worker &
   wait
   measure table  # the ablation table and figure of the three ideas (shipped names: the reship checklist, step 4)
 }
 
 status() {
-  for m in $LANE1 $LANE2 table; do
+  for m in $ORDER table; do
     if [ -f "$OUT/$m.md" ]; then echo "$m: done ($OUT/$m.md)"
     elif ready "$m"; then echo "$m: ready (or running)"
     else echo "$m: waiting for $(needs "$m")"; fi
