@@ -12,10 +12,7 @@ bootstrap draws of the pairs within each fold and kind (``evaluation.verificatio
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
-from fasdiff_lite import face_sets
 from fasdiff_lite.evaluation import verification
 
 
@@ -27,28 +24,22 @@ def main(argv=None) -> int:
     ap.add_argument("--rates", type=float, nargs="*", default=None, help="only these rates (default: all shared)")
     ap.add_argument("--draws", type=int, default=1000)
     args = ap.parse_args(argv)
-    path = Path(args.rows)
-    about = json.loads(path.read_text())
-    rows = verification.load_rows(path)
-    pairs = face_sets.read_pairs(about["pairs"], about.get("images"))
-    if len(pairs) != len(next((r["distances"] for r in rows if "distances" in r), pairs.same)):
-        raise SystemExit(f"{path}: its distances are not over the {len(pairs)} pairs of {about['pairs']}")
-    by = {(r["codec"], r["value"]): r for r in rows if r["kind"] == "rate" and "distances" in r}
-    rates = sorted({v for c, v in by if c == args.a} & {v for c, v in by if c == args.b})
+    sweep = verification.Sweep(args.rows)
+    rates = sweep.rates(args.a, args.b)
     if args.rates:
         rates = [r for r in rates if r in set(args.rates)]
     if not rates:
-        have = sorted({c for c, _ in by})
-        raise SystemExit(f"no rate where both {args.a} and {args.b} have per-pair distances in {path} "
-                         f"(codecs with distances: {', '.join(have) or 'none'}; rows of sweeps before session 14 have none)")
-    print(f"{args.a} − {args.b}: 10-fold verification accuracy on {len(pairs)} pairs ({about['pairs']}), "
+        raise SystemExit(f"no rate where both {args.a} and {args.b} have per-pair distances in {sweep.path} "
+                         f"(codecs with distances: {', '.join(sweep.codecs()) or 'none'}; rows of sweeps before session 14 have none)")
+    pairs = sweep.pairs
+    print(f"{args.a} − {args.b}: 10-fold verification accuracy on {len(pairs)} pairs ({sweep.about['pairs']}), "
           f"{args.draws} paired bootstrap draws within folds")
     print("| rate | A bpp | B bpp | A accuracy | B accuracy | A − B (points) | 95 % interval |")
     print("|---|---|---|---|---|---|---|")
     for rate in rates:
-        ra, rb = by[(args.a, rate)], by[(args.b, rate)]
-        d = verification.paired_difference(ra["distances"], rb["distances"], pairs.same, pairs.fold, draws=args.draws)
-        print(f"| {rate:g} | {ra['bpp']:.3f} | {rb['bpp']:.3f} | {ra['accuracy_mean']:.4f} | {rb['accuracy_mean']:.4f} | "
+        ra, rb = sweep.row(rate, args.a), sweep.row(rate, args.b)
+        d = sweep.difference(ra, rb, args.draws)
+        print(f"| {rate:g} | {ra['bpp']:.3f} | {rb['bpp']:.3f} | {d['a']:.4f} | {d['b']:.4f} | "
               f"{100 * d['diff']:+.2f} | [{100 * d['lo']:+.2f}, {100 * d['hi']:+.2f}] |", flush=True)
     return 0
 

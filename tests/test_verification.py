@@ -269,6 +269,30 @@ def test_two_sweeps_can_share_a_rows_file(tmp_path, rng):
     assert [r["codec"] for r in vf.load_rows(path, size=128)] == ["a"]
 
 
+def test_a_sweep_finds_rows_by_any_of_their_names_and_refuses_distances_over_other_pairs(tmp_path, rng):
+    """``Sweep`` (what verification_ci.py and the ablation table compare through): a row under a shipped name or the
+    folder it was measured as; distances over another pairs file than the sweep's are an error, not a wrong table."""
+    same = np.array([k % 4 < 2 for k in range(8)])  # two folds, each two same-person pairs then two different
+    lines = [f"{2 * k}.jpg\t{2 * k + 1}.jpg\t{int(s)}" for k, s in enumerate(same)]
+    (tmp_path / "pairs.txt").write_text("2\t2\n" + "\n".join(lines) + "\n")
+    row = lambda codec, d: {"codec": codec, "kind": "rate", "value": 0.1, "tar_at_far": {0.01: 0.5},  # noqa: E731
+                            "accuracy_mean": 0.9, "distances": d}
+    path = tmp_path / "verification.json"
+    vf.save_rows([row("runs/x-export", np.where(same, 0.2, 0.8)), row("b", rng.random(8))], path,
+                 pairs=str(tmp_path / "pairs.txt"), images=str(tmp_path))
+    sweep = vf.Sweep(path)
+    assert sweep.codecs() == ["b", "runs/x-export"] and sweep.rates("runs/x-export", "b") == [0.1]
+    assert sweep.row(0.1, "shipped", "runs/x-export") is sweep.rows[("runs/x-export", 0.1)]
+    assert sweep.row(0.1, "shipped") is None and sweep.row(0.2, "b") is None
+    d = sweep.difference(sweep.row(0.1, "runs/x-export"), sweep.row(0.1, "runs/x-export"), draws=5)
+    assert d["diff"] == d["lo"] == d["hi"] == 0 and d["pairs"] == 8
+    vf.save_rows([row("c", rng.random(9))], path, pairs=str(tmp_path / "pairs.txt"), images=str(tmp_path))
+    with pytest.raises(ValueError, match="not over the 8 pairs"):
+        vf.Sweep(path).pairs
+    with pytest.raises(FileNotFoundError, match="eval --pairs"):
+        vf.Sweep(tmp_path / "none.json")
+
+
 def test_paired_difference_of_a_codec_with_itself_is_exactly_zero(rng):
     d, same, folds = protocol([rng.random(20) for _ in range(4)], [rng.random(20) + 0.3 for _ in range(4)])
     out = vf.paired_difference(d, d, same, folds, draws=50)

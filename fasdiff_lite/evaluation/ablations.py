@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import face_sets
 from . import face_metrics, verification
 from .metrics import frechet_distance, psnr
 from .realism import detail_ratio
@@ -80,24 +79,13 @@ def add_verification(rows: list[dict], sweep: str | Path, draws: int = 1000) -> 
     as in the sweep, or as they were measured: ``a_measured_as``) have per-pair distances at the row's rate in the
     verification sweep ``sweep`` (``verification.json`` of ``fasdiff-lite eval --pairs ... --out DIR``). Rows without
     both are left as they are."""
-    sweep = Path(sweep)
-    about = json.loads(sweep.read_text())
-    by = {(r["codec"], r["value"]): r for r in verification.load_rows(sweep) if r["kind"] == "rate" and "distances" in r}
-
-    def find(row, side):
-        names = (row[side], row.get(f"{side}_measured_as"))
-        return next((by[(n, row["rate"])] for n in names if (n, row["rate"]) in by), None)
-
-    pairs = None
+    sweep = verification.Sweep(sweep)
     for row in rows:
-        ra, rb = find(row, "a"), find(row, "b")
-        if ra is None or rb is None:
-            continue
-        if pairs is None:
-            pairs = face_sets.read_pairs(about["pairs"], about.get("images"))
-        d = verification.paired_difference(ra["distances"], rb["distances"], pairs.same, pairs.fold, draws=draws)
-        row["verification"] = {"a": ra["accuracy_mean"], "b": rb["accuracy_mean"], "diff": d["diff"], "lo": d["lo"],
-                               "hi": d["hi"], "pairs": len(pairs.same)}
+        ra = sweep.row(row["rate"], row["a"], row.get("a_measured_as"))
+        rb = sweep.row(row["rate"], row["b"], row.get("b_measured_as"))
+        if ra is not None and rb is not None:
+            d = sweep.difference(ra, rb, draws)
+            row["verification"] = {k: d[k] for k in ("a", "b", "diff", "lo", "hi", "pairs")}
     return rows
 
 

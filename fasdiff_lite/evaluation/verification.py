@@ -328,14 +328,21 @@ def save_rows(rows: list[dict], path, **about) -> Path:
         rows = list(rows) + [r for r in load_rows(path, **about) if row_key(r) not in mine]
         arrays = {row_key(r): np.asarray(r["distances"], dtype=np.float32) for r in rows if r.get("distances") is not None}
         slim = [{k: v for k, v in r.items() if k != "distances"} for r in rows]
-        tmp = path.with_suffix(".tmp.json")
-        tmp.write_text(json.dumps({**about, "rows": slim}, indent=1, default=float))
-        tmp.replace(path)
-        if arrays:
-            tmp = _distances_file(path).with_suffix(".tmp.npz")
-            np.savez_compressed(tmp, **arrays)
-            tmp.replace(_distances_file(path))
+        _write_rows(path, {**about, "rows": slim}, arrays or None)
     return path
+
+
+def _write_rows(path: Path, saved: dict, arrays: dict | None) -> None:
+    """Write a rows file's JSON (and, unless ``arrays`` is None, its distances file), each through a temporary file
+    renamed over the old one, the distances first: a reader never sees half a file, nor rows whose distances are
+    not there yet. Called under the sweep's lock."""
+    if arrays is not None:
+        tmp = _distances_file(path).with_suffix(".tmp.npz")
+        np.savez_compressed(tmp, **arrays)
+        tmp.replace(_distances_file(path))
+    tmp = path.with_suffix(".tmp.json")
+    tmp.write_text(json.dumps(saved, indent=1, default=float))
+    tmp.replace(path)
 
 
 @contextmanager
@@ -395,13 +402,11 @@ def rename_codecs(path, names: dict[str, str]) -> int:
         if clash:
             raise ValueError(f"renaming would give two rows the same codec and setting: {', '.join(clash)}")
         moved = {row_key(a): row_key(b) for a, b in zip(rows, renamed) if a["codec"] != b["codec"]}
-        tmp_json, tmp_npz = path.with_suffix(".tmp.json"), _distances_file(path).with_suffix(".tmp.npz")
-        tmp_json.write_text(json.dumps({**saved, "rows": renamed}, indent=1, default=float))
+        arrays = None
         if _distances_file(path).exists() and moved:
             with np.load(_distances_file(path), allow_pickle=False) as z:
-                np.savez_compressed(tmp_npz, **{moved.get(k, k): z[k] for k in z.files})
-            tmp_npz.replace(_distances_file(path))
-        tmp_json.replace(path)
+                arrays = {moved.get(k, k): z[k] for k in z.files}
+        _write_rows(path, {**saved, "rows": renamed}, arrays)
     return len(moved)
 
 
@@ -430,6 +435,49 @@ def paired_difference(dist_a, dist_b, same, folds, draws: int = 1000, seed: int 
         diffs[i] = acc(a, idx) - acc(b, idx)
     lo, hi = np.percentile(diffs, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
     return {"diff": float(diff), "lo": float(lo), "hi": float(hi), "draws": int(draws)}
+
+
+class Sweep:
+    """A verification sweep's rows file (``verification.json`` of ``fasdiff-lite eval --pairs ... --out DIR``), for
+    comparing two of its codecs pair by pair: the rate rows that kept their per-pair distances, by codec and rate,
+    and the pairs they were measured on (read when first needed)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise FileNotFoundError(f"no verification sweep {self.path} (fasdiff-lite eval --pairs FILE --out DIR writes one)")
+        self.about = json.loads(self.path.read_text())
+        self.rows = {(r["codec"], r["value"]): r for r in load_rows(self.path)
+                     if r["kind"] == "rate" and r.get("distances") is not None}
+        self._pairs = None
+
+    @property
+    def pairs(self) -> PairsFile:
+        if self._pairs is None:
+            from ..face_sets import read_pairs
+            pairs = read_pairs(self.about["pairs"], self.about.get("images"))
+            n = {len(r["distances"]) for r in self.rows.values()}
+            if n - {len(pairs)}:
+                raise ValueError(f"{self.path}: its distances are not over the {len(pairs)} pairs of {self.about['pairs']}")
+            self._pairs = pairs
+        return self._pairs
+
+    def codecs(self) -> list[str]:
+        return sorted({c for c, _ in self.rows})
+
+    def rates(self, a: str, b: str) -> list[float]:
+        """The rates at which both codecs have per-pair distances."""
+        return sorted({v for c, v in self.rows if c == a} & {v for c, v in self.rows if c == b})
+
+    def row(self, rate: float, *names: str) -> dict | None:
+        """The codec's row at ``rate`` under the first of ``names`` the sweep holds (a shipped name, or the folder it
+        was measured as), else None."""
+        return next((self.rows[(n, rate)] for n in names if n is not None and (n, rate) in self.rows), None)
+
+    def difference(self, row_a: dict, row_b: dict, draws: int = 1000) -> dict:
+        """:func:`paired_difference` of two of its rows, with both accuracies (``a``, ``b``) and the pair count."""
+        d = paired_difference(row_a["distances"], row_b["distances"], self.pairs.same, self.pairs.fold, draws=draws)
+        return {"a": row_a["accuracy_mean"], "b": row_b["accuracy_mean"], **d, "pairs": len(self.pairs.same)}
 
 
 def bd_rows(rows: list[dict]) -> list[dict]:
