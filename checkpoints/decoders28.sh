@@ -92,15 +92,14 @@ status() {
   done
 }
 
-save() {
+save() {  # a finished run keeps only its export here (its training checkpoint is no longer needed to go on)
   for r in $ORDER; do
-    if [ -f "$RUNS/$r/checkpoint/progress.json" ]; then
+    if [ -f "$(done_marker "$r")" ]; then
+      rm -rf "$ROOT/checkpoints/$r" && mkdir -p "$ROOT/checkpoints/$r/export"
+      cp -r "$RUNS/$r-export/." "$ROOT/checkpoints/$r/export/"
+    elif [ -f "$RUNS/$r/checkpoint/progress.json" ]; then
       "$PY" -c "import sys; sys.path.insert(0, sys.argv[3]); from fasdiff_lite.train import loop; print(loop.portable_checkpoint(sys.argv[1], sys.argv[2]))" \
         "$RUNS/$r" "$ROOT/checkpoints/$r" "$ROOT"
-    fi
-    if [ -f "$(done_marker "$r")" ]; then
-      rm -rf "$ROOT/checkpoints/$r/export" && mkdir -p "$ROOT/checkpoints/$r/export"
-      cp -r "$RUNS/$r-export/." "$ROOT/checkpoints/$r/export/"
     fi
   done
 }
