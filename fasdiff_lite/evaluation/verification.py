@@ -40,7 +40,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import data, faces
-from ..face_sets import PairsFile
+from ..face_sets import PairsFile, read_pairs
 from ..models import zoo
 from ..registry import DEFAULT_REALISM, DEFAULT_STEPS
 from . import CODEC_COLORS, baselines, bdrate, face_metrics
@@ -454,7 +454,6 @@ class Sweep:
     @property
     def pairs(self) -> PairsFile:
         if self._pairs is None:
-            from ..face_sets import read_pairs
             pairs = read_pairs(self.about["pairs"], self.about.get("images"))
             n = {len(r["distances"]) for r in self.rows.values()}
             if n - {len(pairs)}:
