@@ -27,7 +27,9 @@ def test_prior_x_gen_is_x_gen_exactly_when_the_codec_decodes_with_the_priors_dec
         assert np.array_equal(got["x_gen"], got["prior_x_gen"])
     finally:
         codec.decoder = own
-    assert "decode_latent" not in vars(codec)  # the spy is gone: the class's method again
+    with torch.no_grad():
+        z = codec.decode_stages(blob, steps=2, realism=1.0)["z"]  # the latent x_gen decodes: the prior's 4×16×16
+    assert tuple(z.shape) == (1, 4, 16, 16)
 
 
 def test_a_fine_tuned_decoder_shows_as_a_difference_and_realism_0_has_no_latent(codec):

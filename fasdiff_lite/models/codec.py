@@ -116,7 +116,8 @@ class FaSDiffCodec(nn.Module):
                       progress: bool = False) -> dict[str, torch.Tensor]:
         """:meth:`decompress`, keeping each stage's image, all cropped to the file's size: ``x_fid`` (step 2),
         ``x_gen`` (the diffusion's own face, step 5 before the fusion), ``fused`` (after the fusion; x_gen without
-        one), ``out`` (the answer). At realism 0 only ``x_fid`` and ``out`` (the same image)."""
+        one), ``out`` (the answer), and the latent the sampler ended on, ``z`` (what x_gen decodes). At realism 0
+        only ``x_fid`` and ``out`` (the same image)."""
         steps, realism = check_steps(steps), check_realism(realism)
         # 1–2. unpack (the compressor checks the header: this codec's id, its stream), then the fidelity
         #      reconstruction x_fid (at the padded size) and the visual prompt ŷ
@@ -141,7 +142,7 @@ class FaSDiffCodec(nn.Module):
             x = self.lfe.correct(x, x_fid)
         if not torch.isfinite(x).all():  # never hand out an image with NaN in it (it would be written as black)
             raise RuntimeError("the decoder produced non-finite pixels; please report this file")
-        return {"x_fid": crop(x_fid), "x_gen": crop(x_gen), "fused": crop(fused), "out": crop(x)}
+        return {"x_fid": crop(x_fid), "x_gen": crop(x_gen), "fused": crop(fused), "out": crop(x), "z": z}
 
     @torch.no_grad()
     def fidelity(self, blob: bytes) -> tuple[torch.Tensor, torch.Tensor, bitstream.Packet]:
