@@ -3,10 +3,12 @@
     python benchmarks/decoder_ci.py                                      # the shipped fasdiff against its x_fid (~17 min)
     python benchmarks/decoder_ci.py --codec fasdiff-plain --rates 0.1 0.2
     python benchmarks/decoder_ci.py --codec runs/fasdiff28 --against runs/nolfe28 --rates 0 0.1 0.2   # an ablation
+    python benchmarks/decoder_ci.py --realism 0.5                        # the middle of the slider against x_fid
 
 ``--codec`` A and ``--against`` B are shipped names or codec folders; B defaults to ``x_fid``, A's own compressor
 decoding the same bytes. At each rate every face is compressed and decoded by both (4 steps, realism 1), and the
-decoded faces described by dlib; then, ``--draws`` times, the same ``--faces`` faces are drawn with replacement and each
+decoded faces described by dlib (``--steps`` and ``--realism`` set both decoders that are diffusion codecs; x_fid
+has neither); then, ``--draws`` times, the same ``--faces`` faces are drawn with replacement and each
 difference A − B recomputed on the draw: re-identification rank-1 (against the gallery of all the originals),
 descriptor Fréchet distance (each set against the drawn originals: lower is more like real faces), detail ratio
 (fine-detail energy ÷ the original's: 1 is as detailed) and PSNR. Prints each difference with its 95 % percentile
@@ -29,15 +31,19 @@ from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import face_metrics
 from fasdiff_lite.evaluation.ablations import paired, side
 from fasdiff_lite.models import zoo
+from fasdiff_lite.models.codec import FaSDiffCodec
+from fasdiff_lite.registry import DEFAULT_REALISM, DEFAULT_STEPS
 
 
-def decode_all(model, faces: np.ndarray, rate: float) -> tuple[list[np.ndarray], float]:
-    """Each face compressed at ``rate`` and decoded by ``model`` (a codec at its defaults, or a compressor)."""
+def decode_all(model, faces: np.ndarray, rate: float, **decode) -> tuple[list[np.ndarray], float]:
+    """Each face compressed at ``rate`` and decoded by ``model`` (a diffusion codec with ``decode``'s steps and
+    realism, or a compressor, which takes neither)."""
+    decode = decode if isinstance(model, FaSDiffCodec) else {}
     out, sizes = [], []
     for f in faces:
         blob = model.compress(data.to_tensor(f), rate)
         sizes.append(len(blob))
-        out.append(data.to_image(model.decompress(blob)))
+        out.append(data.to_image(model.decompress(blob, **decode)))
     return out, float(np.mean(sizes))
 
 
@@ -48,6 +54,8 @@ def main(argv=None) -> int:
                     "or another codec (name or folder)")
     ap.add_argument("--faces", type=int, default=150)
     ap.add_argument("--rates", type=float, nargs="+", default=[0.0, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0])
+    ap.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="sampler steps of the diffusion decoders")
+    ap.add_argument("--realism", type=float, default=DEFAULT_REALISM, help="realism of the diffusion decoders (0–1)")
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=None, help="also write the rows here")
@@ -61,16 +69,17 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     n = len(faces)
     b_name = f"{args.codec}'s x_fid" if args.against == "x_fid" else args.against
-    print(f"A = {args.codec}, B = {b_name}; 4 steps, realism 1; {n} held-out faces; {args.draws} paired bootstrap "
+    print(f"A = {args.codec}, B = {b_name}; {args.steps} steps, realism {args.realism:g}; {n} held-out faces; {args.draws} paired bootstrap "
           f"draws; A − B with its 95 % interval (FD: lower is better)\n")
     print("| rate | bytes A / B | re-id A / B | re-id A − B [95 %] | FD A / B | FD A − B [95 %] | detail A / B | "
           "detail A − B [95 %] | PSNR A − B [95 %] |")
     print("|---|---|---|---|---|---|---|---|---|")
     rows = []
     for rate in args.rates:
-        (dec_a, bytes_a), (dec_b, bytes_b) = decode_all(codec, faces, rate), decode_all(other, faces, rate)
+        decode = {"steps": args.steps, "realism": args.realism}
+        (dec_a, bytes_a), (dec_b, bytes_b) = decode_all(codec, faces, rate, **decode), decode_all(other, faces, rate, **decode)
         r = paired(side(faces, gallery, dec_a), side(faces, gallery, dec_b), gallery, args.draws, rng)
-        rows.append({"rate": rate, "a": args.codec, "b": b_name, "bytes_a": bytes_a, "bytes_b": bytes_b, "faces": n,
+        rows.append({"rate": rate, "a": args.codec, "b": b_name, **decode, "bytes_a": bytes_a, "bytes_b": bytes_b, "faces": n,
                      **{m: dict(zip(("a", "b", "diff", "lo", "hi"), v)) for m, v in r.items()}})
         cell = lambda m, f: f"{r[m][2]:+{f}} [{r[m][3]:+{f}}, {r[m][4]:+{f}}]"  # noqa: E731
         print(f"| {rate:g} | {bytes_a:.0f} / {bytes_b:.0f} | {r['reid'][0]:.3f} / {r['reid'][1]:.3f} | {cell('reid', '.3f')} | "
