@@ -91,7 +91,9 @@ worker() {  # until every measurement is done or claimed: the first ready, uncla
 
 run() {
   mkdir -p "$OUT"
-  if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null; fi
+  # the measurements run the newest code (the trainings keep theirs): the tree moves to this commit at each start
+  if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null
+  else git -C "$TREE" checkout -q --detach "$(git -C "$ROOT" rev-parse HEAD)"; fi
   echo "code: $(git -C "$TREE" log --oneline -1)"
   rm -rf "$CLAIMS" && mkdir -p "$CLAIMS"
   worker &

@@ -139,6 +139,44 @@ def test_verify_end_to_end_codes_each_photo_once(tmp_path):
 
 
 @requires_dlib
+def test_a_batch_decoder_codes_each_photo_once_in_chunks_and_measures_the_same(tmp_path, monkeypatch):
+    """A decode with ``many`` (a diffusion codec's batched denoising) is given the photos DECODE_CHUNK at a time, each
+    photo once, and the protocol's numbers are those of the one-by-one decode."""
+    photos_of_two_people(tmp_path, data.sample_faces(256))
+    (tmp_path / "pairs.txt").write_text("2 2\nAnn 1 2\nBea 1 2\nAnn 1 Bea 1\nAnn 2 Bea 2\nAnn 1 3\nBea 1 3\nAnn 3 Bea 3\nAnn 1 Bea 2\n")
+    pairs = face_sets.read_pairs(tmp_path / "pairs.txt")
+    photos = vf.align_photos(pairs, 64, True, False)
+    darken = lambda face: (face * 0.8).astype(np.uint8)  # noqa: E731
+    chunks = []
+
+    def decode(face):
+        raise AssertionError("one by one: the batch decoder was not used")
+
+    def many(faces):
+        chunks.append(len(faces))
+        return [darken(f) for f in faces]
+    decode.many = many
+    monkeypatch.setattr(vf, "DECODE_CHUNK", 4)
+    batched = vf.verify_aligned(pairs, photos, decode, progress=False)
+    assert chunks == [4, 2]  # 6 photos, each once
+    single = vf.verify_aligned(pairs, photos, darken, progress=False)
+    assert np.array_equal(batched["distances"], single["distances"]) and batched["n_photos"] == 6
+
+
+def test_a_diffusion_codec_row_decodes_in_batches_as_one_by_one():
+    """The sweep's coder for a FaSDiff codec: ``many`` gives the faces and file sizes of one-by-one decoding."""
+    faces64 = list(data.sample_faces(64))
+    faces64.append(np.ascontiguousarray(faces64[0][:, ::-1]))  # three faces: a mirror image is another file
+    code, sizes = vf.coder("fasdiff", "rate", 0.3, steps=2)
+    one = [code(f) for f in faces64]
+    many = code.many(faces64)
+    assert sizes[:3] == sizes[3:] and len(sizes) == 6
+    for a, b in zip(one, many):
+        assert a.shape == b.shape and np.abs(a.astype(int) - b.astype(int)).max() <= 1  # float rounding at most
+    assert not hasattr(vf.coder("hf-compressor", "rate", 0.3)[0], "many")  # a compressor has no denoising to batch
+
+
+@requires_dlib
 def test_an_unreadable_photo_is_counted_not_fatal(tmp_path):
     photos_of_two_people(tmp_path, data.sample_faces(256))
     (tmp_path / "Bea" / "Bea_0002.jpg").write_bytes(b"not a jpeg")

@@ -47,6 +47,7 @@ from . import CODEC_COLORS, baselines, bdrate, face_metrics
 
 FARS = (0.01, 0.001)
 QUALITIES = {"jpeg": (1, 5, 10, 20, 40, 75), "webp": (0, 5, 15, 30, 50, 80), "avif": (0, 10, 25, 40, 60, 80)}
+DECODE_CHUNK = 16  # photos a diffusion codec denoises together in a sweep (FaSDiffCodec.decompress_many)
 
 
 # ------------------------------------------------------------------------------------------ the maths
@@ -207,16 +208,23 @@ def verify_aligned(pairs: PairsFile, photos: AlignedPhotos, decode=None, progres
     not_detected = 0
     failures = list(photos.failures)
     start = time.perf_counter()
-    for name, crop in tqdm(photos.crops.items(), desc=desc, disable=not progress):
-        try:
-            if decode is not None:
-                crop = data.load_image(decode(crop))
-            found = backend.analyse(crop)
-        except data.ImageError as e:
-            failures.append(f"{name}: {e}")
-            continue
-        not_detected += not found.detected
-        described[name] = found.descriptor
+    items = list(photos.crops.items())
+    chunk = DECODE_CHUNK if getattr(decode, "many", None) else 1
+    with tqdm(total=len(items), desc=desc, disable=not progress) as bar:
+        for k in range(0, len(items), chunk):
+            part = items[k: k + chunk]
+            decoded = decode.many([c for _, c in part]) if chunk > 1 else [None] * len(part)
+            for (name, crop), dec in zip(part, decoded):
+                try:
+                    if decode is not None:
+                        crop = data.load_image(dec if dec is not None else decode(crop))
+                    found = backend.analyse(crop)
+                except data.ImageError as e:
+                    failures.append(f"{name}: {e}")
+                    continue
+                not_detected += not found.detected
+                described[name] = found.descriptor
+            bar.update(len(part))
     missing = np.full(face_metrics.DESCRIPTOR_DIM, np.nan)
     da = np.stack([described.get(n, missing) for n in pairs.a])
     db = np.stack([described.get(n, missing) for n in pairs.b])
@@ -275,6 +283,13 @@ def coder(codec: str, kind: str, value: float, steps: int = DEFAULT_STEPS, reali
         blob = model.compress(data.to_tensor(img), value)
         sizes.append(len(blob))
         return data.to_image(model.decompress(blob, **kw))
+
+    if hasattr(model, "decompress_many"):  # a diffusion codec: denoise the photos in batches (about twice as fast)
+        def many(imgs):
+            blobs = [model.compress(data.to_tensor(img), value) for img in imgs]
+            sizes.extend(len(b) for b in blobs)
+            return [data.to_image(x) for x in model.decompress_many(blobs, **kw)]
+        code.many = many
     return code, sizes
 
 

@@ -122,18 +122,58 @@ class FaSDiffCodec(nn.Module):
         # 1–2. unpack (the compressor checks the header: this codec's id, its stream), then the fidelity
         #      reconstruction x_fid (at the padded size) and the visual prompt ŷ
         x_fid, prompt, p = self.fidelity(blob)
+        return self._decode_from(x_fid, prompt, p, [bitstream.seed_of(blob)], steps, realism, progress)
+
+    @torch.no_grad()
+    def decompress_many(self, blobs, steps: int = DEFAULT_STEPS, realism: float = DEFAULT_REALISM,
+                        batch_size: int = 16) -> list[torch.Tensor]:
+        """:meth:`decompress` of many files, those of one size and rate denoised together, ``batch_size`` at a time
+        (on a CPU about twice as fast a face as one by one). Each file keeps its own starting noise, seeded by its
+        own bytes, so each face is :meth:`decompress`'s to float rounding (the batched arithmetic sums in another
+        order). Returns the faces in the order of ``blobs``."""
+        steps, realism = check_steps(steps), check_realism(realism)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        out: list[torch.Tensor | None] = [None] * len(blobs)
+        pending: dict[tuple, list] = {}  # (padded shape, rate, size) → [(index, x_fid, ŷ, packet, seed)]
+
+        def flush(key):
+            group = pending.pop(key)
+            x_fid, prompt = torch.cat([g[1] for g in group]), torch.cat([g[2] for g in group])
+            faces = self._decode_from(x_fid, prompt, group[0][3], [g[4] for g in group], steps, realism)["out"]
+            for g, face in zip(group, faces):
+                out[g[0]] = face[None]
+
+        for i, blob in enumerate(blobs):
+            x_fid, prompt, p = self.fidelity(blob)
+            key = (tuple(x_fid.shape), tuple(prompt.shape), p.rate, p.height, p.width)
+            pending.setdefault(key, []).append((i, x_fid, prompt, p, bitstream.seed_of(blob)))
+            if len(pending[key]) == batch_size:
+                flush(key)
+        for key in list(pending):
+            flush(key)
+        return out
+
+    def _decode_from(self, x_fid: torch.Tensor, prompt: torch.Tensor, p: bitstream.Packet, seeds: list[int],
+                     steps: int, realism: float, progress: bool = False) -> dict[str, torch.Tensor]:
+        """Steps 3–7 of :meth:`decode_stages` for a batch of files of one size and rate (x_fid, ŷ stacked; ``p``
+        one file's packet, for the size and the rate; ``seeds`` each file's noise seed)."""
         crop = lambda im: im[..., : p.height, : p.width].float()  # noqa: E731  (7. back to the original size)
         if realism == 0.0:
             return {"x_fid": crop(x_fid), "out": crop(x_fid)}
         x_fid, prompt = x_fid.to(self.prior.device), prompt.to(self.prior.device)
         # 3. timesteps for (steps, realism)
         timesteps = self.timesteps(steps, realism)
-        # 4. denoise: x_fid's latent noised to timesteps[0], with noise seeded by the file's own bytes
-        g = torch.Generator(device="cpu").manual_seed(bitstream.seed_of(blob))
+        # 4. denoise: x_fid's latent noised to timesteps[0], with noise seeded by each file's own bytes
+        gens = [torch.Generator(device="cpu").manual_seed(seed) for seed in seeds]
         z_fid = self.prior.encode(x_fid)
-        z, _ = self.prior.add_noise(z_fid, timesteps[0], randn(z_fid.shape, g, z_fid.device, z_fid.dtype))
+        noise = torch.cat([randn(z_fid[:1].shape, g, z_fid.device, z_fid.dtype) for g in gens])
+        z, _ = self.prior.add_noise(z_fid, timesteps[0], noise)
         cond = self.conditioning(prompt, x_fid, z_fid)
-        z = steering.sample(self.prior, self.control, self.lfe, z, timesteps, cond, SAMPLER, g, progress=progress)
+        if len(gens) > 1 and SAMPLER != "ddim":  # DDIM (eta 0) draws no noise after the start; another sampler might
+            raise NotImplementedError(f"batched decoding assumes a sampler that draws no noise, not {SAMPLER!r}")
+        z = steering.sample(self.prior, self.control, self.lfe, z, timesteps, cond, SAMPLER,
+                            gens[0] if len(gens) == 1 else None, progress=progress)
         # 5. decode the latent (and merge it with x_fid's pixels, with a fusion)
         x_gen = self.decode_latent(z)
         fused = x = self.fuse(x_gen, x_fid, p.rate, realism)
