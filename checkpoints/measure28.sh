@@ -5,6 +5,8 @@
 #
 #   nohup checkpoints/measure28.sh run > runs/measure28.log 2>&1 &
 #   checkpoints/measure28.sh status
+#   checkpoints/measure28.sh save     # before a session ends: the finished measurements into checkpoints/measure28
+#                                     # (a run on a new machine starts from them: nothing is measured twice)
 #
 # What each answers (150 held-out faces, 4 steps, realism 1 unless said; paired bootstrap, 95 % intervals):
 #   full-vs-xfid       the done-when lines on realism and identity: d28-full against its own x_fid at every rate
@@ -14,6 +16,8 @@
 #   plain-vs-xfid      the plain diffusion codec against its own x_fid (the wavelet branch is a BD-rate question:
 #                      fasdiff-plain spends fewer bytes at the same rate, so it is compared on curves, not pairs)
 #   slider             realism 0…1 at rate 0.1: detail ratio, PSNR and descriptor FD (the monotone-slider line)
+#   realism0.75, realism0.5
+#                      d28-full against its x_fid at a lower realism (the middle of the slider, paired)
 #   verify-full, verify-nolfe, verify-plain
 #                      the 10-fold celeba_identity pairs (eval --codecs DIR): each run to be shipped at rates 0–1
 #                      (about 16 min a row here: 6 rows each; rows keep their folder's name: rename them to the
@@ -32,7 +36,7 @@ CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/measure28
 LOW="0 0.1 0.15 0.2 0.3"
 ALL="0 0.1 0.15 0.2 0.3 0.5 1"
-ORDER="full-vs-xfid slider lfe verify-full fusion plain-vs-xfid verify-nolfe verify-plain prior verify-ablations"
+ORDER="full-vs-xfid slider lfe realism0.75 realism0.5 verify-full fusion plain-vs-xfid verify-nolfe verify-plain prior verify-ablations"
 CLAIMS="$OUT/claims"  # one folder per measurement a worker has taken (mkdir is atomic); cleared by each `run`
 
 export_of() { echo "$RUNS/$1-export"; }
@@ -44,6 +48,7 @@ command_of() {  # the measurement's command line, run from the worktree
     prior) echo "$PY benchmarks/decoder_ci.py --codec $(export_of d28-full) --against $(export_of d28-oldprior) --rates $LOW --threads 1 --json $OUT/$1.json" ;;
     fusion) echo "$PY benchmarks/decoder_ci.py --codec $(export_of d28-full) --against $(export_of d28-nofusion) --rates $LOW --threads 1 --json $OUT/$1.json" ;;
     plain-vs-xfid) echo "$PY benchmarks/decoder_ci.py --codec $(export_of d28-plain) --rates $ALL --threads 1 --json $OUT/$1.json" ;;
+    realism0.75|realism0.5) echo "$PY benchmarks/decoder_ci.py --codec $(export_of d28-full) --rates $LOW --realism ${1#realism} --threads 1 --json $OUT/$1.json" ;;
     slider) echo "$PY benchmarks/realism_slider.py $(export_of d28-full) --faces 150 --rate 0.1 --realisms 0 0.1 0.25 0.5 0.75 1 --fd" ;;
     verify-full|verify-nolfe|verify-plain) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(export_of "d28-${1#verify-}") --rates 0 0.1 0.2 0.3 0.5 1 --threads 1 --out $RUNS/verification_celeba" ;;
     verify-ablations) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(export_of d28-nofusion) $(export_of d28-oldprior) --rates 0.1 0.2 --threads 1 --out $RUNS/verification_celeba" ;;
@@ -53,7 +58,7 @@ command_of() {  # the measurement's command line, run from the worktree
 
 needs() {  # the exports a measurement reads
   case $1 in
-    full-vs-xfid|slider) echo d28-full ;;
+    full-vs-xfid|slider|realism0.75|realism0.5) echo d28-full ;;
     lfe) echo "d28-full d28-nolfe" ;;
     prior) echo "d28-full d28-oldprior" ;;
     fusion) echo "d28-full d28-nofusion" ;;
@@ -89,8 +94,19 @@ worker() {  # until every measurement is done or claimed: the first ready, uncla
   done
 }
 
+KEPT="$ROOT/checkpoints/measure28"  # the finished measurements, committed (save)
+
+save() {
+  mkdir -p "$KEPT"
+  for f in "$OUT"/*.md "$OUT"/*.json; do [ -f "$f" ] && cp "$f" "$KEPT/"; done
+  echo "saved: $(ls "$KEPT" | tr '\n' ' ')"
+}
+
 run() {
   mkdir -p "$OUT"
+  for f in "$KEPT"/*.md "$KEPT"/*.json; do  # measured elsewhere: not again
+    [ -f "$f" ] && [ ! -f "$OUT/$(basename "$f")" ] && cp "$f" "$OUT/"
+  done
   # the measurements run the newest code (the trainings keep theirs): the tree moves to this commit at each start
   if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null
   else git -C "$TREE" checkout -q --detach "$(git -C "$ROOT" rev-parse HEAD)"; fi
@@ -113,5 +129,6 @@ status() {
 case "${1:-status}" in
   run) run ;;
   status) status ;;
-  *) echo "usage: $0 run|status" >&2; exit 2 ;;
+  save) save ;;
+  *) echo "usage: $0 run|status|save" >&2; exit 2 ;;
 esac
