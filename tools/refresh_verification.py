@@ -7,7 +7,8 @@ The sweep (``fasdiff-lite eval --pairs ../shared/faces/celeba_identity/pairs.txt
 writes ``verification.json``; this writes, between the ``<!-- verification:… -->`` markers of
 ``assets/compressor/MODEL_CARD.md`` (every codec) and ``assets/fasdiff/MODEL_CARD.md`` (the FaSDiff codecs, their
 compressors and the reference), the table of every measured row and the BD-rate table, and draws
-``verification.png`` beside each card. ``--check`` changes nothing and fails when a card's table is not the rows'
+``verification.png`` beside each card. Rows under a folder's name (a run measured before it is shipped) are left
+out until ``tools/ship.py rows`` gives them their shipped name. ``--check`` changes nothing and fails when a card's table is not the rows'
 (what a test runs, so a card never shows other numbers than the sweep measured).
 """
 from __future__ import annotations
@@ -80,6 +81,10 @@ def main(argv=None) -> int:
     if path is None or not path.exists():
         raise SystemExit(f"no verification rows at {a.rows or ' or '.join(map(str, DEFAULT_ROWS))}")
     rows = verification.load_rows(path)
+    unshipped = sorted({r["codec"] for r in rows if "/" in r["codec"] or "\\" in r["codec"]})
+    if unshipped:  # a run's folder, measured before its reship (tools/ship.py rows renames them): not in the cards
+        print(f"left out of the cards (rows under a folder's name, not yet shipped): {', '.join(unshipped)}")
+        rows = [r for r in rows if r["codec"] not in unshipped]
     if not a.check:
         import matplotlib
 
