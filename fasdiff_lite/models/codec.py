@@ -135,7 +135,7 @@ class FaSDiffCodec(nn.Module):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         out: list[torch.Tensor | None] = [None] * len(blobs)
-        pending: dict[tuple, list] = {}  # (padded shape, rate, size) → [(index, x_fid, ŷ, packet, seed)]
+        pending: dict[tuple, list] = {}  # (x_fid and ŷ shapes, rate, size) → [(index, x_fid, ŷ, packet, seed)]
 
         def flush(key):
             group = pending.pop(key)
