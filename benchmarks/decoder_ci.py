@@ -75,8 +75,8 @@ def main(argv=None) -> int:
           "detail A − B [95 %] | PSNR A − B [95 %] |")
     print("|---|---|---|---|---|---|---|---|---|")
     rows = []
+    decode = {"steps": args.steps, "realism": args.realism}
     for rate in args.rates:
-        decode = {"steps": args.steps, "realism": args.realism}
         (dec_a, bytes_a), (dec_b, bytes_b) = decode_all(codec, faces, rate, **decode), decode_all(other, faces, rate, **decode)
         r = paired(side(faces, gallery, dec_a), side(faces, gallery, dec_b), gallery, args.draws, rng)
         rows.append({"rate": rate, "a": args.codec, "b": b_name, **decode, "bytes_a": bytes_a, "bytes_b": bytes_b, "faces": n,
