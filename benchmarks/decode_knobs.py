@@ -1,0 +1,140 @@
+"""Can a decode-time setting keep the person at realism 1? Three knobs of a trained FaSDiff codec, each against its x_fid.
+
+    python benchmarks/decode_knobs.py runs/d28-full-export --knob scale --values 0.5 1 1.5 2 --rates 0.1
+    python benchmarks/decode_knobs.py runs/d28-full-export --knob band --values 2:0.25 1:0.5 1:0.35 --faces utkface
+    python benchmarks/decode_knobs.py runs/d28-full-export --knob realism --values 0.5 1 --rates 0.1 0.15
+
+At each rate every face is compressed once and decoded (4 steps) with each value of one knob, and every decode is
+compared with the codec's own x_fid on the same bytes (paired bootstrap over the faces, as ``decoder_ci.py``):
+re-identification rank-1, descriptor Fréchet distance, detail ratio and PSNR. The knobs:
+
+- ``scale``: the control's residuals times a factor at every step (``steering.sample``'s ``scale``; 1 is the codec,
+  0 the bare prior): does steering harder keep the person?
+- ``band``: the LFE's low-frequency correction keeps x_fid below another band, ``LEVELS:CUTOFF`` (the wavelet LL
+  level and the Fourier cut-off of ``lfe.lf_correct``; the codec's is ``2:0.25``): ``1:0.5`` keeps x_fid up to
+  twice the frequency, so the diffusion draws only the finest detail. LFE variants only.
+- ``realism``: the slider itself, for comparison (the other two run at ``--realism``).
+
+``--faces shared`` (default) takes the first ``--n`` faces of the fixed validation split of the shared faces;
+``--faces utkface`` the first ``--n`` of UTKFace's validation split (never trained on either): choose a setting on
+one set and report it on the other, so the choice is not fitted to the faces it is reported on. A knob that only
+moves along the realism slider's own trade-off (less drawn detail, more identity) is not a better decoder.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from fasdiff_lite import data, face_sets, settings
+from fasdiff_lite.evaluation import face_metrics
+from fasdiff_lite.evaluation.ablations import paired, side
+from fasdiff_lite.models import lfe as lfe_module
+from fasdiff_lite.models import steering, zoo
+from fasdiff_lite.models.codec import FaSDiffCodec
+from fasdiff_lite.registry import DEFAULT_STEPS
+
+KNOBS = ("scale", "band", "realism")
+
+
+def parse_value(knob: str, text: str):
+    """``band``: ``LEVELS:CUTOFF`` → (int, float); the other knobs: a float."""
+    if knob == "band":
+        try:
+            levels, cutoff = text.split(":")
+            value = (int(levels), float(cutoff))
+        except ValueError:
+            raise SystemExit(f"--knob band takes LEVELS:CUTOFF values such as 2:0.25, got {text!r}") from None
+        if not (1 <= value[0] <= 3 and 0 < value[1] <= 1):
+            raise SystemExit(f"band {text}: levels must be 1–3 and the cut-off in (0, 1]")
+        return value
+    try:
+        return float(text)
+    except ValueError:
+        raise SystemExit(f"--knob {knob} takes numbers, got {text!r}") from None
+
+
+@contextmanager
+def knob_set(codec: FaSDiffCodec, knob: str, value):
+    """The codec decoding with ``knob`` at ``value`` inside the block (restored after it)."""
+    if knob == "scale":
+        original = steering.sample
+        steering.sample = functools.partial(original, scale=float(value))
+        try:
+            yield
+        finally:
+            steering.sample = original
+    elif knob == "band":
+        levels, cutoff = value
+        codec.lfe.correct = lambda x, x_fid: lfe_module.lf_correct(x, x_fid, codec.lfe.config.wavelet, levels, cutoff)
+        try:
+            yield
+        finally:
+            del codec.lfe.correct  # back to the class's method
+    else:
+        yield
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("codec", help="a shipped FaSDiff codec name or a codec folder")
+    ap.add_argument("--knob", choices=KNOBS, required=True)
+    ap.add_argument("--values", nargs="+", required=True)
+    ap.add_argument("--rates", type=float, nargs="+", default=[0.1, 0.15])
+    ap.add_argument("--realism", type=float, default=1.0, help="the decode's realism for the scale and band knobs")
+    ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
+    ap.add_argument("--faces", choices=("shared", "utkface"), default="shared")
+    ap.add_argument("--n", type=int, default=129, help="how many validation faces")
+    ap.add_argument("--draws", type=int, default=1000)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", default=None, help="also write the rows here")
+    args = ap.parse_args(argv)
+    values = [parse_value(args.knob, v) for v in args.values]
+    settings.cpu_threads(args.threads)
+    codec = zoo.load(args.codec)
+    if not isinstance(codec, FaSDiffCodec):
+        raise SystemExit(f"{args.codec} is not a diffusion codec: it has no decode-time knobs")
+    if args.knob == "band" and codec.lfe is None:
+        raise SystemExit(f"{args.codec} has no LFE, so no low-frequency correction to move")
+    t0 = time.time()
+    if args.faces == "utkface":
+        faces = face_sets.load_utkface(64, split="val", limit=args.n)[0]
+    else:
+        faces = data.load_faces("shared", split="val", limit=args.n)
+    gallery = face_metrics.descriptors(faces)
+    rng = np.random.default_rng(0)
+    print(f"{args.codec}: knob {args.knob}; {len(faces)} validation faces ({args.faces}); {args.steps} steps"
+          f"{'' if args.knob == 'realism' else f', realism {args.realism:g}'}; each against its x_fid on the same "
+          f"bytes, {args.draws} paired bootstrap draws, 95 % intervals\n")
+    print(f"| rate | {args.knob} | re-id: decode / x_fid, A − B [95 %] | FD: decode / x_fid, A − B [95 %] | "
+          "detail: decode / x_fid | PSNR A − B |")
+    print("|---|---|---|---|---|---|")
+    rows = []
+    for rate in args.rates:
+        blobs = [codec.compress(data.to_tensor(f), rate) for f in faces]
+        x_fid = [data.to_image(codec.fidelity(b)[0][..., : f.shape[0], : f.shape[1]]) for b, f in zip(blobs, faces)]
+        b_side = side(faces, gallery, x_fid)
+        for text, value in zip(args.values, values):
+            realism = value if args.knob == "realism" else args.realism
+            with knob_set(codec, args.knob, value):
+                decoded = [data.to_image(d) for d in codec.decompress_many(blobs, args.steps, realism)]
+            r = paired(side(faces, gallery, decoded), b_side, gallery, args.draws, rng)
+            rows.append({"rate": rate, "knob": args.knob, "value": text, "realism": realism, "steps": args.steps,
+                         "faces": len(faces), "face_set": args.faces, "bytes": float(np.mean([len(b) for b in blobs])),
+                         **{m: dict(zip(("a", "b", "diff", "lo", "hi"), v)) for m, v in r.items()}})
+            cell = lambda m, f: f"{r[m][0]:{f}} / {r[m][1]:{f}}, {r[m][2]:+{f}} [{r[m][3]:+{f}}, {r[m][4]:+{f}}]"  # noqa: E731
+            print(f"| {rate:g} | {text} | {cell('reid', '.3f')} | {cell('fd', '.4f')} | "
+                  f"{r['detail'][0]:.2f} / {r['detail'][1]:.2f} | {r['psnr'][2]:+.2f} dB |", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
+    print(f"\n{time.time() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
