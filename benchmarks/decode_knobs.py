@@ -19,6 +19,7 @@ re-identification rank-1, descriptor Fréchet distance, detail ratio and PSNR. T
 ``--faces utkface`` the first ``--n`` of UTKFace's validation split (never trained on either): choose a setting on
 one set and report it on the other, so the choice is not fitted to the faces it is reported on. A knob that only
 moves along the realism slider's own trade-off (less drawn detail, more identity) is not a better decoder.
+Time: about 2 minutes a value and rate for 129 faces on one thread of this project's 2-core CPU beside other jobs.
 """
 from __future__ import annotations
 
