@@ -29,7 +29,7 @@ import numpy as np
 
 from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import face_metrics
-from fasdiff_lite.evaluation.ablations import paired, side
+from fasdiff_lite.evaluation.ablations import as_cells, interval_text, paired, side
 from fasdiff_lite.models import zoo
 from fasdiff_lite.models.codec import FaSDiffCodec
 from fasdiff_lite.registry import DEFAULT_REALISM, DEFAULT_STEPS
@@ -80,8 +80,8 @@ def main(argv=None) -> int:
         (dec_a, bytes_a), (dec_b, bytes_b) = decode_all(codec, faces, rate, **decode), decode_all(other, faces, rate, **decode)
         r = paired(side(faces, gallery, dec_a), side(faces, gallery, dec_b), gallery, args.draws, rng)
         rows.append({"rate": rate, "a": args.codec, "b": b_name, **decode, "bytes_a": bytes_a, "bytes_b": bytes_b, "faces": n,
-                     **{m: dict(zip(("a", "b", "diff", "lo", "hi"), v)) for m, v in r.items()}})
-        cell = lambda m, f: f"{r[m][2]:+{f}} [{r[m][3]:+{f}}, {r[m][4]:+{f}}]"  # noqa: E731
+                     **as_cells(r)})
+        cell = lambda m, f: interval_text(r[m], f)  # noqa: E731
         print(f"| {rate:g} | {bytes_a:.0f} / {bytes_b:.0f} | {r['reid'][0]:.3f} / {r['reid'][1]:.3f} | {cell('reid', '.3f')} | "
               f"{r['fd'][0]:.4f} / {r['fd'][1]:.4f} | {cell('fd', '.4f')} | {r['detail'][0]:.2f} / {r['detail'][1]:.2f} | "
               f"{cell('detail', '.3f')} | {cell('psnr', '.2f')} |", flush=True)

@@ -98,3 +98,9 @@ def test_the_benchmark_writes_table_figure_and_rows(tmp_path, rng, capsys):
         bench.main(["--idea", "no-equals-sign"])
     with pytest.raises(SystemExit, match="MEASURED=SHOWN"):
         bench.main(["--idea", f"x={measured['the LFE']}", "--name", "A"])
+
+
+def test_a_paired_result_becomes_the_cells_load_reads_and_the_text_the_scripts_print():
+    r = {"fd": (0.09, 0.1, -0.01, -0.02, 0.001)}
+    assert ablations.as_cells(r) == {"fd": {"a": 0.09, "b": 0.1, "diff": -0.01, "lo": -0.02, "hi": 0.001}}
+    assert ablations.interval_text(r["fd"], ".3f") == "-0.010 [-0.020, +0.001]"

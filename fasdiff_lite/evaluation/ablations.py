@@ -74,6 +74,16 @@ def paired(a: dict, b: dict, gallery: np.ndarray, draws: int = 1000, rng: np.ran
     return out
 
 
+def as_cells(r: dict) -> dict:
+    """:func:`paired`'s result as a row's JSON cells: ``{metric: {a, b, diff, lo, hi}}`` (what :func:`load` reads)."""
+    return {m: dict(zip(("a", "b", "diff", "lo", "hi"), v)) for m, v in r.items()}
+
+
+def interval_text(v, fmt: str) -> str:
+    """``A − B [lo, hi]`` of one metric's tuple from :func:`paired`, each number in ``fmt`` with its sign."""
+    return f"{v[2]:+{fmt}} [{v[3]:+{fmt}}, {v[4]:+{fmt}}]"
+
+
 def add_verification(rows: list[dict], sweep: str | Path, draws: int = 1000) -> list[dict]:
     """Add ``verification`` (A, B, A − B, interval: 10-fold accuracy) to each row whose two codecs (``a``, ``b``, named
     as in the sweep, or as they were measured: ``a_measured_as``) have per-pair distances at the row's rate in the
