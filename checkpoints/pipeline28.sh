@@ -111,6 +111,7 @@ run() {
   for s in $STAGES; do
     if [ -f "$(done_file $s)" ]; then echo "$s: done"; continue; fi
     seed_run "$s"
+    if [ -f "$(done_file $s)" ]; then echo "$s: done (measured elsewhere)"; continue; fi
     echo "$s: starting $(date -u +%H:%M)"
     "stage_$s"
     echo "$s: finished $(date -u +%H:%M)"
