@@ -34,13 +34,17 @@ RECIPE=(--faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 2e-4 --mult
         --adv-weight 0.05 --adv-start 500 --id-weight 0.2 --identity "$RUNS/identity28/export" --gen-weight 0.1
         --gen-detail-weight 1 --checkpoint-every 250 --threads "$THREADS")
 
+# --init: the codecs shipped before session 20's reship (git show 4c1c09d:fasdiff_lite/assets/fasdiff/...); since the
+# reship ASSETS holds the d28 runs themselves, so a run restarted from step 0 would start elsewhere (a resumed one
+# takes every trained part from its checkpoint)
 args_of() {  # the run's own flags: its variant, prior and what it takes from the shipped codec
   case $1 in
     d28-full) echo "--variant fasdiff --prior $RUNS/prior28 --init $ASSETS/full --init-parts lfe,fusion" ;;
     d28-nolfe) echo "--variant fasdiff-nolfe --prior $RUNS/prior28 --init $ASSETS/nolfe --init-parts fusion" ;;
     d28-plain) echo "--variant fasdiff-plain --prior $RUNS/prior28 --init $ASSETS/plain --init-parts fusion" ;;
     d28-nofusion) echo "--variant fasdiff --prior $RUNS/prior28 --init $ASSETS/full --init-parts lfe" ;;
-    d28-oldprior) echo "--variant fasdiff --prior tiny --init $ASSETS/full --init-parts lfe,fusion" ;;
+    # the 680-face prior, shipped as "tiny" until session 20 and kept since in checkpoints/prior-tiny-680
+    d28-oldprior) echo "--variant fasdiff --prior $ROOT/checkpoints/prior-tiny-680 --init $ASSETS/full --init-parts lfe,fusion" ;;
   esac
 }
 
