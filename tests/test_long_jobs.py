@@ -46,5 +46,7 @@ def test_every_decoder_run_is_one_the_trainer_accepts():
     # one recipe: the runs differ only in what they ablate
     assert len({v[3:] for v in variants.values()}) == 1
     assert variants["d28-nofusion"][2] == {"lfe"} and "fusion" in variants["d28-full"][2]
-    assert variants["d28-oldprior"][1] == "tiny" and variants["d28-full"][1].endswith("prior28")
+    # the 680-face prior, kept since the reship where "tiny" became the new one
+    assert variants["d28-oldprior"][1].endswith("checkpoints/prior-tiny-680") and variants["d28-full"][1].endswith("prior28")
+    assert (ROOT / "checkpoints" / "prior-tiny-680" / "prior.json").exists()
     assert variants["d28-oldprior"][2] == variants["d28-full"][2]
