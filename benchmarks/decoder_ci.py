@@ -29,7 +29,7 @@ import numpy as np
 
 from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import face_metrics
-from fasdiff_lite.evaluation.ablations import as_cells, interval_text, paired, side
+from fasdiff_lite.evaluation.ablations import as_cells, interval_text, paired, side, side_arrays
 from fasdiff_lite.models import zoo
 from fasdiff_lite.models.codec import FaSDiffCodec
 from fasdiff_lite.registry import DEFAULT_REALISM, DEFAULT_STEPS
@@ -58,7 +58,8 @@ def main(argv=None) -> int:
     ap.add_argument("--realism", type=float, default=DEFAULT_REALISM, help="realism of the diffusion decoders (0–1)")
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--json", default=None, help="also write the rows here")
+    ap.add_argument("--json", default=None, help="also write the rows here, and beside them (same name, .npz) every "
+                    "face's numbers of both decoders, so that the intervals can be drawn again without decoding")
     args = ap.parse_args(argv)
     settings.cpu_threads(args.threads)
     t0 = time.time()
@@ -74,11 +75,13 @@ def main(argv=None) -> int:
     print("| rate | bytes A / B | re-id A / B | re-id A − B [95 %] | FD A / B | FD A − B [95 %] | detail A / B | "
           "detail A − B [95 %] | PSNR A − B [95 %] |")
     print("|---|---|---|---|---|---|---|---|---|")
-    rows = []
+    rows, per_face = [], {"gallery": gallery}
     decode = {"steps": args.steps, "realism": args.realism}
     for rate in args.rates:
         (dec_a, bytes_a), (dec_b, bytes_b) = decode_all(codec, faces, rate, **decode), decode_all(other, faces, rate, **decode)
-        r = paired(side(faces, gallery, dec_a), side(faces, gallery, dec_b), gallery, args.draws, rng)
+        sa, sb = side(faces, gallery, dec_a), side(faces, gallery, dec_b)
+        per_face.update(side_arrays(sa, sb, rate))
+        r = paired(sa, sb, gallery, args.draws, rng)
         rows.append({"rate": rate, "a": args.codec, "b": b_name, **decode, "bytes_a": bytes_a, "bytes_b": bytes_b, "faces": n,
                      **as_cells(r)})
         cell = lambda m, f: interval_text(r[m], f)  # noqa: E731
@@ -87,6 +90,7 @@ def main(argv=None) -> int:
               f"{cell('detail', '.3f')} | {cell('psnr', '.2f')} |", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
+        np.savez_compressed(Path(args.json).with_suffix(".npz"), **per_face)
     print(f"\n{time.time() - t0:.0f} s")
     return 0
 

@@ -1,6 +1,7 @@
 """Training curves of the shipped models from their ``history.json`` (all runs, in order), for the model cards.
 
     python benchmarks/training_curves.py        # writes fasdiff_lite/assets/compressor/training.png, fasdiff_lite/assets/fasdiff/training.png
+    python benchmarks/training_curves.py fasdiff    # only the FaSDiff codecs' (or: compressors)
 
 Prints, per run, the steps and the last held-out measurement (compressors: the 150 held-out faces at rates 0, 0.5
 and 1, entropy-model bpp and PSNR, logged by the trainer every 1000 steps). A grey line marks each new run; the
@@ -61,8 +62,8 @@ def compressors() -> None:
 
 
 def fasdiff() -> None:
-    keys = ("l1", "detail", "adv")
-    fig, axes = plt.subplots(1, len(keys), figsize=(15, 3.6))
+    keys = ("l1", "detail", "gen_detail", "id", "adv")  # terms a run does not log are left out of its panel
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.6))
     for v in ("full", "nolfe", "plain"):
         h = _history(f"fasdiff/{v}")
         _report(f"fasdiff {v}", h)
@@ -76,6 +77,12 @@ def fasdiff() -> None:
 
 
 if __name__ == "__main__":
-    compressors()
-    fasdiff()
-    print("wrote", settings.ASSETS_DIR / "compressor/training.png", "and", settings.ASSETS_DIR / "fasdiff/training.png")
+    import sys
+
+    which = sys.argv[1:] or ["compressors", "fasdiff"]
+    unknown = set(which) - {"compressors", "fasdiff"}
+    if unknown:
+        raise SystemExit(f"usage: training_curves.py [compressors] [fasdiff]; not {', '.join(sorted(unknown))}")
+    for name in which:
+        {"compressors": compressors, "fasdiff": fasdiff}[name]()
+        print("wrote", settings.ASSETS_DIR / ("compressor" if name == "compressors" else "fasdiff") / "training.png")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fasdiff_lite.evaluation import ablations, verification
-from tests.conftest import load_script
+from tests.conftest import load_script, requires_shared
 
 
 def _side(rng, n, hit_rate):
@@ -32,6 +32,41 @@ def test_a_better_decoder_has_an_interval_above_zero(rng):
     assert reid[0] == 1.0 and reid[2] == reid[0] - reid[1] and reid[3] > 0
     assert out["psnr"][3] <= out["psnr"][2] <= out["psnr"][4]
     assert load_script("benchmarks/decoder_ci.py").paired is ablations.paired  # one implementation
+
+
+def test_the_fd_interval_holds_the_true_difference_where_the_percentile_one_does_not():
+    """The descriptor FD of a resample is biased upward, the more for the more spread decoder, so the percentile
+    interval of FD(A) − FD(B) sits off the truth (session 20). Two synthetic decoders of a large population whose true
+    FD difference is known: over 25 samples of 40 faces the interval paired() gives must hold it nearly always; the
+    percentile interval of the same draws holds it in none (so this test fails if FD goes back to percentiles)."""
+    from fasdiff_lite.evaluation.metrics import frechet_distance
+
+    rng = np.random.default_rng(0)
+    population = rng.normal(size=(20000, 16))
+    dec_a = population + 0.3 * rng.normal(size=population.shape)  # A keeps the faces closer than B
+    dec_b = population + 0.6 * rng.normal(size=population.shape)
+    truth = frechet_distance(dec_a, population) - frechet_distance(dec_b, population)
+    held = {"paired": 0, "percentile": 0}
+    pick = np.random.default_rng(1)
+    for k in range(25):
+        i = pick.choice(len(population), 40, replace=False)
+        side = lambda p: {"probes": p[i], "hits": np.zeros(40), "detail": np.ones(40), "psnr": np.ones(40)}  # noqa: E731
+        _, _, diff, lo, hi = ablations.paired(side(dec_a), side(dec_b), population[i], draws=150,
+                                              rng=np.random.default_rng(k))["fd"]
+        held["paired"] += lo <= truth <= hi
+        p_lo, p_hi = 2 * diff - hi, 2 * diff - lo  # the percentile interval of the same draws (basic, reflected back)
+        held["percentile"] += p_lo <= truth <= p_hi
+    assert truth < 0 and held["paired"] >= 20, held
+    assert held["percentile"] <= 5, held  # the trap this guards against is real in this setting
+
+
+def test_interval_kinds():
+    draws = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
+    lo, hi = ablations.interval(draws, 2.0, level=0.5, kind="percentile")
+    assert (lo, hi) == (2.0, 4.0)
+    assert ablations.interval(draws, 2.0, level=0.5, kind="basic") == (0.0, 2.0)  # 2θ − q_hi, 2θ − q_lo
+    with pytest.raises(ValueError, match="percentile"):
+        ablations.interval(draws, 2.0, kind="bca")
 
 
 def _rows(tmp_path, rng):
@@ -104,3 +139,25 @@ def test_a_paired_result_becomes_the_cells_load_reads_and_the_text_the_scripts_p
     r = {"fd": (0.09, 0.1, -0.01, -0.02, 0.001)}
     assert ablations.as_cells(r) == {"fd": {"a": 0.09, "b": 0.1, "diff": -0.01, "lo": -0.02, "hi": 0.001}}
     assert ablations.interval_text(r["fd"], ".3f") == "-0.010 [-0.020, +0.001]"
+
+
+@requires_shared
+def test_decoder_ci_keeps_every_face_so_its_intervals_can_be_drawn_again(tmp_path):
+    """``decoder_ci.py --json`` saves both decoders' per-face numbers beside its rows: paired() on them gives the
+    rows back exactly, without decoding again (how an interval method is changed on a finished measurement)."""
+    pytest.importorskip("dlib")
+    out = tmp_path / "rows.json"
+    load_script("benchmarks/decoder_ci.py").main(["--codec", "hf-compressor", "--against", "hyperprior", "--faces", "6",
+                                                   "--rates", "0.1", "0.3", "--draws", "20", "--threads", "1",
+                                                   "--json", str(out)])
+    rows = json.loads(out.read_text())
+    with np.load(out.with_suffix(".npz")) as z:
+        saved = dict(z)
+    rng = np.random.default_rng(0)  # decoder_ci's: one generator, the rates in order
+    for row in rows:
+        a, b = ablations.sides_at(saved, row["rate"])
+        again = ablations.as_cells(ablations.paired(a, b, saved["gallery"], 20, rng))
+        for m in ablations.METRICS:
+            assert again[m] == pytest.approx(row[m]), (row["rate"], m)
+    with pytest.raises(KeyError, match="no per-face numbers at rate 0.5"):
+        ablations.sides_at(saved, 0.5)
