@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     pairs = next((r["verification"]["pairs"] for r in rows if "verification" in r), None)
     print(f"A − B for each idea (A: the method; B: without it; the same bytes), {faces} held-out faces"
           f"{f', verification on {pairs} pairs' if pairs else ''}; 95 % paired-bootstrap intervals, bold where they "
-          "exclude zero\n")
+          f"exclude zero ({ablations.FD_NOTE})\n")
     print(ablations.table(rows))
     if args.out:
         out = Path(args.out)

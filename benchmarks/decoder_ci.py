@@ -11,8 +11,8 @@ decoded faces described by dlib (``--steps`` and ``--realism`` set both decoders
 has neither); then, ``--draws`` times, the same ``--faces`` faces are drawn with replacement and each
 difference A − B recomputed on the draw: re-identification rank-1 (against the gallery of all the originals),
 descriptor Fréchet distance (each set against the drawn originals: lower is more like real faces), detail ratio
-(fine-detail energy ÷ the original's: 1 is as detailed) and PSNR. Prints each difference with its 95 % percentile
-interval: an interval that holds 0 is a difference these faces cannot tell from none. The two sides' bytes per file
+(fine-detail energy ÷ the original's: 1 is as detailed) and PSNR. Prints each difference with its 95 % interval
+(percentile; for FD the basic interval, ``ablations.INTERVAL``): an interval that holds 0 is a difference these faces cannot tell from none. The two sides' bytes per file
 are printed too: an ablation is at equal bytes only when both use the same compressor (fasdiff against fasdiff-nolfe,
 not against fasdiff-plain, whose hyperprior spends fewer bytes at the same rate). The faces: the first ``--faces`` of
 the fixed validation split. ``--json`` also writes the rows (``benchmarks/ablation_table.py`` turns several into
@@ -29,7 +29,7 @@ import numpy as np
 
 from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import face_metrics
-from fasdiff_lite.evaluation.ablations import as_cells, interval_text, paired, side, side_arrays
+from fasdiff_lite.evaluation.ablations import FD_NOTE, as_cells, interval_text, paired, side, side_arrays
 from fasdiff_lite.models import zoo
 from fasdiff_lite.models.codec import FaSDiffCodec
 from fasdiff_lite.registry import DEFAULT_REALISM, DEFAULT_STEPS
@@ -71,7 +71,7 @@ def main(argv=None) -> int:
     n = len(faces)
     b_name = f"{args.codec}'s x_fid" if args.against == "x_fid" else args.against
     print(f"A = {args.codec}, B = {b_name}; {args.steps} steps, realism {args.realism:g}; {n} held-out faces; {args.draws} paired bootstrap "
-          f"draws; A − B with its 95 % interval (FD: lower is better)\n")
+          f"draws; A − B with its 95 % interval (FD: lower is better; {FD_NOTE})\n")
     print("| rate | bytes A / B | re-id A / B | re-id A − B [95 %] | FD A / B | FD A − B [95 %] | detail A / B | "
           "detail A − B [95 %] | PSNR A − B [95 %] |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -20,8 +20,8 @@
 #                      d28-full against its x_fid at a lower realism (the middle of the slider, paired)
 #   verify-full, verify-nolfe, verify-plain
 #                      the 10-fold celeba_identity pairs (eval --codecs DIR): each run to be shipped at rates 0–1
-#                      (about 16 min a row here: 6 rows each; rows keep their folder's name: rename them to the
-#                      shipped names at the reship, the weights being the same)
+#                      (about 16–40 min a row here: 6 rows each; since the session-20 reship under the shipped
+#                      names, the same weights: rows measured before it under a folder's name were renamed)
 #   verify-ablations   the same for d28-nofusion and d28-oldprior at rates 0.1 and 0.2 (verification_ci.py A B);
 #                      both write runs/verification_celeba (sweeps can share a rows file), as WebP/AVIF's may
 #   table              once all the others are done: the ablation table and figure (benchmarks/ablation_table.py: lfe,
@@ -40,6 +40,7 @@ ORDER="full-vs-xfid slider lfe realism0.75 realism0.5 verify-full fusion plain-v
 CLAIMS="$OUT/claims"  # one folder per measurement a worker has taken (mkdir is atomic); cleared by each `run`
 
 export_of() { echo "$RUNS/$1-export"; }
+shipped_of() { case $1 in full) echo fasdiff ;; *) echo "fasdiff-$1" ;; esac; }
 
 command_of() {  # the measurement's command line, run from the worktree
   case $1 in
@@ -50,7 +51,8 @@ command_of() {  # the measurement's command line, run from the worktree
     plain-vs-xfid) echo "$PY benchmarks/decoder_ci.py --codec $(export_of d28-plain) --rates $ALL --threads 1 --json $OUT/$1.json" ;;
     realism0.75|realism0.5) echo "$PY benchmarks/decoder_ci.py --codec $(export_of d28-full) --rates $LOW --realism ${1#realism} --threads 1 --json $OUT/$1.json" ;;
     slider) echo "$PY benchmarks/realism_slider.py $(export_of d28-full) --faces 150 --rate 0.1 --realisms 0 0.1 0.25 0.5 0.75 1 --fd" ;;
-    verify-full|verify-nolfe|verify-plain) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(export_of "d28-${1#verify-}") --rates 0 0.1 0.2 0.3 0.5 1 --threads 1 --out $RUNS/verification_celeba" ;;
+    # shipped since session 20 (the same weights): measured under the shipped names, so the rows go straight to the cards
+    verify-full|verify-nolfe|verify-plain) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(shipped_of "${1#verify-}") --rates 0 0.1 0.2 0.3 0.5 1 --threads 1 --out $RUNS/verification_celeba" ;;
     verify-ablations) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(export_of d28-nofusion) $(export_of d28-oldprior) --rates 0.1 0.2 --threads 1 --out $RUNS/verification_celeba" ;;
     table) echo "$PY benchmarks/ablation_table.py --idea the-LFE=$OUT/lfe.json --idea the-bigger-prior=$OUT/prior.json --idea the-fusion=$OUT/fusion.json --sweep $RUNS/verification_celeba/verification.json --out $OUT" ;;
   esac
@@ -98,13 +100,13 @@ KEPT="$ROOT/checkpoints/measure28"  # the finished measurements, committed (save
 
 save() {
   mkdir -p "$KEPT"
-  for f in "$OUT"/*.md "$OUT"/*.json; do [ -f "$f" ] && cp "$f" "$KEPT/"; done
+  for f in "$OUT"/*.md "$OUT"/*.json "$OUT"/*.npz; do [ -f "$f" ] && cp "$f" "$KEPT/"; done  # .npz: each face's numbers
   echo "saved: $(ls "$KEPT" | tr '\n' ' ')"
 }
 
 run() {
   mkdir -p "$OUT"
-  for f in "$KEPT"/*.md "$KEPT"/*.json; do  # measured elsewhere: not again
+  for f in "$KEPT"/*.md "$KEPT"/*.json "$KEPT"/*.npz; do  # measured elsewhere: not again
     [ -f "$f" ] && [ ! -f "$OUT/$(basename "$f")" ] && cp "$f" "$OUT/"
   done
   # the measurements run the newest code (the trainings keep theirs): the tree moves to this commit at each start
