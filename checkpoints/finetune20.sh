@@ -1,0 +1,112 @@
+#!/bin/bash
+# Issue 28, after the reship: session 19's identity-weighted fine-tune (`p19-id`, FaSDiff card "Session 19") for every
+# ablation, so that the ablation table can be measured on that recipe too. p19-id is d28-full + this fine-tune; these
+# are the others: each d28 run's decoder (and fusion) trained 1,200 more steps on 150 cached batches of its own few-step
+# latents (the control, the LFE and the prior frozen), the identity term at 1.0. A queue, like decoders28.sh.
+#
+#   nohup checkpoints/finetune20.sh run > runs/finetune20.log 2>&1 &    # WORKERS=1 for one lane (default 2)
+#   checkpoints/finetune20.sh save | status | commands
+#
+#   f20-nolfe     from d28-nolfe (the LFE's share against p19-id)   f20-plain     from d28-plain
+#   f20-oldprior  from d28-oldprior (the bigger prior's share)      f20-nofusion  from d28-nofusion (decoder only:
+#                                                                                  it has no fusion)
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+RUNS="$ROOT/runs"
+SHARED="${FASDIFF_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
+THREADS="${FASDIFF_THREADS:-1}"
+WORKERS="${WORKERS:-2}"
+PY="$ROOT/.venv/bin/python"
+CLI="$ROOT/.venv/bin/fasdiff-lite"
+TREE=/tmp/finetune20
+ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion"
+CLAIMS="$RUNS/finetune20.claims"
+
+# p19-id's recipe (the FaSDiff card, "Session 19"), but for what each run starts from
+RECIPE=(--latent-cache 150 --faces utkface+shared --steps 1200 --batch-size 12 --lr 1e-4 --warmup 50 --multi-realism
+        --split 1 --detail-weight 1 --adv-weight 0.05 --adv-start 100 --id-weight 1.0 --identity "$RUNS/identity28/export"
+        --gen-weight 0.1 --gen-detail-weight 1 --checkpoint-every 200 --threads "$THREADS")
+
+start_of() { echo "d28-${1#f20-}"; }  # the decoders28.sh run a fine-tune starts from
+
+args_of() {
+  local from="$RUNS/$(start_of "$1")-export"
+  case $1 in
+    f20-nolfe) echo "--variant fasdiff-nolfe --prior $RUNS/prior28 --init $from --train-parts decoder,fusion" ;;
+    f20-plain) echo "--variant fasdiff-plain --prior $RUNS/prior28 --init $from --train-parts decoder,fusion" ;;
+    f20-nofusion) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts decoder" ;;
+    f20-oldprior) echo "--variant fasdiff --prior $ROOT/checkpoints/prior-tiny-680 --init $from --train-parts decoder,fusion" ;;
+  esac
+}
+
+step_of() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1] + '/checkpoint/progress.json'))['step'])" "$1" 2>/dev/null || echo 0; }
+done_marker() { echo "$RUNS/$1-export/codec.json"; }
+
+seed() {  # what a run reads, from its committed copy on a fresh machine
+  local src
+  for src in identity28/export "$(start_of "$1")-export"; do
+    local kept="$ROOT/checkpoints/${src%-export}"
+    [ "$src" = identity28/export ] && kept="$ROOT/checkpoints/identity28"
+    if [ ! -f "$RUNS/$src/config.json" ] && [ ! -f "$RUNS/$src/codec.json" ] && [ -d "$kept/export" ]; then
+      mkdir -p "$RUNS/$src" && cp -r "$kept/export/." "$RUNS/$src/"
+    fi
+  done
+  if [ ! -f "$(done_marker "$1")" ] && [ -f "$ROOT/checkpoints/$1/export/codec.json" ]; then
+    mkdir -p "$RUNS/$1-export" && cp -r "$ROOT/checkpoints/$1/export/." "$RUNS/$1-export/"  # finished elsewhere
+  fi
+  if [ ! -f "$RUNS/$1/checkpoint/progress.json" ] && [ -f "$ROOT/checkpoints/$1/checkpoint/progress.json" ]; then
+    mkdir -p "$RUNS/$1" && cp -r "$ROOT/checkpoints/$1/checkpoint" "$RUNS/$1/"
+    echo "$1: resumed from the committed checkpoint (step $(step_of "$RUNS/$1"))"
+  fi
+}
+
+train_one() {
+  local r=$1
+  seed "$r"
+  if [ -f "$(done_marker "$r")" ]; then echo "$r: done"; return; fi
+  if [ ! -f "$RUNS/$(start_of "$r")-export/codec.json" ]; then echo "$r: $(start_of "$r") is not exported yet"; return; fi
+  echo "$r: starting $(date -u +%H:%M)"
+  # shellcheck disable=SC2046
+  (cd "$TREE" && PYTHONPATH="$TREE" FASDIFF_SHARED="$SHARED" "$CLI" train fasdiff $(args_of "$r") "${RECIPE[@]}" \
+    --out "$RUNS/$r" --export "$RUNS/$r-export") > "$RUNS/$r.log" 2>&1 || echo "$r: failed (see runs/$r.log)"
+  echo "$r: finished $(date -u +%H:%M)"
+}
+
+worker() { for r in $ORDER; do mkdir "$CLAIMS/$r" 2>/dev/null && train_one "$r"; done; }
+
+run() {
+  if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null; fi
+  echo "code: $(git -C "$TREE" log --oneline -1)"
+  rm -rf "$CLAIMS" && mkdir -p "$CLAIMS"
+  for _ in $(seq "$WORKERS"); do worker & done
+  wait
+}
+
+status() {
+  for r in $ORDER; do
+    if [ -f "$(done_marker "$r")" ]; then echo "$r: done (runs/$r-export)"
+    elif [ -f "$RUNS/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$RUNS/$r") of 1200"
+    elif [ -f "$ROOT/checkpoints/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$ROOT/checkpoints/$r") (committed only)"
+    else echo "$r: not started"; fi
+  done
+}
+
+save() {  # as decoders28.sh: a finished run keeps its export here, a running one its portable checkpoint
+  for r in $ORDER; do
+    if [ -f "$(done_marker "$r")" ]; then
+      rm -rf "$ROOT/checkpoints/$r" && mkdir -p "$ROOT/checkpoints/$r/export"
+      cp -r "$RUNS/$r-export/." "$ROOT/checkpoints/$r/export/"
+    elif [ -f "$RUNS/$r/checkpoint/progress.json" ]; then
+      "$PY" -c "import sys; sys.path.insert(0, sys.argv[3]); from fasdiff_lite.train import loop; print(loop.portable_checkpoint(sys.argv[1], sys.argv[2]))" \
+        "$RUNS/$r" "$ROOT/checkpoints/$r" "$ROOT"
+    fi
+  done
+}
+
+case "${1:-status}" in
+  run) run ;;
+  commands) for r in $ORDER; do echo "$r: $(args_of "$r") ${RECIPE[*]} --out $RUNS/$r --export $RUNS/$r-export"; done ;;
+  save) save ;;
+  status) status ;;
+  *) echo "usage: $0 run|save|status|commands" >&2; exit 2 ;;
+esac
