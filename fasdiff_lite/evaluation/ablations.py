@@ -79,8 +79,8 @@ def summary(s: dict, gallery: np.ndarray, i=slice(None)) -> dict:
 # subsamples of 129, the FD MODEL_CARD "How sure the FD intervals are"): the percentile interval held the 600-face
 # difference in 62 % and 85 % of subsamples, the basic one in 99 % and 97 %.
 INTERVAL = {"fd": "basic"}  # every other metric: "percentile"
-FD_NOTE = ("FD: the basic bootstrap interval, which corrects FD's small-sample bias (where that bias is large the "
-           "measured difference can lie outside it)")  # what the scripts print under their tables
+FD_NOTE = ("FD: the basic bootstrap interval, which corrects FD's small-sample bias; where that bias is large the "
+           "measured difference can lie outside it")  # what the scripts print under their tables
 
 
 def interval(draws: np.ndarray, measured: float, level: float = 0.95, kind: str = "percentile") -> tuple[float, float]:
