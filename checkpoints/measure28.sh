@@ -109,6 +109,9 @@ run() {
   for f in "$KEPT"/*.md "$KEPT"/*.json "$KEPT"/*.npz; do  # measured elsewhere: not again
     [ -f "$f" ] && [ ! -f "$OUT/$(basename "$f")" ] && cp "$f" "$OUT/"
   done
+  if [ ! -f "$RUNS/verification_celeba/verification.json" ]; then  # the sweep's committed rows: resumed, not re-measured
+    mkdir -p "$RUNS/verification_celeba" && cp "$ROOT"/checkpoints/verification_celeba/verification* "$RUNS/verification_celeba/"
+  fi
   # the measurements run the newest code (the trainings keep theirs): the tree moves to this commit at each start
   if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null
   else git -C "$TREE" checkout -q --detach "$(git -C "$ROOT" rev-parse HEAD)"; fi
