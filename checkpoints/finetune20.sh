@@ -39,8 +39,6 @@ args_of() {
   esac
 }
 
-step_of() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1] + '/checkpoint/progress.json'))['step'])" "$1" 2>/dev/null || echo 0; }
-done_marker() { echo "$RUNS/$1-export/codec.json"; }
 
 seed() {  # what a run reads, from its committed copy on a fresh machine
   local src
@@ -91,22 +89,5 @@ status() {
   done
 }
 
-save() {  # as decoders28.sh: a finished run keeps its export here, a running one its portable checkpoint
-  for r in $ORDER; do
-    if [ -f "$(done_marker "$r")" ]; then
-      rm -rf "$ROOT/checkpoints/$r" && mkdir -p "$ROOT/checkpoints/$r/export"
-      cp -r "$RUNS/$r-export/." "$ROOT/checkpoints/$r/export/"
-    elif [ -f "$RUNS/$r/checkpoint/progress.json" ]; then
-      "$PY" -c "import sys; sys.path.insert(0, sys.argv[3]); from fasdiff_lite.train import loop; print(loop.portable_checkpoint(sys.argv[1], sys.argv[2]))" \
-        "$RUNS/$r" "$ROOT/checkpoints/$r" "$ROOT"
-    fi
-  done
-}
-
-case "${1:-status}" in
-  run) run ;;
-  commands) for r in $ORDER; do echo "$r: $(args_of "$r") ${RECIPE[*]} --out $RUNS/$r --export $RUNS/$r-export"; done ;;
-  save) save ;;
-  status) status ;;
-  *) echo "usage: $0 run|save|status|commands" >&2; exit 2 ;;
-esac
+source "$ROOT/checkpoints/queue.bash"  # step_of, done_marker, save and the commands
+queue_main "$@"

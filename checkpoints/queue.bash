@@ -1,0 +1,27 @@
+# The queue the training scripts here share (decoders28.sh, finetune20.sh): sourced, not run. Each script sets ROOT,
+# RUNS, PY, ORDER and RECIPE and defines args_of (a run's own flags), run and status; then `queue_main "$@"`.
+
+step_of() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1] + '/checkpoint/progress.json'))['step'])" "$1" 2>/dev/null || echo 0; }
+done_marker() { echo "$RUNS/$1-export/codec.json"; }
+
+save() {  # a finished run keeps only its export here (its training checkpoint is no longer needed to go on)
+  for r in $ORDER; do
+    if [ -f "$(done_marker "$r")" ]; then
+      rm -rf "$ROOT/checkpoints/$r" && mkdir -p "$ROOT/checkpoints/$r/export"
+      cp -r "$RUNS/$r-export/." "$ROOT/checkpoints/$r/export/"
+    elif [ -f "$RUNS/$r/checkpoint/progress.json" ]; then
+      "$PY" -c "import sys; sys.path.insert(0, sys.argv[3]); from fasdiff_lite.train import loop; print(loop.portable_checkpoint(sys.argv[1], sys.argv[2]))" \
+        "$RUNS/$r" "$ROOT/checkpoints/$r" "$ROOT"
+    fi
+  done
+}
+
+queue_main() {
+  case "${1:-status}" in
+    run) run ;;
+    commands) for r in $ORDER; do echo "$r: $(args_of "$r") ${RECIPE[*]} --out $RUNS/$r --export $RUNS/$r-export"; done ;;
+    save) save ;;
+    status) status ;;
+    *) echo "usage: $0 run|save|status|commands" >&2; exit 2 ;;
+  esac
+}
