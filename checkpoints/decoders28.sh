@@ -85,14 +85,5 @@ run() {
   wait
 }
 
-status() {
-  for r in $ORDER; do
-    if [ -f "$(done_marker "$r")" ]; then echo "$r: done (runs/$r-export)"
-    elif [ -f "$RUNS/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$RUNS/$r") of $STEPS"
-    elif [ -f "$ROOT/checkpoints/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$ROOT/checkpoints/$r") (committed only)"
-    else echo "$r: not started"; fi
-  done
-}
-
-source "$ROOT/checkpoints/queue.bash"  # step_of, done_marker, save and the commands
+source "$ROOT/checkpoints/queue.bash"  # step_of, done_marker, status, save and the commands
 queue_main "$@"

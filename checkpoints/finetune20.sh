@@ -21,9 +21,10 @@ CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/finetune20
 ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion"
 CLAIMS="$RUNS/finetune20.claims"
+STEPS=1200
 
 # p19-id's recipe (the FaSDiff card, "Session 19"), but for what each run starts from
-RECIPE=(--latent-cache 150 --faces utkface+shared --steps 1200 --batch-size 12 --lr 1e-4 --warmup 50 --multi-realism
+RECIPE=(--latent-cache 150 --faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 1e-4 --warmup 50 --multi-realism
         --split 1 --detail-weight 1 --adv-weight 0.05 --adv-start 100 --id-weight 1.0 --identity "$RUNS/identity28/export"
         --gen-weight 0.1 --gen-detail-weight 1 --checkpoint-every 200 --threads "$THREADS")
 
@@ -80,14 +81,5 @@ run() {
   wait
 }
 
-status() {
-  for r in $ORDER; do
-    if [ -f "$(done_marker "$r")" ]; then echo "$r: done (runs/$r-export)"
-    elif [ -f "$RUNS/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$RUNS/$r") of 1200"
-    elif [ -f "$ROOT/checkpoints/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$ROOT/checkpoints/$r") (committed only)"
-    else echo "$r: not started"; fi
-  done
-}
-
-source "$ROOT/checkpoints/queue.bash"  # step_of, done_marker, save and the commands
+source "$ROOT/checkpoints/queue.bash"  # step_of, done_marker, status, save and the commands
 queue_main "$@"

@@ -1,8 +1,17 @@
 # The queue the training scripts here share (decoders28.sh, finetune20.sh): sourced, not run. Each script sets ROOT,
-# RUNS, PY, ORDER and RECIPE and defines args_of (a run's own flags), run and status; then `queue_main "$@"`.
+# RUNS, PY, ORDER, STEPS and RECIPE and defines args_of (a run's own flags) and run; then `queue_main "$@"`.
 
 step_of() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1] + '/checkpoint/progress.json'))['step'])" "$1" 2>/dev/null || echo 0; }
 done_marker() { echo "$RUNS/$1-export/codec.json"; }
+
+status() {
+  for r in $ORDER; do
+    if [ -f "$(done_marker "$r")" ]; then echo "$r: done (runs/$r-export)"
+    elif [ -f "$RUNS/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$RUNS/$r") of $STEPS"
+    elif [ -f "$ROOT/checkpoints/$r/checkpoint/progress.json" ]; then echo "$r: at step $(step_of "$ROOT/checkpoints/$r") (committed only)"
+    else echo "$r: not started"; fi
+  done
+}
 
 save() {  # a finished run keeps only its export here (its training checkpoint is no longer needed to go on)
   for r in $ORDER; do

@@ -76,7 +76,7 @@ def summary(s: dict, gallery: np.ndarray, i=slice(None)) -> dict:
 # draws of FD(A) − FD(B) sit shifted away from the measured difference, and the percentile interval with them (it may
 # even leave the measured value outside). The basic bootstrap interval [2θ − q_hi, 2θ − q_lo] reflects the draws
 # around the measured difference θ and undoes that shift. Measured on 600 UTKFace validation faces (session 20,
-# subsamples of 129, the FD MODEL_CARD "How sure the FD intervals are"): the percentile interval held the 600-face
+# subsamples of 129; the FaSDiff card, "How sure the FD intervals are"): the percentile interval held the 600-face
 # difference in 62 % and 85 % of subsamples, the basic one in 99 % and 97 %.
 INTERVAL = {"fd": "basic"}  # every other metric: "percentile"
 FD_NOTE = ("FD: the basic bootstrap interval, which corrects FD's small-sample bias; where that bias is large the "
