@@ -10,6 +10,10 @@
 #   f20-nolfe     from d28-nolfe (the LFE's share against p19-id)   f20-plain     from d28-plain
 #   f20-oldprior  from d28-oldprior (the bigger prior's share)      f20-nofusion  from d28-nofusion (decoder only:
 #                                                                                  it has no fusion)
+#   f21-idall     from p19-id, every part trained (the control and the LFE too, through the sampler steps, no latent
+#                 cache) at the same identity weight: does the identity term reach what the prior draws at realism 1?
+#
+#   checkpoints/finetune20.sh one RUN    # one run by itself, beside a queue already running (not in its ORDER)
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS="$ROOT/runs"
@@ -19,24 +23,26 @@ WORKERS="${WORKERS:-2}"
 PY="$ROOT/.venv/bin/python"
 CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/finetune20
-ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion"
+ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion f21-idall"
 CLAIMS="$RUNS/finetune20.claims"
 STEPS=1200
 
 # p19-id's recipe (the FaSDiff card, "Session 19"), but for what each run starts from
-RECIPE=(--latent-cache 150 --faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 1e-4 --warmup 50 --multi-realism
+RECIPE=(--faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 1e-4 --warmup 50 --multi-realism
         --split 1 --detail-weight 1 --adv-weight 0.05 --adv-start 100 --id-weight 1.0 --identity "$RUNS/identity28/export"
         --gen-weight 0.1 --gen-detail-weight 1 --checkpoint-every 200 --threads "$THREADS")
 
-start_of() { echo "d28-${1#f20-}"; }  # the decoders28.sh run a fine-tune starts from
+start_of() { case $1 in f21-idall) echo p19-id ;; *) echo "d28-${1#f20-}" ;; esac; }  # the run a fine-tune starts from
+CACHE="--latent-cache 150"  # the control and the LFE frozen: their few-step latents computed once
 
 args_of() {
   local from="$RUNS/$(start_of "$1")-export"
   case $1 in
-    f20-nolfe) echo "--variant fasdiff-nolfe --prior $RUNS/prior28 --init $from --train-parts decoder,fusion" ;;
-    f20-plain) echo "--variant fasdiff-plain --prior $RUNS/prior28 --init $from --train-parts decoder,fusion" ;;
-    f20-nofusion) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts decoder" ;;
-    f20-oldprior) echo "--variant fasdiff --prior $ROOT/checkpoints/prior-tiny-680 --init $from --train-parts decoder,fusion" ;;
+    f20-nolfe) echo "$CACHE --variant fasdiff-nolfe --prior $RUNS/prior28 --init $from --train-parts decoder,fusion" ;;
+    f20-plain) echo "$CACHE --variant fasdiff-plain --prior $RUNS/prior28 --init $from --train-parts decoder,fusion" ;;
+    f20-nofusion) echo "$CACHE --variant fasdiff --prior $RUNS/prior28 --init $from --train-parts decoder" ;;
+    f20-oldprior) echo "$CACHE --variant fasdiff --prior $ROOT/checkpoints/prior-tiny-680 --init $from --train-parts decoder,fusion" ;;
+    f21-idall) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder,fusion" ;;
   esac
 }
 

@@ -22,7 +22,7 @@
 #                      the 10-fold celeba_identity pairs (eval --codecs DIR): each run to be shipped at rates 0–1
 #                      (about 16–40 min a row here: 6 rows each; since the session-20 reship under the shipped
 #                      names, the same weights: rows measured before it under a folder's name were renamed)
-#   verify-ablations   the same for d28-nofusion and d28-oldprior at rates 0.1 and 0.2 (verification_ci.py A B);
+#   verify-ablations   the same for d28-oldprior and d28-nofusion at rates 0.1 and 0.2 (verification_ci.py A B);
 #                      both write runs/verification_celeba (sweeps can share a rows file), as WebP/AVIF's may
 #   table              once all the others are done: the ablation table and figure (benchmarks/ablation_table.py: lfe,
 #                      prior and fusion, with verification where the sweep has both codecs), runs/measure28/ablations.*
@@ -53,7 +53,7 @@ command_of() {  # the measurement's command line, run from the worktree
     slider) echo "$PY benchmarks/realism_slider.py $(export_of d28-full) --faces 150 --rate 0.1 --realisms 0 0.1 0.25 0.5 0.75 1 --fd" ;;
     # shipped since session 20 (the same weights): measured under the shipped names, so the rows go straight to the cards
     verify-full|verify-nolfe|verify-plain) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(shipped_of "${1#verify-}") --rates 0 0.1 0.2 0.3 0.5 1 --threads 1 --out $RUNS/verification_celeba" ;;
-    verify-ablations) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(export_of d28-nofusion) $(export_of d28-oldprior) --rates 0.1 0.2 --threads 1 --out $RUNS/verification_celeba" ;;
+    verify-ablations) echo "$CLI eval --pairs $SHARED/faces/celeba_identity/pairs.txt --codecs $(export_of d28-oldprior) $(export_of d28-nofusion) --rates 0.1 0.2 --threads 1 --out $RUNS/verification_celeba" ;;
     table) echo "$PY benchmarks/ablation_table.py --idea the-LFE=$OUT/lfe.json --idea the-bigger-prior=$OUT/prior.json --idea the-fusion=$OUT/fusion.json --sweep $RUNS/verification_celeba/verification.json --out $OUT" ;;
   esac
 }
@@ -66,7 +66,7 @@ needs() {  # the exports a measurement reads
     fusion) echo "d28-full d28-nofusion" ;;
     plain-vs-xfid) echo d28-plain ;;
     verify-full|verify-nolfe|verify-plain) echo "d28-${1#verify-}" ;;
-    verify-ablations) echo "d28-nofusion d28-oldprior" ;;
+    verify-ablations) echo "d28-oldprior d28-nofusion" ;;
     table) echo "d28-full d28-nolfe d28-oldprior d28-nofusion" ;;
   esac
 }
@@ -109,8 +109,11 @@ run() {
   for f in "$KEPT"/*.md "$KEPT"/*.json "$KEPT"/*.npz; do  # measured elsewhere: not again
     [ -f "$f" ] && [ ! -f "$OUT/$(basename "$f")" ] && cp "$f" "$OUT/"
   done
-  if [ ! -f "$RUNS/verification_celeba/verification.json" ]; then  # the sweep's committed rows: resumed, not re-measured
+  # the sweep's committed rows: resumed, not re-measured (merged into a working copy that lacks some of them)
+  if [ ! -f "$RUNS/verification_celeba/verification.json" ]; then
     mkdir -p "$RUNS/verification_celeba" && cp "$ROOT"/checkpoints/verification_celeba/verification* "$RUNS/verification_celeba/"
+  else
+    "$PY" "$ROOT/tools/ship.py" merge "$ROOT/checkpoints/verification_celeba/verification.json" "$RUNS/verification_celeba/verification.json"
   fi
   # the measurements run the newest code (the trainings keep theirs): the tree moves to this commit at each start
   if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null

@@ -25,12 +25,20 @@ save() {  # a finished run keeps only its export here (its training checkpoint i
   done
 }
 
+one() {  # a single run, beside a queue already running: claimed like the queue's, so neither trains it twice
+  case " $ORDER " in *" $1 "*) ;; *) echo "$1: not a run of $0 ($ORDER)" >&2; exit 2 ;; esac
+  if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null; fi
+  mkdir -p "$CLAIMS"
+  if mkdir "$CLAIMS/$1" 2>/dev/null; then train_one "$1"; else echo "$1: already claimed ($CLAIMS/$1)"; fi
+}
+
 queue_main() {
   case "${1:-status}" in
     run) run ;;
+    one) one "${2:?which run}" ;;
     commands) for r in $ORDER; do echo "$r: $(args_of "$r") ${RECIPE[*]} --out $RUNS/$r --export $RUNS/$r-export"; done ;;
     save) save ;;
     status) status ;;
-    *) echo "usage: $0 run|save|status|commands" >&2; exit 2 ;;
+    *) echo "usage: $0 run|one RUN|save|status|commands" >&2; exit 2 ;;
   esac
 }

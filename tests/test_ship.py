@@ -130,3 +130,30 @@ def test_rows_renamed_with_their_distances(tmp_path, ship):
     assert path.read_text() == before
     with pytest.raises(SystemExit, match="OLD=NEW"):
         ship.main(["rows", str(path), "fasdiff"])
+
+
+def test_merge_adds_only_the_missing_rows_with_their_distances(tmp_path, ship):
+    def row(codec, value, d, acc=0.9):
+        return {"codec": codec, "kind": "rate", "value": value, "accuracy_mean": acc, "tar_at_far": {0.01: 0.5},
+                "distances": d}
+
+    kept, work = tmp_path / "kept" / "verification.json", tmp_path / "work" / "verification.json"
+    verification.save_rows([row("fasdiff-plain", 0.1, [0.5, 0.6]), row("fasdiff", 0.1, [0.1, 0.2], acc=0.8)], kept,
+                           pairs="p.txt")
+    verification.save_rows([row("fasdiff", 0.1, [0.7, 0.8], acc=0.7), row("/runs/x-export", 0.2, [0.3, 0.4])], work,
+                           pairs="p.txt")
+    ship.main(["merge", str(kept), str(work)])
+    rows = {verification.row_key(r): r for r in verification.load_rows(work, pairs="p.txt")}
+    assert sorted(rows) == ["/runs/x-export|rate|0.2", "fasdiff-plain|rate|0.1", "fasdiff|rate|0.1"]
+    assert rows["fasdiff|rate|0.1"]["accuracy_mean"] == 0.7  # the working copy's own row is not replaced
+    assert list(rows["fasdiff-plain|rate|0.1"]["distances"]) == pytest.approx([0.5, 0.6])
+    assert list(rows["/runs/x-export|rate|0.2"]["distances"]) == pytest.approx([0.3, 0.4])
+    assert verification.merge_rows(kept, work) == 0  # nothing left to add
+    fresh = tmp_path / "fresh" / "verification.json"
+    assert verification.merge_rows(kept, fresh) == 2
+    other = tmp_path / "other.json"
+    verification.save_rows([row("jpeg", 0.1, [0.1, 0.1])], other, pairs="q.txt")
+    before = work.read_text()
+    with pytest.raises(ValueError, match="pairs"):
+        verification.merge_rows(other, work)
+    assert work.read_text() == before

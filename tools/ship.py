@@ -4,6 +4,7 @@
     python tools/ship.py codec runs/d28-full-export fasdiff           # → fasdiff_lite/assets/fasdiff/full
     python tools/ship.py pin runs/d28-oldprior-export [--prior DIR]   # record (or repoint) the prior a codec needs
     python tools/ship.py rows runs/verification_celeba/verification.json runs/d28-full-export=fasdiff ...
+    python tools/ship.py merge checkpoints/verification_celeba/verification.json runs/verification_celeba/verification.json
 
 ``prior``: the run's exported prior replaces the shipped tiny one (its weights, configs, training facts and sample
 grid; the model card stays, to be edited). The prior it replaces is kept in ``--keep`` (default
@@ -19,7 +20,8 @@ fingerprints were recorded: do it before its prior is replaced), or with ``--pri
 (one the ``prior`` command kept); refused when that prior's fingerprint is not the one already recorded.
 
 ``rows``: rename codecs in a verification sweep's rows (a run measured under its folder's path, shipped as a name:
-the same weights), then ``python tools/refresh_verification.py`` puts them in the cards.
+the same weights), then ``python tools/refresh_verification.py`` puts them in the cards. ``merge``: add to a rows
+file the rows another one has and it lacks (the committed sweep into a working copy; the same pairs and setting).
 
 ``--assets DIR`` writes into another assets folder (what the tests do).
 """
@@ -159,6 +161,9 @@ def main(argv=None) -> int:
     a = sub.add_parser("rows", help="rename codecs in a verification rows file: OLD=NEW ...")
     a.add_argument("rows", type=Path)
     a.add_argument("renames", nargs="+")
+    a = sub.add_parser("merge", help="add to a verification rows file the rows another has and it lacks")
+    a.add_argument("src", type=Path)
+    a.add_argument("dest", type=Path)
     args = p.parse_args(argv)
     if args.assets is not None:
         settings.ASSETS_DIR = args.assets.resolve()
@@ -168,6 +173,8 @@ def main(argv=None) -> int:
         ship_codec(args.src, args.name)
     elif args.command == "pin":
         pin(args.folder, args.prior)
+    elif args.command == "merge":
+        print(f"{args.dest}: {verification.merge_rows(args.src, args.dest)} row(s) added from {args.src}")
     else:
         bad = [r for r in args.renames if r.count("=") != 1 or not all(r.split("="))]
         if bad:

@@ -425,6 +425,26 @@ def rename_codecs(path, names: dict[str, str]) -> int:
     return len(moved)
 
 
+def merge_rows(src, dest) -> int:
+    """Add to the rows file ``dest`` every row of ``src`` it lacks (by codec and setting), with its per-pair
+    distances: a sweep's committed rows brought into a working copy that has since measured others. Both files must
+    have been measured on the same pairs and setting (else an error, and nothing written). Returns how many rows
+    were added; ``dest`` is created as a copy of ``src`` when it does not exist."""
+    src, dest = Path(src), Path(dest)
+    saved = json.loads(src.read_text())
+    about = {k: v for k, v in saved.items() if k != "rows"}
+    if dest.exists():
+        theirs = {k: v for k, v in json.loads(dest.read_text()).items() if k != "rows"}
+        if theirs != about:
+            differ = sorted(k for k in set(about) | set(theirs) if about.get(k) != theirs.get(k))
+            raise ValueError(f"{src} and {dest} were measured on different settings ({', '.join(differ)}): not merged")
+    have = {row_key(r) for r in load_rows(dest, **about)}
+    new = [r for r in load_rows(src, **about) if row_key(r) not in have]
+    if new:
+        save_rows(new, dest, **about)
+    return len(new)
+
+
 def paired_difference(dist_a, dist_b, same, folds, draws: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
     """Verification accuracy of A minus that of B (two codecs' per-pair distances on the same pairs), with a paired
     bootstrap interval: each draw resamples the pairs with replacement within each fold and kind (same or different
