@@ -5,7 +5,7 @@
 Two compressors' decodes of ``--pop`` UTKFace validation faces (never trained on) are described by dlib once. The FD
 difference on all of them stands in for the truth; then ``--reps`` samples of ``--n`` faces (the size of the held-out
 set the cards use) each get the paired bootstrap of ``evaluation.ablations`` (``--draws`` draws) and both interval
-kinds, percentile and basic (:func:`fasdiff_lite.evaluation.ablations.interval`). Prints how often each holds the
+kinds, percentile and basic (:func:`fasdiff_lite.evaluation.bootstrap.interval`). Prints how often each holds the
 truth (95 % intervals: about 0.95 is right, lower is overconfident). Pairs: hf-compressor at rate 0.1 against itself
 at 0.15 (a small difference, like a decoder against its x_fid) and against the hyperprior at rate 0 (a large one).
 The FD here is computed as ``metrics.frechet_distance`` is, with the trace of the matrix square root taken as the
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from fasdiff_lite import data, face_sets, settings  # noqa: E402
 from fasdiff_lite.evaluation import face_metrics  # noqa: E402
-from fasdiff_lite.evaluation.ablations import interval  # noqa: E402
+from fasdiff_lite.evaluation.bootstrap import interval  # noqa: E402
 from fasdiff_lite.evaluation.metrics import frechet_distance  # noqa: E402
 from fasdiff_lite.models import zoo  # noqa: E402
 

@@ -61,7 +61,7 @@ train_one() {
   fi
   echo "$r: starting $(date -u +%H:%M)"
   # shellcheck disable=SC2046
-  (cd "$TREE" && PYTHONPATH="$TREE" FASDIFF_SHARED="$SHARED" "$CLI" train fasdiff $(args_of "$r") "${RECIPE[@]}" \
+  (cd "$TREE" && PYTHONPATH="$TREE" FASDIFF_SHARED="$SHARED" "$CLI" train fasdiff "${RECIPE[@]}" $(args_of "$r") \
     --out "$RUNS/$r" --export "$RUNS/$r-export") > "$RUNS/$r.log" 2>&1 || echo "$r: failed (see runs/$r.log)"
   echo "$r: finished $(date -u +%H:%M)"
 }

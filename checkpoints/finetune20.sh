@@ -12,6 +12,8 @@
 #                                                                                  it has no fusion)
 #   f21-idall     from p19-id, every part trained (the control and the LFE too, through the sampler steps, no latent
 #                 cache) at the same identity weight: does the identity term reach what the prior draws at realism 1?
+#   f21-id3       from f21-idall, the same with the identity weight at 3 and the rates drawn as u² (--rate-power 2:
+#                 more steps at the low rates, where the person is lost)
 #
 #   checkpoints/finetune20.sh one RUN    # one run by itself, beside a queue already running (not in its ORDER)
 set -uo pipefail
@@ -23,7 +25,7 @@ WORKERS="${WORKERS:-2}"
 PY="$ROOT/.venv/bin/python"
 CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/finetune20
-ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion f21-idall"
+ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion f21-idall f21-id3"
 CLAIMS="$RUNS/finetune20.claims"
 STEPS=1200
 
@@ -32,10 +34,10 @@ RECIPE=(--faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 1e-4 --warm
         --split 1 --detail-weight 1 --adv-weight 0.05 --adv-start 100 --id-weight 1.0 --identity "$RUNS/identity28/export"
         --gen-weight 0.1 --gen-detail-weight 1 --checkpoint-every 200 --threads "$THREADS")
 
-start_of() { case $1 in f21-idall) echo p19-id ;; *) echo "d28-${1#f20-}" ;; esac; }  # the run a fine-tune starts from
+start_of() { case $1 in f21-idall) echo p19-id ;; f21-id3) echo f21-idall ;; *) echo "d28-${1#f20-}" ;; esac; }  # the run a fine-tune starts from
 CACHE="--latent-cache 150"  # the control and the LFE frozen: their few-step latents computed once
 
-args_of() {
+args_of() {  # a run's own flags (after the recipe's: where both set one, the run's wins)
   local from="$RUNS/$(start_of "$1")-export"
   case $1 in
     f20-nolfe) echo "$CACHE --variant fasdiff-nolfe --prior $RUNS/prior28 --init $from --train-parts decoder,fusion" ;;
@@ -43,6 +45,7 @@ args_of() {
     f20-nofusion) echo "$CACHE --variant fasdiff --prior $RUNS/prior28 --init $from --train-parts decoder" ;;
     f20-oldprior) echo "$CACHE --variant fasdiff --prior $ROOT/checkpoints/prior-tiny-680 --init $from --train-parts decoder,fusion" ;;
     f21-idall) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder,fusion" ;;
+    f21-id3) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder,fusion --id-weight 3 --rate-power 2" ;;
   esac
 }
 
@@ -72,7 +75,7 @@ train_one() {
   if [ ! -f "$RUNS/$(start_of "$r")-export/codec.json" ]; then echo "$r: $(start_of "$r") is not exported yet"; return; fi
   echo "$r: starting $(date -u +%H:%M)"
   # shellcheck disable=SC2046
-  (cd "$TREE" && PYTHONPATH="$TREE" FASDIFF_SHARED="$SHARED" "$CLI" train fasdiff $(args_of "$r") "${RECIPE[@]}" \
+  (cd "$TREE" && PYTHONPATH="$TREE" FASDIFF_SHARED="$SHARED" "$CLI" train fasdiff "${RECIPE[@]}" $(args_of "$r") \
     --out "$RUNS/$r" --export "$RUNS/$r-export") > "$RUNS/$r.log" 2>&1 || echo "$r: failed (see runs/$r.log)"
   echo "$r: finished $(date -u +%H:%M)"
 }

@@ -36,7 +36,7 @@ queue_main() {
   case "${1:-status}" in
     run) run ;;
     one) one "${2:?which run}" ;;
-    commands) for r in $ORDER; do echo "$r: $(args_of "$r") ${RECIPE[*]} --out $RUNS/$r --export $RUNS/$r-export"; done ;;
+    commands) for r in $ORDER; do echo "$r: ${RECIPE[*]} $(args_of "$r") --out $RUNS/$r --export $RUNS/$r-export"; done ;;
     save) save ;;
     status) status ;;
     *) echo "usage: $0 run|one RUN|save|status|commands" >&2; exit 2 ;;

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from fasdiff_lite.evaluation import ablations, verification
+from fasdiff_lite.evaluation import ablations, bootstrap, verification
 from tests.conftest import load_script, requires_shared
 
 
@@ -62,11 +62,11 @@ def test_the_fd_interval_holds_the_true_difference_where_the_percentile_one_does
 
 def test_interval_kinds():
     draws = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
-    lo, hi = ablations.interval(draws, 2.0, level=0.5, kind="percentile")
+    lo, hi = bootstrap.interval(draws, 2.0, level=0.5, kind="percentile")
     assert (lo, hi) == (2.0, 4.0)
-    assert ablations.interval(draws, 2.0, level=0.5, kind="basic") == (0.0, 2.0)  # 2θ − q_hi, 2θ − q_lo
+    assert bootstrap.interval(draws, 2.0, level=0.5, kind="basic") == (0.0, 2.0)  # 2θ − q_hi, 2θ − q_lo
     with pytest.raises(ValueError, match="percentile"):
-        ablations.interval(draws, 2.0, kind="bca")
+        bootstrap.interval(draws, 2.0, kind="bca")
 
 
 def _rows(tmp_path, rng):

@@ -56,24 +56,25 @@ def test_every_fine_tune_is_one_the_trainer_accepts_on_one_recipe():
     """finetune20.sh: session 19's identity-weighted fine-tune for each ablation. Every run parses as the trainer's
     own config, all share one recipe (the identity weight 1.0 of p19-id), each f20 run starts from its d28 run and
     trains the decoder (and the fusion where the variant has one) on cached latents, never the control or the LFE;
-    f21-idall starts from p19-id and trains every part through the sampler (no cache) on the same recipe."""
+    f21-idall starts from p19-id and trains every part through the sampler (no cache) on the same recipe; f21-id3
+    continues it with the identity weight at 3 and more steps at low rates (its own flags override the recipe's)."""
     out = subprocess.run(["bash", str(ROOT / "checkpoints" / "finetune20.sh"), "commands"], check=True,
                          capture_output=True, text=True).stdout
     runs = dict(line.split(": ", 1) for line in out.strip().splitlines())
-    assert set(runs) == {"f20-nolfe", "f20-plain", "f20-nofusion", "f20-oldprior", "f21-idall"}
+    assert set(runs) == {"f20-nolfe", "f20-plain", "f20-nofusion", "f20-oldprior", "f21-idall", "f21-id3"}
     recipes = set()
     for name, line in runs.items():
         argv = ["train", "fasdiff", *shlex.split(line)]
         cfg = fasdiff_train.Config.from_args(cli.build_parser(argv).parse_args(argv))
-        if name == "f21-idall":
-            assert cfg.init.endswith("runs/p19-id-export") and cfg.latent_cache == 0
-            assert set(cfg.train_parts.split(",")) == {"control", "lfe", "decoder", "fusion"}
+        if name.startswith("f21-"):
+            assert cfg.init.endswith({"f21-idall": "runs/p19-id-export", "f21-id3": "runs/f21-idall-export"}[name])
+            assert set(cfg.train_parts.split(",")) == {"control", "lfe", "decoder", "fusion"} and cfg.latent_cache == 0
         else:
             assert cfg.init.endswith(f"runs/d28-{name[4:]}-export"), (name, cfg.init)
             assert set(cfg.train_parts.split(",")) == ({"decoder"} if name == "f20-nofusion" else {"decoder", "fusion"})
             assert cfg.latent_cache == 150
-        assert cfg.id_weight == 1.0 and cfg.identity
-        recipes.add((cfg.steps, cfg.lr, cfg.batch_size, cfg.id_weight, cfg.adv_start, cfg.multi_realism))
+        assert (cfg.id_weight, cfg.rate_power) == ((3.0, 2.0) if name == "f21-id3" else (1.0, 1.0)) and cfg.identity
+        recipes.add((cfg.steps, cfg.lr, cfg.batch_size, cfg.adv_start, cfg.multi_realism))
     assert len(recipes) == 1
     assert runs["f20-oldprior"].split("--prior ")[1].split()[0].endswith("checkpoints/prior-tiny-680")
 

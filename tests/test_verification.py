@@ -352,3 +352,34 @@ def test_paired_difference_separates_a_better_codec_and_is_antisymmetric(rng):
                                        - vf.ten_fold(bad, same, folds)["accuracy_mean"])
     with pytest.raises(ValueError, match="pair up"):
         vf.paired_difference(good[:-1], bad, same, folds)
+
+
+def test_paired_difference_basic_interval_is_the_percentile_one_reflected(rng):
+    n = 60
+    same_d = [rng.random(n) for _ in range(4)]
+    diff_d = [rng.random(n) + 0.5 for _ in range(4)]
+    good, same, folds = protocol(same_d, [x + 0.3 for x in diff_d])
+    bad, _, _ = protocol(same_d, diff_d)
+    p = vf.paired_difference(good, bad, same, folds, draws=100, kind="percentile")
+    b = vf.paired_difference(good, bad, same, folds, draws=100, kind="basic")
+    assert p["diff"] == b["diff"]
+    assert (b["lo"], b["hi"]) == pytest.approx((2 * p["diff"] - p["hi"], 2 * p["diff"] - p["lo"]))
+    assert vf.paired_difference(good, bad, same, folds, draws=100) == (p if vf.INTERVAL == "percentile" else b)
+    with pytest.raises(ValueError, match="percentile"):
+        vf.paired_difference(good, bad, same, folds, draws=10, kind="bca")
+
+
+def test_interval_coverage_subsets_keep_folds_and_kinds_and_count_what_holds(rng):
+    cov = load_script("benchmarks/verification_interval_coverage.py")
+    same_d = [rng.random(40) for _ in range(4)]
+    good, same, folds = protocol(same_d, [rng.random(40) + 0.9 for _ in range(4)])
+    bad, _, _ = protocol(same_d, [rng.random(40) + 0.4 for _ in range(4)])
+    i = cov.subset(same, folds, 0.25, np.random.default_rng(0))
+    assert len(set(i)) == len(i) == 4 * 2 * 10  # a quarter of each fold's 40 + 40, no pair twice
+    assert all(((folds[i] == k) & (same[i] == t)).sum() == 10 for k in range(4) for t in (True, False))
+    c = cov.coverage(good, bad, same, folds, share=0.5, reps=6, draws=40)
+    assert c["truth"] == pytest.approx(vf.ten_fold(good, same, folds)["accuracy_mean"]
+                                       - vf.ten_fold(bad, same, folds)["accuracy_mean"])
+    assert c["truth"] > 0.05 and {c["percentile"], c["basic"]} <= {k / 6 for k in range(7)}
+    # a codec against itself: every interval is [0, 0] and holds the truth, 0
+    assert cov.coverage(good, good, same, folds, share=0.5, reps=3, draws=20)["percentile"] == 1.0

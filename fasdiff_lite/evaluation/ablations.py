@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import face_metrics, verification
+from .bootstrap import interval
 from .metrics import frechet_distance, psnr
 from .realism import detail_ratio
 
@@ -81,18 +82,6 @@ def summary(s: dict, gallery: np.ndarray, i=slice(None)) -> dict:
 INTERVAL = {"fd": "basic"}  # every other metric: "percentile"
 FD_NOTE = ("FD: the basic bootstrap interval, which corrects FD's small-sample bias; where that bias is large the "
            "measured difference can lie outside it")  # what the scripts print under their tables
-
-
-def interval(draws: np.ndarray, measured: float, level: float = 0.95, kind: str = "percentile") -> tuple[float, float]:
-    """The ``level`` interval of a difference measured as ``measured`` from its bootstrap ``draws``: ``"percentile"``
-    (the draws' quantiles) or ``"basic"`` (those quantiles reflected around ``measured``: 2θ − q_hi, 2θ − q_lo)."""
-    tail = 100 * (1 - level) / 2
-    lo, hi = (float(q) for q in np.percentile(draws, [tail, 100 - tail]))
-    if kind == "basic":
-        return 2 * measured - hi, 2 * measured - lo
-    if kind != "percentile":
-        raise ValueError(f"kind must be 'percentile' or 'basic', not {kind!r}")
-    return lo, hi
 
 
 def paired(a: dict, b: dict, gallery: np.ndarray, draws: int = 1000, rng: np.random.Generator | None = None,

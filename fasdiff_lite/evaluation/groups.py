@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from .. import data
 from ..face_sets import utkface_attributes
-from . import face_metrics
+from . import bootstrap, face_metrics
 
 AGE_BANDS = ((0, 19), (20, 39), (40, 59), (60, 120))  # the age groups a table reports (inclusive years)
 BOOTSTRAP = 1000
@@ -53,7 +53,7 @@ def interval(values: np.ndarray, seed: int = 0, draws: int = BOOTSTRAP) -> tuple
     values = np.asarray(values, dtype=np.float64)
     rng = np.random.default_rng(seed)
     means = values[rng.integers(0, len(values), (draws, len(values)))].mean(1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+    return bootstrap.interval(means, float(values.mean()))
 
 
 def by_group(scores: dict[str, np.ndarray], labels: dict[str, list[str]]) -> list[dict]:

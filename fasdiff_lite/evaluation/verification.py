@@ -43,9 +43,10 @@ from .. import data, faces
 from ..face_sets import PairsFile, read_pairs
 from ..models import zoo
 from ..registry import DEFAULT_REALISM, DEFAULT_STEPS
-from . import CODEC_COLORS, baselines, bdrate, face_metrics
+from . import CODEC_COLORS, baselines, bdrate, bootstrap, face_metrics
 
 FARS = (0.01, 0.001)
+INTERVAL = "percentile"  # paired_difference's bootstrap interval (benchmarks/verification_interval_coverage.py)
 QUALITIES = {"jpeg": (1, 5, 10, 20, 40, 75), "webp": (0, 5, 15, 30, 50, 80), "avif": (0, 10, 25, 40, 60, 80)}
 DECODE_CHUNK = 16  # photos a diffusion codec denoises together in a sweep (FaSDiffCodec.decompress_many)
 
@@ -445,13 +446,14 @@ def merge_rows(src, dest) -> int:
     return len(new)
 
 
-def paired_difference(dist_a, dist_b, same, folds, draws: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+def paired_difference(dist_a, dist_b, same, folds, draws: int = 1000, seed: int = 0, level: float = 0.95,
+                      kind: str = INTERVAL) -> dict:
     """Verification accuracy of A minus that of B (two codecs' per-pair distances on the same pairs), with a paired
     bootstrap interval: each draw resamples the pairs with replacement within each fold and kind (same or different
     person), so it keeps the protocol's folds and mix, and both codecs are scored on the same draw as :func:`ten_fold`
     scores them (each fold's threshold from the other folds). Returns ``diff`` (on the pairs as they are), ``lo`` /
-    ``hi`` (the ``level`` percentile interval) and ``draws``. An interval that holds 0 is a difference these pairs
-    cannot tell from none."""
+    ``hi`` (the ``level`` interval of ``kind``, :func:`bootstrap.interval`; :data:`INTERVAL` by default) and
+    ``draws``. An interval that holds 0 is a difference these pairs cannot tell from none."""
     a, b = np.asarray(dist_a, dtype=np.float64), np.asarray(dist_b, dtype=np.float64)
     same, folds = np.asarray(same, dtype=bool), np.asarray(folds)
     if not (a.shape == b.shape == same.shape == folds.shape):
@@ -468,7 +470,7 @@ def paired_difference(dist_a, dist_b, same, folds, draws: int = 1000, seed: int 
     for i in range(draws):
         idx = np.concatenate([rng.choice(m, size=len(m), replace=True) for m in members])
         diffs[i] = acc(a, idx) - acc(b, idx)
-    lo, hi = np.percentile(diffs, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+    lo, hi = bootstrap.interval(diffs, diff, level, kind)
     return {"diff": float(diff), "lo": float(lo), "hi": float(hi), "draws": int(draws)}
 
 
