@@ -25,7 +25,7 @@ CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/decoders28
 ASSETS=fasdiff_lite/assets/fasdiff
 ORDER="d28-full d28-nolfe d28-plain d28-nofusion d28-oldprior"
-CLAIMS="$RUNS/decoders28.claims"  # one folder per run a worker has taken (mkdir is atomic); cleared by each `run`
+CLAIMS="$RUNS/decoders28.claims"  # one folder per run a worker has taken (queue.bash: claim, clear_claims)
 
 # One recipe (see the FaSDiff card, "Session 15" and "Session 16"): every part trained through the 1–4 sampler steps,
 # one decoder for the whole realism slider, the identity term with the proxy distilled on UTKFace, the low-pass of
@@ -66,7 +66,6 @@ train_one() {
   echo "$r: finished $(date -u +%H:%M)"
 }
 
-worker() { for r in $ORDER; do mkdir "$CLAIMS/$r" 2>/dev/null && train_one "$r"; done; }
 
 tree() {  # the worktree the runs use, and the identity proxy they read (from its committed export on a fresh machine)
   if [ ! -f "$RUNS/identity28/export/config.json" ] && [ -f "$ROOT/checkpoints/identity28/export/config.json" ]; then
@@ -79,7 +78,7 @@ tree() {  # the worktree the runs use, and the identity proxy they read (from it
 run() {
   while [ ! -f "$RUNS/prior28/train_prior.json" ]; do sleep 120; done  # the new prior's export is complete
   tree
-  rm -rf "$CLAIMS" && mkdir -p "$CLAIMS"
+  clear_claims
   worker &
   worker &
   wait

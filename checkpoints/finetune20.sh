@@ -14,6 +14,8 @@
 #                 cache) at the same identity weight: does the identity term reach what the prior draws at realism 1?
 #   f21-id3       from f21-idall, the same with the identity weight at 3 and the rates drawn as u² (--rate-power 2:
 #                 more steps at the low rates, where the person is lost)
+#   f21-nolfe, f21-plain, f21-oldprior, f21-nofusion: f21-idall's stage for each ablation, from its f20 run (every part
+#                 the variant has), so that the table can be measured on that recipe too
 #
 #   checkpoints/finetune20.sh one RUN    # one run by itself, beside a queue already running (not in its ORDER)
 set -uo pipefail
@@ -25,7 +27,7 @@ WORKERS="${WORKERS:-2}"
 PY="$ROOT/.venv/bin/python"
 CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/finetune20
-ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion f21-idall f21-id3"
+ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion f21-idall f21-id3 f21-nolfe f21-plain f21-oldprior f21-nofusion"
 CLAIMS="$RUNS/finetune20.claims"
 STEPS=1200
 
@@ -34,7 +36,7 @@ RECIPE=(--faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 1e-4 --warm
         --split 1 --detail-weight 1 --adv-weight 0.05 --adv-start 100 --id-weight 1.0 --identity "$RUNS/identity28/export"
         --gen-weight 0.1 --gen-detail-weight 1 --checkpoint-every 200 --threads "$THREADS")
 
-start_of() { case $1 in f21-idall) echo p19-id ;; f21-id3) echo f21-idall ;; *) echo "d28-${1#f20-}" ;; esac; }  # the run a fine-tune starts from
+start_of() { case $1 in f21-idall) echo p19-id ;; f21-id3) echo f21-idall ;; f21-*) echo "f20-${1#f21-}" ;; *) echo "d28-${1#f20-}" ;; esac; }  # the run a fine-tune starts from
 CACHE="--latent-cache 150"  # the control and the LFE frozen: their few-step latents computed once
 
 args_of() {  # a run's own flags (after the recipe's: where both set one, the run's wins)
@@ -46,6 +48,10 @@ args_of() {  # a run's own flags (after the recipe's: where both set one, the ru
     f20-oldprior) echo "$CACHE --variant fasdiff --prior $ROOT/checkpoints/prior-tiny-680 --init $from --train-parts decoder,fusion" ;;
     f21-idall) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder,fusion" ;;
     f21-id3) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder,fusion --id-weight 3 --rate-power 2" ;;
+    f21-nolfe) echo "--variant fasdiff-nolfe --prior $RUNS/prior28 --init $from --train-parts control,decoder,fusion" ;;
+    f21-plain) echo "--variant fasdiff-plain --prior $RUNS/prior28 --init $from --train-parts control,decoder,fusion" ;;
+    f21-oldprior) echo "--variant fasdiff --prior $ROOT/checkpoints/prior-tiny-680 --init $from --train-parts control,lfe,decoder,fusion" ;;
+    f21-nofusion) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder" ;;
   esac
 }
 
@@ -80,12 +86,11 @@ train_one() {
   echo "$r: finished $(date -u +%H:%M)"
 }
 
-worker() { for r in $ORDER; do mkdir "$CLAIMS/$r" 2>/dev/null && train_one "$r"; done; }
 
 run() {
   if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null; fi
   echo "code: $(git -C "$TREE" log --oneline -1)"
-  rm -rf "$CLAIMS" && mkdir -p "$CLAIMS"
+  clear_claims
   for _ in $(seq "$WORKERS"); do worker & done
   wait
 }

@@ -25,11 +25,27 @@ save() {  # a finished run keeps only its export here (its training checkpoint i
   done
 }
 
+claim() {  # take a run for this process (mkdir is atomic); the claim names its process, so a later start keeps it
+  mkdir -p "$CLAIMS" && mkdir "$CLAIMS/$1" 2>/dev/null && echo "$BASHPID" > "$CLAIMS/$1/pid"
+}
+
+clear_claims() {  # at a start: forget the claims of processes that ended (a run still training elsewhere keeps its own)
+  mkdir -p "$CLAIMS"
+  local c
+  for c in "$CLAIMS"/*/; do
+    [ -d "$c" ] || continue
+    local pid; pid=$(cat "$c/pid" 2>/dev/null)
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then rm -rf "$c"; fi
+  done
+}
+
+worker() { for r in $ORDER; do claim "$r" && train_one "$r"; done; }
+
 one() {  # a single run, beside a queue already running: claimed like the queue's, so neither trains it twice
   case " $ORDER " in *" $1 "*) ;; *) echo "$1: not a run of $0 ($ORDER)" >&2; exit 2 ;; esac
   if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null; fi
-  mkdir -p "$CLAIMS"
-  if mkdir "$CLAIMS/$1" 2>/dev/null; then train_one "$1"; else echo "$1: already claimed ($CLAIMS/$1)"; fi
+  clear_claims
+  if claim "$1"; then train_one "$1"; else echo "$1: already claimed ($CLAIMS/$1)"; fi
 }
 
 queue_main() {

@@ -83,3 +83,22 @@ def test_one_run_refuses_a_name_outside_the_queue():
     out = subprocess.run(["bash", str(ROOT / "checkpoints" / "finetune20.sh"), "one", "no-such-run"],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "not a run of" in out.stderr
+
+
+def test_a_start_keeps_the_claims_of_runs_still_training_and_forgets_the_rest(tmp_path):
+    """A queue's claims (queue.bash): each names its process; a later start (``run`` or ``one``) clears only the claims
+    whose process ended, so a run still training beside it is not started a second time."""
+    claims = tmp_path / "claims"
+    alive = subprocess.Popen(["sleep", "60"])
+    try:
+        for name, pid in (("running", alive.pid), ("ended", 999999), ("no-pid", None)):
+            (claims / name).mkdir(parents=True)
+            if pid is not None:
+                (claims / name / "pid").write_text(f"{pid}\n")
+        script = (f'source "{ROOT}/checkpoints/queue.bash"; CLAIMS="{claims}"; clear_claims; '
+                  'claim running && echo took-running; claim fresh && echo took-fresh; cat "$CLAIMS/fresh/pid"')
+        out = subprocess.run(["bash", "-c", script], check=True, capture_output=True, text=True).stdout.split()
+        assert sorted(p.name for p in claims.iterdir()) == ["fresh", "running"]
+        assert out[0] == "took-fresh" and int(out[1]) > 0  # the live claim is not taken again; a new one names its pid
+    finally:
+        alive.kill()
