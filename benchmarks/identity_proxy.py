@@ -1,10 +1,14 @@
 """How well the differentiable identity proxy (models/identity.py) follows dlib, on held-out faces and their decodes.
 
     python benchmarks/identity_proxy.py runs/identity/export          # 150 held-out faces × rates 0, 0.3, 1 (~2 min, 2-core CPU)
+    python benchmarks/identity_proxy.py runs/identity28/export --codec runs/f21-idall-export --rates 0.1 0.15
+                                                      # on a FaSDiff decoder's faces (4 steps, realism 1): what its id term saw
     FASDIFF_FAST=1 python benchmarks/identity_proxy.py runs/identity/export   # 8 faces: a smoke run
 
 The faces are the 150 validation faces of ../shared (never trained on; the samples where the folder is absent),
-each compressed to real bytes and decoded by the shipped hf-compressor at each rate. For every (original,
+each compressed to real bytes and decoded by the shipped hf-compressor at each rate (``--codec``: another codec, a
+name or a folder; a FaSDiff one decodes with ``--steps`` and ``--realism``: a decoder trained with the identity term
+against this proxy shows here whether what it learned to please is what dlib sees). For every (original,
 decoded) pair it measures dlib's cosine (``evaluation.face_metrics``, as the evaluation reports it) and the
 proxy's cosine (its own centred, unit embedding), and for each rate:
 
@@ -30,6 +34,7 @@ import torch
 from scipy import stats
 
 from fasdiff_lite import data, settings
+from fasdiff_lite.registry import DEFAULT_REALISM, DEFAULT_STEPS
 from fasdiff_lite.evaluation import face_metrics as fm
 from fasdiff_lite.evaluation import run as evaluate
 from fasdiff_lite.models import zoo
@@ -55,21 +60,25 @@ def main() -> None:
     p.add_argument("--source", default="auto", help="faces (default: the held-out split of ../shared, else samples)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", default=None, help="also write the numbers to this file")
+    p.add_argument("--codec", default="hf-compressor", help="the codec whose decodes are compared (a name or a folder)")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="a FaSDiff codec's sampler steps")
+    p.add_argument("--realism", type=float, default=DEFAULT_REALISM, help="a FaSDiff codec's realism")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.time()
     net = IdentityNet.from_pretrained(args.proxy)
     faces, what = evaluate.load_eval_faces(args.source, limit=args.limit)
-    compressor = zoo.load("hf-compressor").eval()
+    codec = zoo.load(args.codec).eval()
+    decode = {"steps": args.steps, "realism": args.realism} if hasattr(codec, "prior") else {}
     n = len(faces)
-    print(f"{what}; proxy {args.proxy} ({net.n_parameters} parameters); rates {args.rates}; "
+    print(f"{what}; proxy {args.proxy} ({net.n_parameters} parameters); codec {args.codec} {decode or ''}; rates {args.rates}; "
           f"{platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}")
 
     d_orig, e_orig = fm.descriptors(faces), embed(net, faces)
     target = net.target(d_orig).numpy()
     rows, pooled = [], {"dlib": [], "proxy": []}
     for rate in args.rates:
-        decoded = np.stack([data.to_image(compressor.decompress(compressor.compress(data.to_tensor(f), rate)))
+        decoded = np.stack([data.to_image(codec.decompress(codec.compress(data.to_tensor(f), rate), **decode))
                             for f in faces])
         d_dec, e_dec = fm.descriptors(decoded), embed(net, decoded)
         c_dlib, c_proxy = cosines(d_orig, d_dec), (e_orig * e_dec).sum(axis=1)
@@ -101,7 +110,8 @@ def main() -> None:
           f"over rates; {time.time() - t0:.0f} s)")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"n_faces": n, "faces": what, "proxy": args.proxy, "originals_proxy_vs_dlib": originals,
+            json.dump({"n_faces": n, "faces": what, "proxy": args.proxy, "codec": args.codec, "decode": decode,
+                       "originals_proxy_vs_dlib": originals,
                        "rows": rows}, f, indent=1)
 
 

@@ -132,6 +132,23 @@ def test_rows_renamed_with_their_distances(tmp_path, ship):
         ship.main(["rows", str(path), "fasdiff"])
 
 
+def test_renaming_onto_the_same_measurement_keeps_one_row(tmp_path, ship):
+    """A sweep that started before a rename writes the old name back beside the new one (the same numbers): renaming
+    again drops the copy instead of refusing, and keeps the distances."""
+    def row(codec, value, d):
+        return {"codec": codec, "kind": "rate", "value": value, "accuracy_mean": 0.7, "tar_at_far": {0.01: 0.5},
+                "distances": d}
+
+    path = tmp_path / "verification.json"
+    verification.save_rows([row("fasdiff-plain", 0.1, [0.5, 0.6]), row("/runs/d28-plain-export", 0.1, [0.5, 0.6]),
+                            row("/runs/d28-plain-export", 0.2, [0.7, 0.8])], path, pairs="p.txt")
+    assert verification.rename_codecs(path, {"/runs/d28-plain-export": "fasdiff-plain"}) == 1  # 0.2; 0.1 was a copy
+    rows = {verification.row_key(r): r for r in verification.load_rows(path, pairs="p.txt")}
+    assert sorted(rows) == ["fasdiff-plain|rate|0.1", "fasdiff-plain|rate|0.2"]
+    assert list(rows["fasdiff-plain|rate|0.1"]["distances"]) == pytest.approx([0.5, 0.6])
+    assert list(rows["fasdiff-plain|rate|0.2"]["distances"]) == pytest.approx([0.7, 0.8])
+
+
 def test_merge_adds_only_the_missing_rows_with_their_distances(tmp_path, ship):
     def row(codec, value, d, acc=0.9):
         return {"codec": codec, "kind": "rate", "value": value, "accuracy_mean": acc, "tar_at_far": {0.01: 0.5},

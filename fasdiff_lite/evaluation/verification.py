@@ -404,25 +404,41 @@ def load_rows(path, **about) -> list[dict]:
 def rename_codecs(path, names: dict[str, str]) -> int:
     """Rename codecs in a sweep's rows file (and the keys of their per-pair distances), in place and under the
     sweep's lock: a run measured under its folder's path becomes the shipped name it was shipped as (the same
-    weights). Returns how many rows were renamed; renaming onto a codec the file already holds at the same setting
-    is an error (nothing is written then)."""
+    weights). Returns how many rows were renamed. Renaming onto a row the file already holds at the same setting
+    drops the renamed one when both hold the same measurement (the same accuracy and per-pair distances: a sweep that
+    started before an earlier rename wrote the old name back); with other numbers it is an error (nothing written)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no rows file {path}")
     with _locked(path):
         saved = json.loads(path.read_text())
         rows = saved["rows"]
-        renamed = [dict(r, codec=names.get(r["codec"], r["codec"])) for r in rows]
-        keys = [row_key(r) for r in renamed]
-        clash = sorted({k for k in keys if keys.count(k) > 1})
-        if clash:
-            raise ValueError(f"renaming would give two rows the same codec and setting: {', '.join(clash)}")
-        moved = {row_key(a): row_key(b) for a, b in zip(rows, renamed) if a["codec"] != b["codec"]}
-        arrays = None
-        if _distances_file(path).exists() and moved:
+        stored = {}
+        if _distances_file(path).exists():
             with np.load(_distances_file(path), allow_pickle=False) as z:
-                arrays = {moved.get(k, k): z[k] for k in z.files}
-        _write_rows(path, {**saved, "rows": renamed}, arrays)
+                stored = {k: z[k] for k in z.files}
+        renamed = [dict(r, codec=names.get(r["codec"], r["codec"])) for r in rows]
+        kept, keys, clash = [], {}, []
+        for old, new in zip(rows, renamed):
+            k = row_key(new)
+            if k in keys:
+                other = keys[k]
+                same = (other[0]["accuracy_mean"] == old["accuracy_mean"]
+                        and np.array_equal(stored.get(row_key(other[0])), stored.get(row_key(old))))
+                if not same:
+                    clash.append(k)
+                continue  # the same measurement under both names: one row is kept
+            keys[k] = (old, new)
+            kept.append((old, new))
+        if clash:
+            raise ValueError(f"renaming would give two rows the same codec and setting: {', '.join(sorted(set(clash)))}")
+        moved = {row_key(a): row_key(b) for a, b in kept if a["codec"] != b["codec"]}
+        dropped = len(rows) - len(kept)
+        arrays = None
+        if stored and (moved or dropped):
+            wanted = {row_key(a): row_key(b) for a, b in kept}
+            arrays = {wanted[k]: v for k, v in stored.items() if k in wanted}
+        _write_rows(path, {**saved, "rows": [b for _, b in kept]}, arrays)
     return len(moved)
 
 
