@@ -57,18 +57,25 @@ def test_every_fine_tune_is_one_the_trainer_accepts_on_one_recipe():
     own config, all share one recipe (the identity weight 1.0 of p19-id), each f20 run starts from its d28 run and
     trains the decoder (and the fusion where the variant has one) on cached latents, never the control or the LFE;
     f21-idall starts from p19-id and trains every part through the sampler (no cache) on the same recipe; f21-id3
-    continues it with the identity weight at 3 and more steps at low rates (its own flags override the recipe's)."""
+    continues it with the identity weight at 3 and more steps at low rates (its own flags override the recipe's); the
+    other f21 runs give each ablation f21-idall's stage from its f20 run, every part its variant has."""
     out = subprocess.run(["bash", str(ROOT / "checkpoints" / "finetune20.sh"), "commands"], check=True,
                          capture_output=True, text=True).stdout
     runs = dict(line.split(": ", 1) for line in out.strip().splitlines())
-    assert set(runs) == {"f20-nolfe", "f20-plain", "f20-nofusion", "f20-oldprior", "f21-idall", "f21-id3"}
+    ablations = ("nolfe", "plain", "nofusion", "oldprior")
+    assert set(runs) == {f"f20-{a}" for a in ablations} | {f"f21-{a}" for a in ablations} | {"f21-idall", "f21-id3"}
+    parts = {"nolfe": {"control", "decoder", "fusion"}, "plain": {"control", "decoder", "fusion"},
+             "nofusion": {"control", "lfe", "decoder"}, "oldprior": {"control", "lfe", "decoder", "fusion"}}
     recipes = set()
     for name, line in runs.items():
         argv = ["train", "fasdiff", *shlex.split(line)]
         cfg = fasdiff_train.Config.from_args(cli.build_parser(argv).parse_args(argv))
-        if name.startswith("f21-"):
+        if name in ("f21-idall", "f21-id3"):
             assert cfg.init.endswith({"f21-idall": "runs/p19-id-export", "f21-id3": "runs/f21-idall-export"}[name])
             assert set(cfg.train_parts.split(",")) == {"control", "lfe", "decoder", "fusion"} and cfg.latent_cache == 0
+        elif name.startswith("f21-"):
+            assert cfg.init.endswith(f"runs/f20-{name[4:]}-export"), (name, cfg.init)
+            assert set(cfg.train_parts.split(",")) == parts[name[4:]] and cfg.latent_cache == 0
         else:
             assert cfg.init.endswith(f"runs/d28-{name[4:]}-export"), (name, cfg.init)
             assert set(cfg.train_parts.split(",")) == ({"decoder"} if name == "f20-nofusion" else {"decoder", "fusion"})
@@ -76,7 +83,8 @@ def test_every_fine_tune_is_one_the_trainer_accepts_on_one_recipe():
         assert (cfg.id_weight, cfg.rate_power) == ((3.0, 2.0) if name == "f21-id3" else (1.0, 1.0)) and cfg.identity
         recipes.add((cfg.steps, cfg.lr, cfg.batch_size, cfg.adv_start, cfg.multi_realism))
     assert len(recipes) == 1
-    assert runs["f20-oldprior"].split("--prior ")[1].split()[0].endswith("checkpoints/prior-tiny-680")
+    for name in ("f20-oldprior", "f21-oldprior"):
+        assert runs[name].split("--prior ")[1].split()[0].endswith("checkpoints/prior-tiny-680")
 
 
 def test_one_run_refuses_a_name_outside_the_queue():
