@@ -112,11 +112,13 @@ def test_a_codec_saved_before_fingerprints_loads_and_can_be_pinned(assets, tmp_p
     assert FaSDiffCodec.read_config(folder)["prior"]["fingerprint"] == codec.prior.fingerprint()
 
 
-def test_rows_renamed_with_their_distances(tmp_path, ship):
-    def row(codec, value, d):
-        return {"codec": codec, "kind": "rate", "value": value, "accuracy_mean": 0.9, "tar_at_far": {0.01: 0.5},
-                "distances": d}
+def row(codec, value, d, acc=0.9):
+    """A verification sweep's row (``fasdiff-lite eval --pairs``) with its per-pair distances."""
+    return {"codec": codec, "kind": "rate", "value": value, "accuracy_mean": acc, "tar_at_far": {0.01: 0.5},
+            "distances": d}
 
+
+def test_rows_renamed_with_their_distances(tmp_path, ship):
     path = tmp_path / "verification.json"
     verification.save_rows([row("/runs/d28-full-export", 0.1, [0.1, 0.2]), row("/runs/d28-full-export", 0.2, [0.3, 0.4]),
                             row("fasdiff-plain", 0.1, [0.5, 0.6])], path, pairs="p.txt")
@@ -135,10 +137,6 @@ def test_rows_renamed_with_their_distances(tmp_path, ship):
 def test_renaming_onto_the_same_measurement_keeps_one_row(tmp_path, ship):
     """A sweep that started before a rename writes the old name back beside the new one (the same numbers): renaming
     again drops the copy instead of refusing, and keeps the distances."""
-    def row(codec, value, d):
-        return {"codec": codec, "kind": "rate", "value": value, "accuracy_mean": 0.7, "tar_at_far": {0.01: 0.5},
-                "distances": d}
-
     path = tmp_path / "verification.json"
     verification.save_rows([row("fasdiff-plain", 0.1, [0.5, 0.6]), row("/runs/d28-plain-export", 0.1, [0.5, 0.6]),
                             row("/runs/d28-plain-export", 0.2, [0.7, 0.8])], path, pairs="p.txt")
@@ -150,10 +148,6 @@ def test_renaming_onto_the_same_measurement_keeps_one_row(tmp_path, ship):
 
 
 def test_merge_adds_only_the_missing_rows_with_their_distances(tmp_path, ship):
-    def row(codec, value, d, acc=0.9):
-        return {"codec": codec, "kind": "rate", "value": value, "accuracy_mean": acc, "tar_at_far": {0.01: 0.5},
-                "distances": d}
-
     kept, work = tmp_path / "kept" / "verification.json", tmp_path / "work" / "verification.json"
     verification.save_rows([row("fasdiff-plain", 0.1, [0.5, 0.6]), row("fasdiff", 0.1, [0.1, 0.2], acc=0.8)], kept,
                            pairs="p.txt")

@@ -10,6 +10,8 @@ for m in "$@"; do
     f21-vs-p19) args="--codec $R/f21-idall-export --against $R/p19-id-export" ;;
     f21-r05) args="--codec $R/f21-idall-export --realism 0.5" ;;
     f21id3-vs-xfid) args="--codec $R/f21-id3-export" ;;
+    f21-lfe) args="--codec $R/f21-idall-export --against $R/f21-nolfe-export" ;;
+    f21-plain) args="--codec $R/f21-idall-export --against $R/f21-plain-export" ;;
     f21id3-vs-f21) args="--codec $R/f21-id3-export --against $R/f21-idall-export" ;;
   esac
   [ -f $R/measure21/$m.md ] && continue

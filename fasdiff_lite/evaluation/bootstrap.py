@@ -1,7 +1,7 @@
 """The interval of a bootstrap: one place for the choice every measurement here makes (ablations, verification, groups).
 
 A paired bootstrap resamples the faces (or pairs) with replacement, measures the difference on each draw, and reads a
-95 % interval off the draws. Two ways are used (Efron & Tibshirani, *An Introduction to the Bootstrap*, ch. 13):
+95 % interval off the draws. Two ways are used (both in Davison & Hinkley, *Bootstrap Methods and their Application*, 1997, ch. 5):
 
 - ``"percentile"``: the draws' 2.5 and 97.5 percentiles. Right when the statistic is unbiased on a resample (a mean).
 - ``"basic"``: those percentiles reflected around the measured value, 2θ − q_hi and 2θ − q_lo. It corrects a bias the
