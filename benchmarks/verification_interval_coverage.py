@@ -8,8 +8,9 @@
 Here the difference on all the pairs stands in for the truth; then ``--reps`` subsets of ``--share`` of them (drawn
 within each fold and kind, so each keeps the protocol's folds and mix) each get that bootstrap (``--draws`` draws) and
 both interval kinds, percentile and basic (:func:`fasdiff_lite.evaluation.bootstrap.interval`). Prints how often each
-holds the truth (about 0.95 is right; lower is overconfident) and the draws' median shift from the subset's own
-difference (a bias the resampling adds shows there). Only the per-pair distances are read: no face is decoded.
+holds the truth (about 0.95 is right; lower is overconfident) and the median shift of the percentile interval's
+centre from the subset's own difference (a bias the resampling adds shows there; ``fd_interval_coverage.py`` shifts
+the draws' median instead: ``paired_difference`` returns the interval, not the draws). Only the per-pair distances are read: no face is decoded.
 """
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def main(argv=None) -> int:
     print(f"{len(same)} pairs ({sweep.about['pairs']}); {args.reps} subsets of {args.share:.0%} (within folds and "
           f"kinds); {args.draws} paired bootstrap draws each; 95 % intervals\n")
     print("| A − B | rate | difference on all pairs (points) | percentile interval holds it | basic interval holds it "
-          "| median shift of the draws (points) |")
+          "| median shift of the percentile interval's centre from the subset's difference (points) |")
     print("|---|---|---|---|---|---|")
     for a, b in args.pair or PAIRS:
         for rate in args.rate:
