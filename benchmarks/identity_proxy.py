@@ -3,6 +3,8 @@
     python benchmarks/identity_proxy.py runs/identity/export          # 150 held-out faces × rates 0, 0.3, 1 (~2 min, 2-core CPU)
     python benchmarks/identity_proxy.py runs/identity28/export --codec runs/f21-idall-export --rates 0.1 0.15
                                                       # on a FaSDiff decoder's faces (4 steps, realism 1): what its id term saw
+    python benchmarks/identity_proxy.py runs/identity28/export runs/identity22/export --codec ...
+                                                      # several proxies on the same decodes (decoded and described once)
     FASDIFF_FAST=1 python benchmarks/identity_proxy.py runs/identity/export   # 8 faces: a smoke run
 
 The faces are the 150 validation faces of ../shared (never trained on; the samples where the folder is absent),
@@ -54,7 +56,7 @@ def embed(net: IdentityNet, faces: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("proxy", nargs="?", default="runs/identity/export", help="an exported IdentityNet folder")
+    p.add_argument("proxy", nargs="*", default=["runs/identity/export"], help="exported IdentityNet folders (a table each)")
     p.add_argument("--rates", type=float, nargs="+", default=[0.0, 0.3, 1.0])
     p.add_argument("--limit", type=int, default=settings.pick(None, 8), help="at most this many faces")
     p.add_argument("--source", default="auto", help="faces (default: the held-out split of ../shared, else samples)")
@@ -66,21 +68,46 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.time()
-    net = IdentityNet.from_pretrained(args.proxy)
+    nets = {folder: IdentityNet.from_pretrained(folder) for folder in args.proxy}
     faces, what = evaluate.load_eval_faces(args.source, limit=args.limit)
     codec = zoo.load(args.codec).eval()
     decode = {"steps": args.steps, "realism": args.realism} if hasattr(codec, "prior") else {}
     n = len(faces)
-    print(f"{what}; proxy {args.proxy} ({net.n_parameters} parameters); codec {args.codec} {decode or ''}; rates {args.rates}; "
-          f"{platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}")
-
-    d_orig, e_orig = fm.descriptors(faces), embed(net, faces)
-    target = net.target(d_orig).numpy()
-    rows, pooled = [], {"dlib": [], "proxy": []}
+    print(f"{what}; proxies {', '.join(f'{k} ({v.n_parameters} parameters)' for k, v in nets.items())}; codec "
+          f"{args.codec} {decode or ''}; rates {args.rates}; {platform.processor() or platform.machine()}, torch threads "
+          f"{torch.get_num_threads()}")
+    d_orig = fm.descriptors(faces)
+    decoded = {}  # rate → (decoded faces, dlib's descriptors of them): the same for every proxy
     for rate in args.rates:
-        decoded = np.stack([data.to_image(codec.decompress(codec.compress(data.to_tensor(f), rate), **decode))
-                            for f in faces])
-        d_dec, e_dec = fm.descriptors(decoded), embed(net, decoded)
+        dec = np.stack([data.to_image(codec.decompress(codec.compress(data.to_tensor(f), rate), **decode)) for f in faces])
+        decoded[rate] = (dec, fm.descriptors(dec))
+    results = {}
+    for folder, net in nets.items():
+        rows, originals = proxy_rows(net, faces, d_orig, decoded)
+        results[folder] = {"originals_proxy_vs_dlib": originals, "rows": rows}
+        print(f"\n{folder}: {n} faces; originals: proxy≈dlib {originals:.3f}\n")
+        print("| rate | dlib cos | proxy cos | Pearson r | Spearman ρ | proxy≈dlib | rank-1 dlib | rank-1 proxy |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['rate']} | {r['dlib_cos']:.3f} | {r['proxy_cos']:.3f} | {r['pearson']:.3f} | {r['spearman']:.3f} "
+                  f"| {r['proxy_vs_dlib']:.3f} | {r['rank1_dlib']:.3f} | {r['rank1_proxy']:.3f} |")
+    print(f"\n(n = {n} faces per rate, {n * len(args.rates)} pairs in 'all'; its proxy≈dlib and rank-1 are the mean "
+          f"over rates; {time.time() - t0:.0f} s)")
+    if args.json:
+        one = results[args.proxy[0]] if len(args.proxy) == 1 else {}
+        with open(args.json, "w") as f:
+            json.dump({"n_faces": n, "faces": what, "proxy": args.proxy[0] if len(args.proxy) == 1 else args.proxy,
+                       "codec": args.codec, "decode": decode, **one,
+                       **({"proxies": results} if len(args.proxy) > 1 else {})}, f, indent=1)
+
+
+def proxy_rows(net: IdentityNet, faces: np.ndarray, d_orig: np.ndarray, decoded: dict) -> tuple[list[dict], float]:
+    """One proxy's table rows (a row per rate, then 'all') and its proxy≈dlib on the originals."""
+    e_orig, target = embed(net, faces), net.target(d_orig).numpy()
+    n = len(faces)
+    rows, pooled = [], {"dlib": [], "proxy": []}
+    for rate, (dec, d_dec) in decoded.items():
+        e_dec = embed(net, dec)
         c_dlib, c_proxy = cosines(d_orig, d_dec), (e_orig * e_dec).sum(axis=1)
         pooled["dlib"].append(c_dlib)
         pooled["proxy"].append(c_proxy)
@@ -94,25 +121,12 @@ def main() -> None:
         })
     c_dlib, c_proxy = np.concatenate(pooled["dlib"]), np.concatenate(pooled["proxy"])
     rows.append({"rate": "all", "dlib_cos": float(c_dlib.mean()), "proxy_cos": float(c_proxy.mean()),
-                 "pearson": float(stats.pearsonr(c_proxy, c_dlib)[0]), "spearman": float(stats.spearmanr(c_proxy, c_dlib)[0]),
+                 "pearson": float(stats.pearsonr(c_proxy, c_dlib)[0]) if len(c_dlib) > 2 else float("nan"),
+                 "spearman": float(stats.spearmanr(c_proxy, c_dlib)[0]) if len(c_dlib) > 2 else float("nan"),
                  "proxy_vs_dlib": float(np.mean([r["proxy_vs_dlib"] for r in rows])),
                  "rank1_dlib": float(np.mean([r["rank1_dlib"] for r in rows])),
                  "rank1_proxy": float(np.mean([r["rank1_proxy"] for r in rows]))})
-    originals = float((e_orig * target).sum(axis=1).mean())
-
-    print(f"\n{n} faces; originals: proxy≈dlib {originals:.3f}\n")
-    print("| rate | dlib cos | proxy cos | Pearson r | Spearman ρ | proxy≈dlib | rank-1 dlib | rank-1 proxy |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['rate']} | {r['dlib_cos']:.3f} | {r['proxy_cos']:.3f} | {r['pearson']:.3f} | {r['spearman']:.3f} "
-              f"| {r['proxy_vs_dlib']:.3f} | {r['rank1_dlib']:.3f} | {r['rank1_proxy']:.3f} |")
-    print(f"\n(n = {n} faces per rate, {n * len(args.rates)} pairs in 'all'; its proxy≈dlib and rank-1 are the mean "
-          f"over rates; {time.time() - t0:.0f} s)")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"n_faces": n, "faces": what, "proxy": args.proxy, "codec": args.codec, "decode": decode,
-                       "originals_proxy_vs_dlib": originals,
-                       "rows": rows}, f, indent=1)
+    return rows, float((e_orig * target).sum(axis=1).mean())
 
 
 if __name__ == "__main__":

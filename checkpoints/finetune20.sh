@@ -17,6 +17,12 @@
 #   f21-nolfe, f21-plain, f21-oldprior, f21-nofusion: f21-idall's stage for each ablation, from its f20 run (every part
 #                 the variant has), so that the table can be measured on that recipe too
 #
+#   f22-idproxy   from f21-idall, its recipe against the session-22 identity proxy (identity22: trained on FaSDiff
+#                 decodes too, whole-face batches; pipeline28.sh's stage identity22) instead of identity28
+#   f22b-idproxy  the same against identity22b (identity22 trained on to 4,800 steps: follows dlib closer)
+#   f23-refresh   f22b-idproxy with the proxy refreshed on dlib's view of the decodes every 2 steps (--id-refresh 2:
+#                 a decoder trained against a frozen proxy pleased it where dlib disagreed), 600 steps (a probe)
+#
 #   checkpoints/finetune20.sh one RUN    # one run by itself, beside a queue already running (not in its ORDER)
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -27,7 +33,7 @@ WORKERS="${WORKERS:-2}"
 PY="$ROOT/.venv/bin/python"
 CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/finetune20
-ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion f21-idall f21-id3 f21-nolfe f21-plain f21-oldprior f21-nofusion"
+ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion f21-idall f21-id3 f21-nolfe f21-plain f21-oldprior f21-nofusion f22-idproxy f22b-idproxy f23-refresh"
 CLAIMS="$RUNS/finetune20.claims"
 STEPS=1200
 
@@ -36,7 +42,7 @@ RECIPE=(--faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 1e-4 --warm
         --split 1 --detail-weight 1 --adv-weight 0.05 --adv-start 100 --id-weight 1.0 --identity "$RUNS/identity28/export"
         --gen-weight 0.1 --gen-detail-weight 1 --checkpoint-every 200 --threads "$THREADS")
 
-start_of() { case $1 in f21-idall) echo p19-id ;; f21-id3) echo f21-idall ;; f21-*) echo "f20-${1#f21-}" ;; *) echo "d28-${1#f20-}" ;; esac; }  # the run a fine-tune starts from
+start_of() { case $1 in f21-idall) echo p19-id ;; f21-id3|f22-*|f22b-*|f23-*) echo f21-idall ;; f21-*) echo "f20-${1#f21-}" ;; *) echo "d28-${1#f20-}" ;; esac; }  # the run a fine-tune starts from
 CACHE="--latent-cache 150"  # the control and the LFE frozen: their few-step latents computed once
 
 args_of() {  # a run's own flags (after the recipe's: where both set one, the run's wins)
@@ -52,15 +58,18 @@ args_of() {  # a run's own flags (after the recipe's: where both set one, the ru
     f21-plain) echo "--variant fasdiff-plain --prior $RUNS/prior28 --init $from --train-parts control,decoder,fusion" ;;
     f21-oldprior) echo "--variant fasdiff --prior $ROOT/checkpoints/prior-tiny-680 --init $from --train-parts control,lfe,decoder,fusion" ;;
     f21-nofusion) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder" ;;
+    f22-idproxy) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder,fusion --identity $RUNS/identity22/export" ;;
+    f22b-idproxy) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder,fusion --identity $RUNS/identity22b/export" ;;
+    f23-refresh) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder,fusion --identity $RUNS/identity22b/export --id-refresh 2 --steps 600" ;;
   esac
 }
 
 
 seed() {  # what a run reads, from its committed copy on a fresh machine
   local src
-  for src in identity28/export "$(start_of "$1")-export"; do
+  for src in identity28/export identity22/export identity22b/export "$(start_of "$1")-export"; do
     local kept="$ROOT/checkpoints/${src%-export}"
-    [ "$src" = identity28/export ] && kept="$ROOT/checkpoints/identity28"
+    case $src in identity*/export) kept="$ROOT/checkpoints/${src%/export}" ;; esac
     if [ ! -f "$RUNS/$src/config.json" ] && [ ! -f "$RUNS/$src/codec.json" ] && [ -d "$kept/export" ]; then
       mkdir -p "$RUNS/$src" && cp -r "$kept/export/." "$RUNS/$src/"
     fi
@@ -79,6 +88,9 @@ train_one() {
   seed "$r"
   if [ -f "$(done_marker "$r")" ]; then echo "$r: done"; return; fi
   if [ ! -f "$RUNS/$(start_of "$r")-export/codec.json" ]; then echo "$r: $(start_of "$r") is not exported yet"; return; fi
+  local proxy
+  proxy=$(args_of "$r" | sed -n 's/.*--identity \([^ ]*\).*/\1/p')
+  if [ -n "$proxy" ] && [ ! -f "$proxy/config.json" ]; then echo "$r: its identity proxy $proxy is not trained yet"; return; fi
   echo "$r: starting $(date -u +%H:%M)"
   # shellcheck disable=SC2046
   (cd "$TREE" && PYTHONPATH="$TREE" FASDIFF_SHARED="$SHARED" "$CLI" train fasdiff "${RECIPE[@]}" $(args_of "$r") \

@@ -17,7 +17,7 @@ THREADS="${FASDIFF_THREADS:-1}"
 PY="$ROOT/.venv/bin/python"
 CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/pipeline28
-STAGES="vae28 unet28 identity28"
+STAGES="vae28 unet28 identity28 identity22 identity22b"
 
 in_tree() {  # run a command from the worktree, with its code first on the path
   (cd "$TREE" && PYTHONPATH="$TREE" FASDIFF_SHARED="$SHARED" "$@")
@@ -45,6 +45,8 @@ export_marker() {  # the file a finished training writes last: its export is com
     vae28) echo "$RUNS/vae28/export/train_autoencoder.json" ;;
     unet28) echo "$RUNS/prior28/train_prior.json" ;;
     identity28) echo "$RUNS/identity28/export/config.json" ;;
+    identity22) echo "$RUNS/identity22/export/config.json" ;;
+    identity22b) echo "$RUNS/identity22b/export/config.json" ;;
   esac
 }
 
@@ -55,6 +57,8 @@ done_file() {
     vae28) echo "$RUNS/vae28/ceiling.md" ;;
     unet28) echo "$RUNS/prior28/samples.md" ;;
     identity28) echo "$RUNS/identity28/export/config.json" ;;
+    identity22) echo "$RUNS/identity22/export/config.json" ;;
+    identity22b) echo "$RUNS/identity22b/export/config.json" ;;
   esac
 }
 
@@ -78,6 +82,27 @@ stage_identity28() {
   # 4,000 faces × 6 views: dlib describes each view once for the cache (90 ms a view here: about 36 min)
   in_tree "$CLI" train identity --faces utkface+shared --limit 4000 --views 6 --threads "$THREADS" --checkpoint-every 250 \
     --out "$RUNS/identity28" --export "$RUNS/identity28/export"
+}
+
+stage_identity22() {
+  # the proxy on 6,000 faces × 5 views, two of them FaSDiff decodes (f21-idall's and the shipped codec's, rates
+  # U[0, 0.5]), batches of whole faces with the same-face pairwise term (session 22): the decodes cost ~10 min, dlib
+  # ~25 min in two processes. Needs f21-idall's export (checkpoints/f21-idall/export).
+  [ -e "$RUNS/f21-idall-export" ] || cp -r "$ROOT/checkpoints/f21-idall/export" "$RUNS/f21-idall-export"
+  in_tree "$CLI" train identity --faces utkface+shared --limit 6000 --views 5 --decoders "$RUNS/f21-idall-export" fasdiff \
+    --decoder-max-rate 0.5 --workers 2 --by-face --same-weight 2 --threads 2 --checkpoint-every 250 \
+    --out "$RUNS/identity22" --export "$RUNS/identity22/export"
+}
+
+stage_identity22b() {
+  # identity22 trained on from its step 2,400 to 4,800 (its held-out pair correlation was still rising), same cache
+  mkdir -p "$RUNS/identity22b"
+  [ -f "$RUNS/identity22b/checkpoint/progress.json" ] || cp -r "$RUNS/identity22/checkpoint" "$RUNS/identity22b/"
+  [ -f "$RUNS/identity22b/cache.npz" ] || ln "$RUNS/identity22/cache.npz" "$RUNS/identity22b/cache.npz" 2>/dev/null \
+    || cp "$RUNS/identity22/cache.npz" "$RUNS/identity22b/cache.npz" 2>/dev/null || true
+  in_tree "$CLI" train identity --faces utkface+shared --limit 6000 --views 5 --decoders "$RUNS/f21-idall-export" fasdiff \
+    --decoder-max-rate 0.5 --workers 2 --by-face --same-weight 2 --steps 4800 --threads 2 --checkpoint-every 250 \
+    --out "$RUNS/identity22b" --export "$RUNS/identity22b/export"
 }
 
 status() {

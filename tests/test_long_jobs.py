@@ -58,20 +58,25 @@ def test_every_fine_tune_is_one_the_trainer_accepts_on_one_recipe():
     trains the decoder (and the fusion where the variant has one) on cached latents, never the control or the LFE;
     f21-idall starts from p19-id and trains every part through the sampler (no cache) on the same recipe; f21-id3
     continues it with the identity weight at 3 and more steps at low rates (its own flags override the recipe's); the
-    other f21 runs give each ablation f21-idall's stage from its f20 run, every part its variant has."""
+    other f21 runs give each ablation f21-idall's stage from its f20 run, every part its variant has; f22-idproxy is
+    f21-idall's recipe from f21-idall against the session-22 proxy (identity22), not identity28, and f22b-idproxy the
+    same against identity22b; f23-refresh is f22b-idproxy refreshing its proxy every 2 steps, a 600-step probe."""
     out = subprocess.run(["bash", str(ROOT / "checkpoints" / "finetune20.sh"), "commands"], check=True,
                          capture_output=True, text=True).stdout
     runs = dict(line.split(": ", 1) for line in out.strip().splitlines())
     ablations = ("nolfe", "plain", "nofusion", "oldprior")
-    assert set(runs) == {f"f20-{a}" for a in ablations} | {f"f21-{a}" for a in ablations} | {"f21-idall", "f21-id3"}
+    assert set(runs) == {f"f20-{a}" for a in ablations} | {f"f21-{a}" for a in ablations} | {"f21-idall", "f21-id3", "f22-idproxy", "f22b-idproxy", "f23-refresh"}
     parts = {"nolfe": {"control", "decoder", "fusion"}, "plain": {"control", "decoder", "fusion"},
              "nofusion": {"control", "lfe", "decoder"}, "oldprior": {"control", "lfe", "decoder", "fusion"}}
     recipes = set()
     for name, line in runs.items():
         argv = ["train", "fasdiff", *shlex.split(line)]
         cfg = fasdiff_train.Config.from_args(cli.build_parser(argv).parse_args(argv))
-        if name in ("f21-idall", "f21-id3"):
-            assert cfg.init.endswith({"f21-idall": "runs/p19-id-export", "f21-id3": "runs/f21-idall-export"}[name])
+        proxy = {"f22-idproxy": "identity22", "f22b-idproxy": "identity22b", "f23-refresh": "identity22b"}.get(name, "identity28")
+        assert cfg.id_refresh == (2 if name == "f23-refresh" else 0)
+        assert cfg.identity.endswith(f"runs/{proxy}/export"), (name, cfg.identity)
+        if name in ("f21-idall", "f21-id3", "f22-idproxy", "f22b-idproxy", "f23-refresh"):
+            assert cfg.init.endswith("runs/p19-id-export" if name == "f21-idall" else "runs/f21-idall-export")
             assert set(cfg.train_parts.split(",")) == {"control", "lfe", "decoder", "fusion"} and cfg.latent_cache == 0
         elif name.startswith("f21-"):
             assert cfg.init.endswith(f"runs/f20-{name[4:]}-export"), (name, cfg.init)
@@ -81,7 +86,8 @@ def test_every_fine_tune_is_one_the_trainer_accepts_on_one_recipe():
             assert set(cfg.train_parts.split(",")) == ({"decoder"} if name == "f20-nofusion" else {"decoder", "fusion"})
             assert cfg.latent_cache == 150
         assert (cfg.id_weight, cfg.rate_power) == ((3.0, 2.0) if name == "f21-id3" else (1.0, 1.0)) and cfg.identity
-        recipes.add((cfg.steps, cfg.lr, cfg.batch_size, cfg.adv_start, cfg.multi_realism))
+        assert cfg.steps == (600 if name == "f23-refresh" else 1200)
+        recipes.add((cfg.lr, cfg.batch_size, cfg.adv_start, cfg.multi_realism))
     assert len(recipes) == 1
     for name in ("f20-oldprior", "f21-oldprior"):
         assert runs[name].split("--prior ")[1].split()[0].endswith("checkpoints/prior-tiny-680")

@@ -29,8 +29,9 @@ What it is trained on
 ``fasdiff-lite train identity`` (``train/identity.py``): the shared faces' *train* split only, each face seen as
 several views: the plain 64-px face, random crops / shifts / flips / colour changes (``data.augment_batch``), and
 each of those passed through the shipped high-frequency-sensitive compressor at a random rate, so the proxy
-also sees the blurred, blocky faces a decoder produces. Each view's target is dlib's descriptor of exactly that
-uint8 image (through dlib's own upsampling, detection and alignment), computed once and cached.
+also sees the blurred, blocky faces a decoder produces, and (``--decoders``) the faces FaSDiff decoders draw
+from their bytes. Each view's target is dlib's descriptor of exactly that uint8 image (through dlib's own
+upsampling, detection and alignment), computed once and cached.
 
 Its limits (read before trusting it)
 ------------------------------------

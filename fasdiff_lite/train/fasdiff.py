@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,12 @@ from ..models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, TRAINABLE_PA
 from ..models.fusion import ANCHORS, FidelityFusion
 from ..models.identity import IdentityNet
 from ..models.prior_loading import load_prior
+from ..evaluation import face_metrics
+from . import identity as identity_train
 from . import latent_cache, loop
+
+
+REFRESHED_IDENTITY = "identity"  # with --id-refresh: the proxy as training left it (run folder and export)
 
 
 @dataclass
@@ -55,6 +61,8 @@ class Config(loop.TrainConfig):
     gen_weight: float = LOSS_WEIGHTS["gen"]  # L1 of the diffusion's own face x_gen (before the fusion and LF correction)
     gen_detail_weight: float = LOSS_WEIGHTS["gen_detail"]  # the detail term asked of x_gen too (the prior draws it)
     identity: str | None = None  # the identity proxy's folder (fasdiff-lite train identity --export DIR)
+    id_refresh: int = 0  # > 0: every N steps the proxy takes a distillation step on the batch's decodes (dlib's targets)
+    id_refresh_lr: float = 1e-4  # the proxy's learning rate in those steps
     split: float = LOSS_WEIGHTS["split"]  # 0: pixel fidelity at every rate; 1: at rate r, a share r of it (the rest low-pass)
     split_levels: int = SPLIT_LEVELS  # the split's low-pass band: 2 (¼ Nyquist) or 1 (½ Nyquist, wider)
     split_below: float = SPLIT_BELOW  # the split acts below this rate only
@@ -132,6 +140,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "step instead of 1.7 s and +898 MiB; benchmarks/train_step.py)")
     m.add_argument("--identity", default=None, help="folder of the identity proxy (models/identity.py, from "
                    "`fasdiff-lite train identity --export DIR`); needed with --id-weight")
+    m.add_argument("--id-refresh", type=int, default=0, metavar="N", help="every N steps, dlib describes the step's "
+                   "originals and decoded faces and the identity proxy takes one distillation step on them "
+                   "(train/identity.py refresh_step), so the decoder cannot keep pleasing the proxy where dlib "
+                   "disagrees; the refreshed proxy is exported beside the codec (DIR/identity). 0 (default): frozen")
+    m.add_argument("--id-refresh-lr", type=float, default=1e-4, help="the proxy's learning rate in --id-refresh steps")
     m.add_argument("--init", default=None, help="start from the trained parts of this codec folder (e.g. "
                    "fasdiff_lite/assets/fasdiff/full) instead of a fresh control: continue a training on another machine")
     m.add_argument("--init-parts", default="all", help="which of --init's parts to take, comma-separated: control, "
@@ -247,9 +260,14 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
         for name, m in modules.items():
             m.requires_grad_(name in keep)
         modules = {k: v for k, v in modules.items() if k in keep}
-    identity = None
+    identity, id_opt = None, None
     if cfg.identity:
         identity = IdentityNet.from_pretrained(cfg.identity).to(codec.prior.device).eval().requires_grad_(False)
+    if cfg.id_refresh:
+        if identity is None or cfg.id_weight <= 0:
+            raise ValueError("--id-refresh needs the identity term: --id-weight above 0 and --identity DIR")
+        face_metrics.get_backend().check()  # dlib describes the decodes
+        id_opt = torch.optim.AdamW(identity.parameters(), lr=cfg.id_refresh_lr, weight_decay=1e-4)
     opt = torch.optim.AdamW([p for m in modules.values() for p in m.parameters()], lr=cfg.lr, weight_decay=0.0)
     disc = PatchDiscriminator().to(codec.prior.device)
     d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
@@ -265,6 +283,8 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     def step_fn(x: torch.Tensor, step: int) -> dict:
         codec.compressor.eval()
         codec.prior.eval()
+        if identity is not None:
+            identity.eval()  # a loss: its batch norms keep their statistics (loop.run sets its modules to train)
         w = dict(weights, adv=weights["adv"] if step >= cfg.adv_start else 0.0)
         if groups is not None:  # a cached latent: only the decoder, the fusion and the losses run
             x, z, x_fid, rate, realism = groups.group(int(x[0]), codec.prior.device)
@@ -274,21 +294,32 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
             steps, realism = decode_setting(low=realism_low(cfg))
             losses = codec.training_loss(x, float(torch.rand(())) ** cfg.rate_power, steps, realism, w, disc, identity)
         box["real"], box["fake"] = x, losses.pop("x_hat")
-        return losses
+        return losses | box.pop("refresh", {})  # the last proxy refresh's numbers, logged with this step
+
+    def refresh(step: int) -> None:  # after the decoder's (and the discriminator's) step: the proxy's own
+        if id_opt is not None and (step + 1) % cfg.id_refresh == 0:
+            box["refresh"] = identity_train.refresh_step(identity, id_opt, box["real"], box["fake"])
 
     def disc_loss() -> torch.Tensor:  # the discriminator's step, after the decoder's (loop.run's aux hook)
         return discriminator_loss(disc(box["real"]), disc(box["fake"]))
 
     cfg.extra = {"variant": cfg.variant, "n_faces": len(faces), "weights": weights}
     t0 = time.time()
-    history = loop.run(run_cfg, dataset, {**modules, "discriminator": disc}, opt, step_fn,
-                       aux=(d_opt, disc_loss), desc=f"train {cfg.variant}")
+    kept = {**modules, "discriminator": disc, **({"identity": identity} if id_opt is not None else {})}  # checkpointed
+    history = loop.run(run_cfg, dataset, kept, opt, step_fn, aux=(d_opt, disc_loss), after_step=refresh,
+                       desc=f"train {cfg.variant}")
     codec.training_info = loop.training_facts(cfg, history, len(faces), t0, weights=weights, adv_start=cfg.adv_start,
                                               init=cfg.init, init_parts=cfg.init_parts, fusion=cfg.fusion, train_parts=cfg.train_parts,
-                                              identity=cfg.identity, latent_cache=cfg.latent_cache,
+                                              identity=cfg.identity, id_refresh=cfg.id_refresh,
+                                              id_refresh_lr=cfg.id_refresh_lr if cfg.id_refresh else None,
+                                              latent_cache=cfg.latent_cache,
                                               rate_power=cfg.rate_power, fusion_rate=bool(codec.fusion and codec.fusion.rate_input),
                                               fusion_anchor=codec.fusion.anchor if codec.fusion else None,
                                               multi_realism=cfg.multi_realism)
+    if id_opt is not None:  # the proxy as the refreshes left it, in the run folder (main() copies it to the export)
+        identity.eval().requires_grad_(False).to("cpu").save_pretrained(
+            Path(cfg.out) / REFRESHED_IDENTITY, extra={"training": {"refreshed_from": cfg.identity, "id_refresh": cfg.id_refresh,
+                                                                    "id_refresh_lr": cfg.id_refresh_lr, "steps": history[-1]["step"] if history else 0}})
     return codec.eval(), history
 
 
@@ -317,5 +348,8 @@ def cached_latents(cfg: Config, codec: FaSDiffCodec, faces) -> dict[str, torch.T
 def main(args) -> int:
     cfg = Config.from_args(args)
     codec, history = train(cfg)
-    loop.export(codec.eval(), cfg, history)
+    folder = loop.export(codec.eval(), cfg, history)
+    refreshed = Path(cfg.resolved().out or f"runs/{cfg.variant}") / REFRESHED_IDENTITY
+    if folder is not None and cfg.id_refresh and refreshed.exists():
+        shutil.copytree(refreshed, Path(folder) / REFRESHED_IDENTITY, dirs_exist_ok=True)
     return 0

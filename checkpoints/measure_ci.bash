@@ -1,0 +1,19 @@
+# Shared by the sessions' measurement scripts (checkpoints/measure21/run.sh, measure22/run.sh): one
+# benchmarks/decoder_ci.py table (the 129 held-out faces, rates 0-0.3, 4 steps, realism 1, one thread), written to
+# OUT/NAME.{md,json,npz,log} once the codecs it names are exported; skipped when OUT/NAME.md exists.
+#   source checkpoints/measure_ci.bash; cd TREE; measure_ci OUT NAME --codec A [--against B] [more decoder_ci flags]
+measure_ci() {
+  local out=$1 name=$2
+  shift 2
+  [ -f "$out/$name.md" ] && return 0
+  local a="" prev=""
+  for x in "$@"; do  # wait for every codec folder it names (--codec, --against) to be exported
+    case $prev in --codec|--against) while [ ! -f "$x/codec.json" ]; do sleep 60; done ;; esac
+    prev=$x
+  done
+  echo "$name: starting $(date -u +%H:%M)"
+  PYTHONPATH="$PWD" FASDIFF_SHARED=/work/shared OPENBLAS_NUM_THREADS=1 /work/main/.venv/bin/python benchmarks/decoder_ci.py "$@" \
+    --rates 0 0.1 0.15 0.2 0.3 --threads 1 --json "$out/$name.json" > "$out/$name.tmp" 2> "$out/$name.log" \
+    && mv "$out/$name.tmp" "$out/$name.md"
+  echo "$name: finished $(date -u +%H:%M)"
+}
