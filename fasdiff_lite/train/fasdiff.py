@@ -9,8 +9,11 @@ the realism terms by the step's realism and shows it to the fusion: one decoder 
 :meth:`FaSDiffCodec.training_loss <fasdiff_lite.models.codec.FaSDiffCodec.training_loss>` (the paper's diffusion
 loss, plus the few-step decode's fidelity, high- and low-frequency, detail and adversarial terms; written out
 there, beside the model). Then the discriminator takes its own step (hinge loss, ``models/adversarial.py``).
-The paper's identity term needs a differentiable face recogniser; the offline one here (dlib) is not, so it is
-measured, not trained on. Faces: the shared train split at 128 px, a random view each time (``data.augment_batch``).
+The paper's identity term needs a differentiable face recogniser; the offline one here (dlib) is not, so the term
+trains against a small proxy distilled from dlib (``--identity DIR --id-weight W``; ``models/identity.py``), and dlib
+judges the result. A decoder trained against a frozen proxy learns to please it where dlib disagrees (FaSDiff card,
+sessions 21–22); ``--id-refresh N`` re-distils the proxy on dlib's view of the step's decodes every N steps
+(``train/identity.py`` ``refresh_step``) and exports it beside the codec. Faces: the shared train split at 128 px, a random view each time (``data.augment_batch``).
 
     fasdiff-lite train fasdiff --variant fasdiff --minutes 480 --export fasdiff_lite/assets/fasdiff/full
     # add a fidelity fusion (models/fusion.py) to a trained codec and train it alone: the diffusion then runs
