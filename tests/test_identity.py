@@ -316,3 +316,26 @@ def test_fine_tuning_with_refresh_trains_and_exports_the_proxy(tmp_path, monkeyp
     assert cli.main(["train", "fasdiff", "--faces", "samples", "--steps", "1", "--id-weight", "0", "--id-refresh", "1",
                      "--out", str(tmp_path / "bad")]) != 0
     assert "--id-refresh needs the identity term" in capsys.readouterr().err
+
+
+@requires_compressor
+def test_only_the_refresh_moves_the_proxy_and_a_decoder_must_be_a_fasdiff_codec(tmp_path, monkeypatch):
+    """With ``--id-refresh`` but the refresh step doing nothing, the exported proxy is exactly the one the run started
+    from: the decoder's own identity term (and its optimizer) never changes it. ``--decoders`` refuses a codec
+    without a diffusion prior, before any view is made."""
+    monkeypatch.setenv("FASDIFF_FAST", "1")
+    proxy_dir = IdentityNet().save_pretrained(tmp_path / "proxy")
+    monkeypatch.setattr(fm, "get_backend", lambda: type("B", (), {"check": lambda self: None})())
+    monkeypatch.setattr(train_identity, "refresh_step", lambda *a, **k: {})
+    assert cli.main(["train", "fasdiff", "--faces", "samples", "--steps", "2", "--batch-size", "1", "--fusion",
+                     "--train-parts", "fusion", "--id-weight", "5", "--identity", str(proxy_dir), "--id-refresh", "1",
+                     "--lr", "1e-2", "--no-resume", "--device", "cpu", "--out", str(tmp_path / "run"),
+                     "--export", str(tmp_path / "new")]) == 0
+    from fasdiff_lite.train import fasdiff as train_fasdiff
+    after = IdentityNet.from_pretrained(tmp_path / "new" / train_fasdiff.REFRESHED_IDENTITY).state_dict()
+    start = IdentityNet.from_pretrained(proxy_dir).state_dict()
+    assert all(torch.equal(after[k], start[k]) for k in start)
+    cfg = train_identity.Config(faces="samples", views=3, decoders=("hf-compressor",), out=str(tmp_path / "cache"))
+    with pytest.raises(ValueError, match="FaSDiff codecs"):
+        train_identity.build_cache(cfg.resolved(), np.zeros((2, 64, 64, 3), np.uint8), np.zeros((2, 64, 64, 3), np.uint8))
+    assert not (tmp_path / "cache" / train_identity.CACHE_FILE).exists()
