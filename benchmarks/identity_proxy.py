@@ -71,7 +71,7 @@ def main() -> None:
     nets = {folder: IdentityNet.from_pretrained(folder) for folder in args.proxy}
     faces, what = evaluate.load_eval_faces(args.source, limit=args.limit)
     codec = zoo.load(args.codec).eval()
-    decode = {"steps": args.steps, "realism": args.realism} if hasattr(codec, "prior") else {}
+    decode = zoo.decode_settings(args.codec, args.steps, args.realism)
     n = len(faces)
     print(f"{what}; proxies {', '.join(f'{k} ({v.n_parameters} parameters)' for k, v in nets.items())}; codec "
           f"{args.codec} {decode or ''}; rates {args.rates}; {platform.processor() or platform.machine()}, torch threads "

@@ -47,20 +47,21 @@ CACHE="--latent-cache 150"  # the control and the LFE frozen: their few-step lat
 
 args_of() {  # a run's own flags (after the recipe's: where both set one, the run's wins)
   local from="$RUNS/$(start_of "$1")-export"
+  local every="--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder,fusion"  # f21-idall's
   case $1 in
     f20-nolfe) echo "$CACHE --variant fasdiff-nolfe --prior $RUNS/prior28 --init $from --train-parts decoder,fusion" ;;
     f20-plain) echo "$CACHE --variant fasdiff-plain --prior $RUNS/prior28 --init $from --train-parts decoder,fusion" ;;
     f20-nofusion) echo "$CACHE --variant fasdiff --prior $RUNS/prior28 --init $from --train-parts decoder" ;;
     f20-oldprior) echo "$CACHE --variant fasdiff --prior $ROOT/checkpoints/prior-tiny-680 --init $from --train-parts decoder,fusion" ;;
-    f21-idall) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder,fusion" ;;
-    f21-id3) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder,fusion --id-weight 3 --rate-power 2" ;;
+    f21-idall) echo "$every" ;;
+    f21-id3) echo "$every --id-weight 3 --rate-power 2" ;;
     f21-nolfe) echo "--variant fasdiff-nolfe --prior $RUNS/prior28 --init $from --train-parts control,decoder,fusion" ;;
     f21-plain) echo "--variant fasdiff-plain --prior $RUNS/prior28 --init $from --train-parts control,decoder,fusion" ;;
     f21-oldprior) echo "--variant fasdiff --prior $ROOT/checkpoints/prior-tiny-680 --init $from --train-parts control,lfe,decoder,fusion" ;;
     f21-nofusion) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder" ;;
-    f22-idproxy) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder,fusion --identity $RUNS/identity22/export" ;;
-    f22b-idproxy) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder,fusion --identity $RUNS/identity22b/export" ;;
-    f23-refresh) echo "--variant fasdiff --prior $RUNS/prior28 --init $from --train-parts control,lfe,decoder,fusion --identity $RUNS/identity22b/export --id-refresh 2 --steps 600" ;;
+    f22-idproxy) echo "$every --identity $RUNS/identity22/export" ;;
+    f22b-idproxy) echo "$every --identity $RUNS/identity22b/export" ;;
+    f23-refresh) echo "$every --identity $RUNS/identity22b/export --id-refresh 2 --steps 600" ;;
   esac
 }
 

@@ -84,14 +84,17 @@ stage_identity28() {
     --out "$RUNS/identity28" --export "$RUNS/identity28/export"
 }
 
+identity22_train() {  # the recipe identity22 and identity22b share; the caller adds --out/--export (and --steps)
+  in_tree "$CLI" train identity --faces utkface+shared --limit 6000 --views 5 --decoders "$RUNS/f21-idall-export" fasdiff \
+    --decoder-max-rate 0.5 --workers 2 --by-face --same-weight 2 --threads 2 --checkpoint-every 250 "$@"
+}
+
 stage_identity22() {
   # the proxy on 6,000 faces × 5 views, two of them FaSDiff decodes (f21-idall's and the shipped codec's, rates
-  # U[0, 0.5]), batches of whole faces with the same-face pairwise term (session 22): the decodes cost ~10 min, dlib
-  # ~25 min in two processes. Needs f21-idall's export (checkpoints/f21-idall/export).
+  # U[0, 0.5]), batches of whole faces with the same-face pairwise term (session 22): the cache (decodes, and dlib in
+  # two processes) took 35 min, the training 15. Needs f21-idall's export (checkpoints/f21-idall/export).
   [ -e "$RUNS/f21-idall-export" ] || cp -r "$ROOT/checkpoints/f21-idall/export" "$RUNS/f21-idall-export"
-  in_tree "$CLI" train identity --faces utkface+shared --limit 6000 --views 5 --decoders "$RUNS/f21-idall-export" fasdiff \
-    --decoder-max-rate 0.5 --workers 2 --by-face --same-weight 2 --threads 2 --checkpoint-every 250 \
-    --out "$RUNS/identity22" --export "$RUNS/identity22/export"
+  identity22_train --out "$RUNS/identity22" --export "$RUNS/identity22/export"
 }
 
 stage_identity22b() {
@@ -100,9 +103,7 @@ stage_identity22b() {
   [ -f "$RUNS/identity22b/checkpoint/progress.json" ] || cp -r "$RUNS/identity22/checkpoint" "$RUNS/identity22b/"
   [ -f "$RUNS/identity22b/cache.npz" ] || ln "$RUNS/identity22/cache.npz" "$RUNS/identity22b/cache.npz" 2>/dev/null \
     || cp "$RUNS/identity22/cache.npz" "$RUNS/identity22b/cache.npz" 2>/dev/null || true
-  in_tree "$CLI" train identity --faces utkface+shared --limit 6000 --views 5 --decoders "$RUNS/f21-idall-export" fasdiff \
-    --decoder-max-rate 0.5 --workers 2 --by-face --same-weight 2 --steps 4800 --threads 2 --checkpoint-every 250 \
-    --out "$RUNS/identity22b" --export "$RUNS/identity22b/export"
+  identity22_train --steps 4800 --out "$RUNS/identity22b" --export "$RUNS/identity22b/export"
 }
 
 status() {

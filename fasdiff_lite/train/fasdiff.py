@@ -50,6 +50,11 @@ from . import latent_cache, loop
 REFRESHED_IDENTITY = "identity"  # with --id-refresh: the proxy as training left it (run folder and export)
 
 
+def run_folder(cfg: "Config") -> Path:
+    """Where a run keeps its checkpoints (and, with --id-refresh, its proxy): --out, else runs/<variant>."""
+    return Path(cfg.out or f"runs/{cfg.variant}")
+
+
 @dataclass
 class Config(loop.TrainConfig):
     variant: str = "fasdiff"  # fasdiff (full), fasdiff-nolfe (no low-frequency module), fasdiff-plain
@@ -253,7 +258,7 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
         raise ValueError(f"--rate-power must be above 0, got {cfg.rate_power}")
     if cfg.id_weight > 0 and not cfg.identity:
         raise ValueError("--id-weight needs --identity DIR (an identity proxy from `fasdiff-lite train identity`)")
-    cfg, faces, _ = loop.setup(cfg, f"runs/{cfg.variant}")
+    cfg, faces, _ = loop.setup(cfg, str(run_folder(cfg)))
     codec = start_codec(cfg)
     codec.checkpoint_steps = cfg.checkpoint_steps
     cfg.device = str(codec.prior.device)
@@ -352,7 +357,7 @@ def main(args) -> int:
     cfg = Config.from_args(args)
     codec, history = train(cfg)
     folder = loop.export(codec.eval(), cfg, history)
-    refreshed = Path(cfg.resolved().out or f"runs/{cfg.variant}") / REFRESHED_IDENTITY
+    refreshed = run_folder(cfg.resolved()) / REFRESHED_IDENTITY
     if folder is not None and cfg.id_refresh and refreshed.exists():
         shutil.copytree(refreshed, Path(folder) / REFRESHED_IDENTITY, dirs_exist_ok=True)
     return 0

@@ -46,6 +46,7 @@ import json
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -176,18 +177,13 @@ def describe(images: np.ndarray, desc: str = "dlib descriptors", workers: int = 
     face_metrics' fallback box was used: the same descriptor the evaluation computes). ``workers`` > 1: that many
     processes (dlib holds one core each), ``chunk`` images at a time; the answers are the same."""
     parts = [images[i : i + chunk] for i in range(0, len(images), chunk)]
-    with tqdm(total=len(images), desc=desc, dynamic_ncols=True) as bar:
-        if workers <= 1:
-            done = []
-            for part in parts:
-                done.append(_describe(part))
-                bar.update(len(part))
-        else:  # spawned, not forked: the parent has run torch (OpenMP) and forked children can hang on it
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                done = []
-                for part, result in zip(parts, pool.map(_describe, parts)):
-                    done.append(result)
-                    bar.update(len(part))
+    # spawned, not forked: the parent has run torch (OpenMP) and forked children can hang on it
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 else nullcontext()
+    done = []
+    with tqdm(total=len(images), desc=desc, dynamic_ncols=True) as bar, pool:
+        for part, result in zip(parts, (pool.map if workers > 1 else map)(_describe, parts)):
+            done.append(result)
+            bar.update(len(part))
     if not done:
         return np.zeros((0, fm.DESCRIPTOR_DIM), np.float32), np.zeros(0, bool)
     return np.concatenate([d[0] for d in done]), np.concatenate([d[1] for d in done])
@@ -210,9 +206,9 @@ def build_cache(cfg: Config, faces64: np.ndarray, faces_big: np.ndarray) -> dict
                 cache["source"] = z["source"] if "source" in z else np.where(cache["rate"] >= 0, COMPRESSOR, PLAIN)
                 return cache | {"seconds": 0.0}
     t0 = time.time()
-    decoders = [zoo.load(d).eval() for d in cfg.decoders]
-    if any(not hasattr(d, "prior") for d in decoders):
+    if any(zoo.kind_of(d) != "codec" for d in cfg.decoders):
         raise ValueError(f"--decoders takes FaSDiff codecs (with a diffusion prior), got {list(cfg.decoders)}")
+    decoders = [zoo.load(d).eval() for d in cfg.decoders]
     images, face, rate, source = make_views(faces64, faces_big, cfg.views, zoo.load(cfg.compressor).eval(),
                                             seed=cfg.seed, chunk=16 if decoders else 8, decoders=decoders,
                                             decoder_max_rate=cfg.decoder_max_rate, decoder_steps=cfg.decoder_steps)
@@ -291,9 +287,10 @@ def refresh_step(net: IdentityNet, opt: torch.optim.Optimizer, x: torch.Tensor, 
     if not ok.any():
         return {}
     dev = next(net.parameters()).device
-    rows = torch.as_tensor(np.flatnonzero(np.r_[ok, ok]), device=dev)
+    both = np.r_[ok, ok]  # an original and its decode are kept or dropped together
+    rows = torch.as_tensor(np.flatnonzero(both), device=dev)
     inputs = torch.from_numpy(images).to(dev).permute(0, 3, 1, 2).float().div(255)[rows]
-    targets = net.target(d[np.r_[ok, ok]])
+    targets = net.target(d[both])
     groups = torch.cat([torch.arange(n), torch.arange(n)]).to(dev)[rows]
     was_training, grads = net.training, [p.requires_grad for p in net.parameters()]
     net.eval().requires_grad_(True)
@@ -367,12 +364,12 @@ def train(cfg: Config) -> tuple[IdentityNet, list[dict]]:
     if settings.shared_dir() is not None and cfg.eval_every:  # the shared validation split: never trained on
         val_faces = data.load_faces("shared", size=64, split="val")
         val_desc, _ = describe(val_faces, desc="dlib descriptors (held-out)")
-        codec = zoo.load(cfg.decoders[0] if cfg.decoders else cfg.compressor).eval()
-        decoded, dec_desc, index = heldout_pairs(val_faces, codec, {"steps": cfg.decoder_steps,
-                                                 "realism": DEFAULT_REALISM} if hasattr(codec, "prior") else {})
+        name = cfg.decoders[0] if cfg.decoders else cfg.compressor
+        decoded, dec_desc, index = heldout_pairs(val_faces, zoo.load(name).eval(),
+                                                 zoo.decode_settings(name, cfg.decoder_steps, DEFAULT_REALISM))
         keep = np.isfinite(dec_desc).all(axis=1)
-        val = (data.to_tensor(val_faces).to(dev), val_desc,
-               (decoded[keep].to(dev), net.target(dec_desc[keep]), torch.as_tensor(index[keep])))
+        val = (data.to_tensor(val_faces).to(dev), net.target(val_desc).to(dev),  # the net moves to dev in loop.run
+               (decoded[keep].to(dev), net.target(dec_desc[keep]).to(dev), torch.as_tensor(index[keep], device=dev)))
     if cfg.by_face:  # a batch: whole faces, every view of each (the pairwise terms see a face's views together)
         dataset, per = face_groups(cache["face"], cfg.views, cfg.seed), cfg.views
     else:
@@ -384,7 +381,7 @@ def train(cfg: Config) -> tuple[IdentityNet, list[dict]]:
         losses = distillation_loss(net(images[idx].float() / 255.0), targets[idx], cfg.pair_weight,
                                    groups, cfg.same_weight)
         if val is not None and (step + 1) % cfg.eval_every == 0:
-            losses.update(heldout(net, val[0], net.target(val[1]), pairs=val[2]))
+            losses.update(heldout(net, *val[:2], pairs=val[2]))
         return losses
 
     cfg.extra = {"n_views": len(images), "views": cfg.views, "pair_weight": cfg.pair_weight,
