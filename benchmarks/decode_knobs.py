@@ -13,7 +13,10 @@ re-identification rank-1, descriptor Fréchet distance, detail ratio and PSNR. T
 - ``band``: the LFE's low-frequency correction keeps x_fid below another band, ``LEVELS:CUTOFF`` (the wavelet LL
   level and the Fourier cut-off of ``lfe.lf_correct``; the codec's is ``2:0.25``): ``1:0.5`` keeps x_fid up to
   twice the frequency, so the diffusion draws only the finest detail. LFE variants only.
-- ``realism``: the slider itself, for comparison (the other two run at ``--realism``).
+- ``start``: where the denoising starts, as a share of the prior's timesteps (the codec starts at ``realism``: 1 is
+  pure noise), with the fusion still at ``--realism``: does redrawing less of the face, while the fusion keeps
+  asking for realism-1 detail, keep the person and the detail both?
+- ``realism``: the slider itself, for comparison (the other knobs run at ``--realism``).
 
 ``--faces shared`` (default) takes the first ``--n`` faces of the fixed validation split of the shared faces;
 ``--faces utkface`` the first ``--n`` of UTKFace's validation split (never trained on either): choose a setting on
@@ -40,7 +43,7 @@ from fasdiff_lite.models import steering, zoo
 from fasdiff_lite.models.codec import FaSDiffCodec
 from fasdiff_lite.registry import DEFAULT_STEPS
 
-KNOBS = ("scale", "band", "realism")
+KNOBS = ("scale", "band", "start", "realism")
 
 
 def parse_value(knob: str, text: str):
@@ -77,6 +80,12 @@ def knob_set(codec: FaSDiffCodec, knob: str, value):
             yield
         finally:
             del codec.lfe.correct  # back to the class's method
+    elif knob == "start":
+        codec.timesteps = lambda steps, realism: type(codec).timesteps(codec, steps, float(value))
+        try:
+            yield
+        finally:
+            del codec.timesteps  # back to the class's method
     else:
         yield
 
@@ -87,7 +96,7 @@ def main(argv=None) -> int:
     ap.add_argument("--knob", choices=KNOBS, required=True)
     ap.add_argument("--values", nargs="+", required=True)
     ap.add_argument("--rates", type=float, nargs="+", default=[0.1, 0.15])
-    ap.add_argument("--realism", type=float, default=1.0, help="the decode's realism for the scale and band knobs")
+    ap.add_argument("--realism", type=float, default=1.0, help="the decode's realism for the other knobs")
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     ap.add_argument("--faces", choices=("shared", "utkface"), default="shared")
     ap.add_argument("--n", type=int, default=129, help="how many validation faces")

@@ -22,6 +22,10 @@
 #   f22b-idproxy  the same against identity22b (identity22 trained on to 4,800 steps: follows dlib closer)
 #   f23-refresh   f22b-idproxy with the proxy refreshed on dlib's view of the decodes every 2 steps (--id-refresh 2:
 #                 a decoder trained against a frozen proxy pleased it where dlib disagreed), 600 steps (a probe)
+#   f24-gen       from f21-idall, with x_gen itself asked for the person: the gen term at weight 1 over the pixel
+#                 share the fused face is asked (--gen-pixel 1; it was the low-pass at 0.1) and the identity term on
+#                 x_gen (--gen-id-weight 1). Session 23 found x_gen of f21-idall re-identifying 0.19 at rate 0.1
+#                 (x_fid 0.52): the steered prior did not keep the person; the fusion did (benchmarks/prior_share.py)
 #
 #   checkpoints/finetune20.sh one RUN    # one run by itself, beside a queue already running (not in its ORDER)
 set -uo pipefail
@@ -33,7 +37,7 @@ WORKERS="${WORKERS:-2}"
 PY="$ROOT/.venv/bin/python"
 CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/finetune20
-ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion f21-idall f21-id3 f21-nolfe f21-plain f21-oldprior f21-nofusion f22-idproxy f22b-idproxy f23-refresh"
+ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion f21-idall f21-id3 f21-nolfe f21-plain f21-oldprior f21-nofusion f22-idproxy f22b-idproxy f23-refresh f24-gen"
 CLAIMS="$RUNS/finetune20.claims"
 STEPS=1200
 
@@ -42,7 +46,7 @@ RECIPE=(--faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 1e-4 --warm
         --split 1 --detail-weight 1 --adv-weight 0.05 --adv-start 100 --id-weight 1.0 --identity "$RUNS/identity28/export"
         --gen-weight 0.1 --gen-detail-weight 1 --checkpoint-every 200 --threads "$THREADS")
 
-start_of() { case $1 in f21-idall) echo p19-id ;; f21-id3|f22-*|f22b-*|f23-*) echo f21-idall ;; f21-*) echo "f20-${1#f21-}" ;; *) echo "d28-${1#f20-}" ;; esac; }  # the run a fine-tune starts from
+start_of() { case $1 in f21-idall) echo p19-id ;; f21-id3|f22-*|f22b-*|f23-*|f24-*) echo f21-idall ;; f21-*) echo "f20-${1#f21-}" ;; *) echo "d28-${1#f20-}" ;; esac; }  # the run a fine-tune starts from
 CACHE="--latent-cache 150"  # the control and the LFE frozen: their few-step latents computed once
 
 args_of() {  # a run's own flags (after the recipe's: where both set one, the run's wins)
@@ -62,6 +66,7 @@ args_of() {  # a run's own flags (after the recipe's: where both set one, the ru
     f22-idproxy) echo "$every --identity $RUNS/identity22/export" ;;
     f22b-idproxy) echo "$every --identity $RUNS/identity22b/export" ;;
     f23-refresh) echo "$every --identity $RUNS/identity22b/export --id-refresh 2 --steps 600" ;;
+    f24-gen) echo "$every --gen-weight 1 --gen-pixel 1 --gen-id-weight 1" ;;
   esac
 }
 

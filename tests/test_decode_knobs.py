@@ -22,7 +22,7 @@ def decode(codec, blob):
 
 
 @pytest.mark.parametrize("knob, value, reference", [("scale", 0.0, 1.0), ("scale", 2.0, 1.0),
-                                                     ("band", (1, 0.5), (2, 0.25))])
+                                                     ("band", (1, 0.5), (2, 0.25)), ("start", 0.4, 1.0)])
 def test_a_knob_moves_the_decode_inside_its_block_only(codec_and_blob, knob, value, reference):
     codec, blob = codec_and_blob
     before = decode(codec, blob)

@@ -66,7 +66,7 @@ def losses_for(codec: FaSDiffCodec, **kw) -> dict:
     torch.manual_seed(2)
     x = torch.rand(2, 3, 64, 64)
     weights = {"l1": 1.0, "hf": 1.0, "lf": 1.0, "detail": 1.0, "adv": 1.0, "id": 1.0, "gen": 1.0, "gen_detail": 1.0,
-               "split": 0.0}
+               "gen_id": 1.0, "gen_pixel": 1.0, "split": 0.0}
     identity = IdentityNet().eval().requires_grad_(False)
     return codec.training_loss(x, 0.3, steps=2, realism=1.0, weights=weights, discriminator=PatchDiscriminator(),
                                identity=identity, **kw)
@@ -86,7 +86,7 @@ def test_each_decoded_face_term_reaches_the_steering_through_the_sampler_steps(p
         assert losses[term].requires_grad, f"{term} is not differentiable"
         assert reached(codec, losses[term]) == everything, f"the {term} term does not reach every trained part"
     assert reached(codec, losses["diffusion"]) == steering  # the diffusion loss never sees the decoded face
-    for term in ("gen", "gen_detail"):  # x_gen comes before the fusion
+    for term in ("gen", "gen_detail", "gen_id"):  # x_gen comes before the fusion
         assert reached(codec, losses[term]) == everything - {"fusion"}, term
 
 
@@ -106,7 +106,24 @@ def test_the_few_step_latent_carries_gradients_only_when_the_steering_trains(par
     for term in DECODED_TERMS:
         assert reached(codec, losses[term]) == {"decoder", "fusion"}, term
     assert reached(codec, losses["gen"]) == reached(codec, losses["gen_detail"]) == {"decoder"}
+    assert reached(codec, losses["gen_id"]) == {"decoder"}
 
+
+def test_gen_pixel_asks_x_gen_for_the_detail_its_low_pass_term_cannot_see(parts):
+    """``gen_pixel`` 0: the gen term sees only x_gen's low-pass, so an x_gen that is the original plus a fine
+    checkerboard costs (almost) nothing; 1 at rate 1: the whole pixel error, as the fused face's L1."""
+    codec = perturbed_codec(*parts, "fasdiff", "fid")
+    torch.manual_seed(3)
+    x = torch.rand(2, 3, 64, 64)
+    checker = ((torch.arange(64)[:, None] + torch.arange(64)[None, :]) % 2).float() * 0.2 - 0.1
+    codec.decode_latent = lambda z: (x + checker).clamp(0, 1)  # x_gen: the original's structure, wrong fine detail
+    base = {"l1": 1.0, "hf": 0.0, "lf": 0.0, "detail": 0.0, "adv": 0.0, "id": 0.0, "gen": 1.0, "gen_detail": 0.0,
+            "gen_id": 0.0, "split": 0.0, "split_levels": 2, "split_below": 1.0, "multi_realism": 0.0}
+    z = torch.zeros(2, 4, 16, 16)
+    x_fid = x.clone()
+    low = codec.decoded_loss(x, z, x_fid, 1.0, {**base, "gen_pixel": 0.0})["gen"]
+    full = codec.decoded_loss(x, z, x_fid, 1.0, {**base, "gen_pixel": 1.0})["gen"]
+    assert float(low) < 0.01 and float(full) > 0.08
 
 def test_gradient_checkpointing_of_the_steps_gives_the_same_gradients(parts):
     grads = []

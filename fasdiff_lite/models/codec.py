@@ -62,7 +62,9 @@ WEIGHTS_FILE = "control_lfe.safetensors"
 FORMAT = 2  # codec.json schema: 2 records the compressor, the prior's source and the control's config
 SAMPLER = "ddim"
 LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "id": 0.0, "gen": 0.0, "gen_detail": 0.0,
-                "split": 0.0, "multi_realism": 0.0}  # training_loss's defaults (multi_realism: 0 off, 1 on; see realism_shares)
+                "gen_id": 0.0, "gen_pixel": 0.0,
+                "split": 0.0, "multi_realism": 0.0}  # training_loss's defaults (multi_realism: 0 off, 1 on; see realism_shares;
+#                                                    gen_pixel: the share of the fused face's pixel fidelity asked of x_gen)
 SPLIT_LEVELS = 2  # the split's low-pass: 2 = LL of 2 Haar levels with a ¼-Nyquist Fourier low-pass; 1 = level 1 and ½
 SPLIT_BELOW = 1.0  # the split acts below this rate only (1: at every rate but 1)
 TRAINABLE_PARTS = ("control", "lfe", "decoder", "fusion")  # what training changes (trainable_modules: those it has)
@@ -245,6 +247,13 @@ class FaSDiffCodec(nn.Module):
                                                                  levels darker); low-pass only, so it asks for no
                                                                  detail; trains the decoder and the steering, never
                                                                  the fusion
+                  (with gen_pixel g > 0: ‖·‖ at pixel share g·a, as l1: the person's mid and fine detail asked of
+                                                                 x_gen itself, not only its coarse structure)
+                gen_id = 1 − cos(Id(D(ẑ0)), Id(x))                the identity term asked of x_gen: the steered prior
+                                                                 must draw the person, not only the fusion after it
+                                                                 (session 23: x_gen of the every-part recipe
+                                                                 re-identified 0.19 at rate 0.1, x_fid 0.52); the
+                                                                 decoder and the steering, never the fusion
                 gen_detail = |log E_detail(D(ẑ0)) − log E_target|  the detail asked of the fused face (below), asked of
                                                                  the diffusion's own face: the prior must draw it, not
                                                                  only the fusion after it (session 16: without it x_gen
@@ -252,7 +261,7 @@ class FaSDiffCodec(nn.Module):
                                                                  and the fusion drew the detail); the decoder and the
                                                                  steering, never the fusion
             loss = diffusion + w_l1·l1 + w_hf·hf + w_lf·lf + w_detail·detail + w_adv·(1 − split·rate)·adv + w_id·id
-                   + w_gen·gen + w_gen_detail·gen_detail
+                   + w_gen·gen + w_gen_detail·gen_detail + w_gen_id·gen_id
 
         With ``multi_realism`` in ``weights`` the step's realism β also scales the split and the adversarial term
         and sets the detail energy asked (:func:`realism_shares`), and a realism-aware fusion sees β: one decoder
@@ -273,7 +282,7 @@ class FaSDiffCodec(nn.Module):
         ``loss``, and ``x_hat`` (detached, for the discriminator's own step).
         """
         w = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, "split_below": SPLIT_BELOW, **(weights or {})}
-        if w["id"] > 0 and identity is None:
+        if (w["id"] > 0 or w["gen_id"] > 0) and identity is None:
             raise ValueError("an identity weight needs the identity proxy (identity=IdentityNet...)")
         z, x_fid, diffusion = self.few_step_latent(x, rate, steps, realism, diffusion_loss=self.steers())
         losses = self.decoded_loss(x, z, x_fid, rate, w, discriminator, identity, realism)
@@ -325,13 +334,14 @@ class FaSDiffCodec(nn.Module):
         w = weights
         zero = torch.zeros((), device=x.device)
         crop = lambda im: im[..., : x.shape[-2], : x.shape[-1]]  # noqa: E731
+        a, realism_share, detail_at = realism_shares(rate, realism, w)
         x_gen = self.decode_latent(z)
-        gen = fidelity_l1(crop(x_gen), x, 0.0, int(w["split_levels"])) if w["gen"] > 0 else zero
+        gen = fidelity_l1(crop(x_gen), x, a * w["gen_pixel"], int(w["split_levels"])) if w["gen"] > 0 else zero
+        gen_id = identity_loss(identity, crop(x_gen), x) if w["gen_id"] > 0 else zero
         x_hat = self.fuse(x_gen, x_fid, rate, realism)
         if self.lfe is not None:
             x_hat = self.lfe.correct(x_hat, x_fid)
         x_hat = crop(x_hat)
-        a, realism_share, detail_at = realism_shares(rate, realism, w)
         l1 = fidelity_l1(x_hat, x, a, int(w["split_levels"]))
         hf = a * hf_loss(x, x_hat) if w["hf"] > 0 and a > 0 else zero
         lf = lf_consistency_loss(x, x_hat) if (w["lf"] > 0 and self.lfe is not None) else zero
@@ -344,10 +354,12 @@ class FaSDiffCodec(nn.Module):
         adv = generator_loss(discriminator(x_hat)) if (w["adv"] > 0 and discriminator is not None) else zero
         ident = identity_loss(identity, x_hat, x) if w["id"] > 0 else zero
         loss = (w["l1"] * l1 + w["hf"] * hf + w["lf"] * lf + w["detail"] * detail
-                + w["adv"] * realism_share * adv + w["id"] * ident + w["gen"] * gen + w["gen_detail"] * gen_detail)
+                + w["adv"] * realism_share * adv + w["id"] * ident + w["gen"] * gen + w["gen_detail"] * gen_detail
+                + w["gen_id"] * gen_id)
         return {"loss": loss, "l1": l1, "hf": hf, "lf": lf, "detail": detail, "adv": adv,
                 **({"id": ident} if w["id"] > 0 else {}), **({"gen": gen} if w["gen"] > 0 else {}),
                 **({"gen_detail": gen_detail} if w["gen_detail"] > 0 else {}),
+                **({"gen_id": gen_id} if w["gen_id"] > 0 else {}),
                 "x_hat": x_hat.detach()}
 
     def trainable_modules(self) -> dict[str, nn.Module]:

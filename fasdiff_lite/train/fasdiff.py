@@ -68,6 +68,8 @@ class Config(loop.TrainConfig):
     id_weight: float = LOSS_WEIGHTS["id"]
     gen_weight: float = LOSS_WEIGHTS["gen"]  # L1 of the diffusion's own face x_gen (before the fusion and LF correction)
     gen_detail_weight: float = LOSS_WEIGHTS["gen_detail"]  # the detail term asked of x_gen too (the prior draws it)
+    gen_id_weight: float = LOSS_WEIGHTS["gen_id"]  # the identity term asked of x_gen too (the prior keeps the person)
+    gen_pixel: float = LOSS_WEIGHTS["gen_pixel"]  # the share of the pixel fidelity asked of x_gen (0: its low-pass only)
     identity: str | None = None  # the identity proxy's folder (fasdiff-lite train identity --export DIR)
     id_refresh: int = 0  # > 0: every N steps the proxy takes a distillation step on the batch's decodes (dlib's targets)
     id_refresh_lr: float = 1e-4  # the proxy's learning rate in those steps
@@ -101,12 +103,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--compressor", default=None, help="the frozen compressor: a shipped name or a folder "
                    "(default: hf-compressor, or hyperprior for fasdiff-plain)")
     for k, v in LOSS_WEIGHTS.items():
-        if k not in ("split", "multi_realism"):  # settings with their own flags (--split, --multi-realism), not terms
+        if k not in ("split", "multi_realism", "gen_pixel"):  # settings with their own flags, not terms
             m.add_argument(f"--{k.replace('_', '-')}-weight", type=float, default=v, help=f"weight of the {k} term (default {v})")
     m.add_argument("--split", type=float, default=LOSS_WEIGHTS["split"], help="fidelity split by rate, in [0, 1]: 0 asks "
                    "every pixel of the original at every rate; 1 asks at rate r a share r pixel by pixel and the rest "
                    "of the low-pass only, leaving fine detail at low rates to the detail and adversarial terms "
                    f"(default {LOSS_WEIGHTS['split']}; see FaSDiffCodec.training_loss)")
+    m.add_argument("--gen-pixel", type=float, default=LOSS_WEIGHTS["gen_pixel"], help="the gen term (on x_gen, the "
+                   "diffusion's own face) asks this share of the pixel fidelity the fused face is asked (the rest of "
+                   "its low-pass only): 0 (default) asks x_gen for the coarse structure only, 1 for the person's mid "
+                   "and fine detail as much as the fused face (with --split 1: a share r at rate r)")
     m.add_argument("--split-levels", type=int, default=SPLIT_LEVELS, choices=(1, 2, 3), help="the band --split keeps "
                    "asking at low rates: the low-pass of this many Haar levels with a Fourier cutoff of 2^-levels of "
                    f"Nyquist (default {SPLIT_LEVELS}; 1 is twice as wide and also pins the mid frequencies)")
@@ -256,8 +262,11 @@ def realism_low(cfg: Config) -> float:
 def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     if not cfg.rate_power > 0:
         raise ValueError(f"--rate-power must be above 0, got {cfg.rate_power}")
-    if cfg.id_weight > 0 and not cfg.identity:
-        raise ValueError("--id-weight needs --identity DIR (an identity proxy from `fasdiff-lite train identity`)")
+    if (cfg.id_weight > 0 or cfg.gen_id_weight > 0) and not cfg.identity:
+        raise ValueError("--id-weight and --gen-id-weight need --identity DIR (an identity proxy from "
+                         "`fasdiff-lite train identity`)")
+    if not 0 <= cfg.gen_pixel <= 1:
+        raise ValueError(f"--gen-pixel must be in [0, 1], got {cfg.gen_pixel}")
     cfg, faces, _ = loop.setup(cfg, str(run_folder(cfg)))
     codec = start_codec(cfg)
     codec.checkpoint_steps = cfg.checkpoint_steps
@@ -280,7 +289,8 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     disc = PatchDiscriminator().to(codec.prior.device)
     d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
     weights = {"l1": cfg.l1_weight, "hf": cfg.hf_weight, "lf": cfg.lf_weight, "detail": cfg.detail_weight,
-               "adv": cfg.adv_weight, "id": cfg.id_weight, "gen": cfg.gen_weight, "gen_detail": cfg.gen_detail_weight, "split": cfg.split, "split_levels": cfg.split_levels,
+               "adv": cfg.adv_weight, "id": cfg.id_weight, "gen": cfg.gen_weight, "gen_detail": cfg.gen_detail_weight,
+               "gen_id": cfg.gen_id_weight, "gen_pixel": cfg.gen_pixel, "split": cfg.split, "split_levels": cfg.split_levels,
                "split_below": cfg.split_below, "multi_realism": float(cfg.multi_realism)}
     box = {}
     groups, dataset, run_cfg = None, data.FaceDataset(faces, augment=False), cfg
