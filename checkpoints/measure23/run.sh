@@ -1,0 +1,37 @@
+#!/bin/bash
+# session 23: whose detail is it? The diffusion prior's share of a decode (benchmarks/prior_share.py: the decode with
+# the prior's face replaced by x_fid, paired; and the prior's own face against x_fid), where the denoising starts
+# (benchmarks/decode_knobs.py --knob start, chosen on UTKFace), and f24-gen / f24-oldprior (x_gen itself asked for the
+# person: checkpoints/finetune20.sh) with benchmarks/decoder_ci.py (checkpoints/measure_ci.bash).
+#   checkpoints/measure23/run.sh NAME...     (nice it beside training: nice -n 19 checkpoints/measure23/run.sh ...)
+source "$(dirname "$0")/../measure_ci.bash"
+TREE=${TREE:-/tmp/m23}
+[ -d "$TREE" ] || git -C /work/main worktree add --detach "$TREE" HEAD >/dev/null
+cd "$TREE" || exit 1
+R=/work/main/runs
+O=$R/measure23
+mkdir -p "$O"
+script() {  # NAME SCRIPT ARGS...: one benchmark's table into $O/NAME.{md,json,log}, skipped once it exists
+  local name=$1 bench=$2
+  shift 2
+  [ -f "$O/$name.md" ] && return 0
+  echo "$name: starting $(date -u +%H:%M)"
+  PYTHONPATH="$PWD" FASDIFF_SHARED=/work/shared OPENBLAS_NUM_THREADS=1 /work/main/.venv/bin/python "benchmarks/$bench" "$@" \
+    --json "$O/$name.json" > "$O/$name.tmp" 2> "$O/$name.log" && mv "$O/$name.tmp" "$O/$name.md"
+  echo "$name: finished $(date -u +%H:%M)"
+}
+for m in "$@"; do
+  case $m in
+    start-fasdiff-utk) script $m decode_knobs.py fasdiff --knob start --values 0.4 0.55 0.7 0.85 1 --rates 0.1 0.15 --faces utkface ;;
+    start-f21-idall-utk) script $m decode_knobs.py $R/f21-idall-export --knob start --values 0.4 0.55 0.7 0.85 1 --rates 0.1 0.15 --faces utkface ;;
+    share-fasdiff) script $m prior_share.py fasdiff ;;
+    share-f21-idall) script $m prior_share.py $R/f21-idall-export ;;
+    share-f21-oldprior) script $m prior_share.py $R/f21-oldprior-export ;;
+    share-f24-gen) script $m prior_share.py $R/f24-gen-export ;;
+    share-f24-oldprior) script $m prior_share.py $R/f24-oldprior-export ;;
+    f24-vs-xfid) measure_ci $O $m --codec $R/f24-gen-export ;;
+    f24-vs-f21) measure_ci $O $m --codec $R/f24-gen-export --against $R/f21-idall-export ;;
+    f24-prior) measure_ci $O $m --codec $R/f24-gen-export --against $R/f24-oldprior-export ;;
+    *) echo "unknown measurement $m" >&2; exit 2 ;;
+  esac
+done
