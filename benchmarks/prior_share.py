@@ -10,10 +10,12 @@ on the same bytes:
 
 - **A**: the codec as it decodes (4 steps, realism 1);
 - **B**: the same decode with the prior's face replaced by x_fid itself (the fusion and the correction see x_fid
-  where x_gen was: everything the diffusion drew is gone, every other part is unchanged).
+  where x_gen was: everything the diffusion drew is gone, every other part is unchanged;
+  ``fasdiff_lite.evaluation.prior_share.without_prior``).
 
 A − B (paired bootstrap over the faces, ``evaluation.ablations.paired``, as ``decoder_ci.py``) is what the prior's
-face adds: re-id rank-1, descriptor FD, detail ratio, PSNR. Beside it, two direct readings of the pixels:
+face adds: re-id rank-1, descriptor FD, detail ratio, PSNR. Beside it, two direct readings of the pixels
+(``prior_share.pixel_readings``):
 
 - ``|A − B|``: the mean absolute pixel change the prior's face makes in the output, against ``|x_gen − x_fid|``, how
   far the prior's face is from x_fid (a decoder that passes the prior's face on moves as much as it);
@@ -23,51 +25,25 @@ face adds: re-id rank-1, descriptor FD, detail ratio, PSNR. Beside it, two direc
 
 A prior whose face can be taken away without changing re-id, FD or detail adds nothing the other parts lack, however
 its face looks. A second table sets the prior's face itself (x_gen, before the fusion and the correction) against
-x_fid on the same bytes: does the steered prior draw the person on its own? Time: about 2.5 minutes a rate for 129 faces on one thread of this project's 2-core CPU.
+x_fid on the same bytes: does the steered prior draw the person on its own? Time: about 1.5 minutes a rate for 129
+faces on one thread of this project's 2-core CPU.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import face_metrics
 from fasdiff_lite.evaluation.ablations import FD_NOTE, as_cells, interval_text, paired, side
+from fasdiff_lite.evaluation.prior_share import pixel_readings, without_prior
 from fasdiff_lite.models import zoo
 from fasdiff_lite.models.codec import FaSDiffCodec
 from fasdiff_lite.registry import DEFAULT_REALISM, DEFAULT_STEPS
-
-
-@contextmanager
-def without_prior(codec: FaSDiffCodec):
-    """Inside the block the codec's fusion and correction see x_fid where the prior's face x_gen was."""
-    codec.fuse = lambda x, x_fid, rate, realism=DEFAULT_REALISM: type(codec).fuse(codec, x_fid, x_fid, rate, realism)
-    try:
-        yield
-    finally:
-        del codec.fuse  # back to the class's method
-
-
-def high_pass(x: torch.Tensor) -> torch.Tensor:
-    """The image minus its 5×5 box blur (replicate padding): the fine detail."""
-    return x - F.avg_pool2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), 5, stride=1)
-
-
-def pixel_readings(stages: list[dict], without: list[torch.Tensor]) -> dict:
-    """|A − B|, |x_gen − x_fid| and the HF cosine (module docstring) over the faces."""
-    out = torch.cat([s["out"] for s in stages])
-    x_gen, x_fid = torch.cat([s["x_gen"] for s in stages]), torch.cat([s["x_fid"] for s in stages])
-    b = torch.cat(without)
-    cos = F.cosine_similarity(high_pass(out - x_fid).flatten(1), high_pass(x_gen - x_fid).flatten(1), dim=1)
-    return {"change": float((out - b).abs().mean()), "gen_vs_fid": float((x_gen - x_fid).abs().mean()),
-            "hf_cos": float(cos.mean())}
 
 
 def main(argv=None) -> int:

@@ -1,4 +1,4 @@
-"""benchmarks/prior_share.py: inside ``without_prior`` the fusion and the correction see x_fid where the prior's face
+"""fasdiff_lite.evaluation.prior_share (and benchmarks/prior_share.py): inside ``without_prior`` the fusion and the correction see x_fid where the prior's face
 was (and nothing else changes), the codec decodes as before after it, and the HF cosine reads 1 for detail that is the
 prior's and about 0 for detail that is not (a check that silently left x_gen in place would call the prior's share
 zero)."""
@@ -9,7 +9,9 @@ from fasdiff_lite import data
 from fasdiff_lite.models import zoo
 from tests.conftest import load_script, steered
 
-share = load_script("benchmarks/prior_share.py")
+from fasdiff_lite.evaluation import prior_share as share
+
+bench = load_script("benchmarks/prior_share.py")
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,6 @@ def test_hf_cosine_tells_the_prior_s_detail_from_other_detail():
 
 def test_refuses_what_has_no_prior():
     with pytest.raises(SystemExit, match="not a diffusion codec"):
-        share.main(["hyperprior", "--rates", "0.1"])
+        bench.main(["hyperprior", "--rates", "0.1"])
     with pytest.raises(SystemExit, match="realism"):
-        share.main(["fasdiff", "--realism", "0"])
+        bench.main(["fasdiff", "--realism", "0"])

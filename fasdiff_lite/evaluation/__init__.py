@@ -8,6 +8,7 @@
     baselines      JPEG / WebP / AVIF at a byte budget
     bdrate         the Bjøntegaard delta rate: one number per pair of rate–quality curves
     ablations      what one idea adds at equal bytes: paired-bootstrap differences of two decoders, table and figure
+    prior_share    whose detail is it: a FaSDiff decode with the diffusion prior's face taken away
     run            every codec on the same faces at equal bytes (``fasdiff-lite eval``, notebook 08)
 
 Import the file you need (``from fasdiff_lite.evaluation import metrics``); this package imports nothing itself.
