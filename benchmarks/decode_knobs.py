@@ -37,7 +37,7 @@ import numpy as np
 
 from fasdiff_lite import data, face_sets, settings
 from fasdiff_lite.evaluation import face_metrics
-from fasdiff_lite.evaluation.ablations import as_cells, interval_text, paired, side
+from fasdiff_lite.evaluation.ablations import as_cells, pair_text, paired, side
 from fasdiff_lite.models import lfe as lfe_module
 from fasdiff_lite.models import steering, zoo
 from fasdiff_lite.models.codec import FaSDiffCodec
@@ -137,8 +137,7 @@ def main(argv=None) -> int:
             rows.append({"rate": rate, "knob": args.knob, "value": text, "realism": realism, "steps": args.steps,
                          "faces": len(faces), "face_set": args.faces, "bytes": float(np.mean([len(b) for b in blobs])),
                          **as_cells(r)})
-            cell = lambda m, f: f"{r[m][0]:{f}} / {r[m][1]:{f}}, {interval_text(r[m], f)}"  # noqa: E731
-            print(f"| {rate:g} | {text} | {cell('reid', '.3f')} | {cell('fd', '.4f')} | "
+            print(f"| {rate:g} | {text} | {pair_text(r['reid'], '.3f')} | {pair_text(r['fd'], '.4f')} | "
                   f"{r['detail'][0]:.2f} / {r['detail'][1]:.2f} | {r['psnr'][2]:+.2f} dB |", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")

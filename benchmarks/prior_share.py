@@ -39,7 +39,7 @@ import numpy as np
 
 from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import face_metrics
-from fasdiff_lite.evaluation.ablations import FD_NOTE, as_cells, interval_text, paired, side
+from fasdiff_lite.evaluation.ablations import FD_NOTE, as_cells, pair_text, paired, side
 from fasdiff_lite.evaluation.prior_share import pixel_readings, without_prior
 from fasdiff_lite.models import zoo
 from fasdiff_lite.models.codec import FaSDiffCodec
@@ -88,17 +88,16 @@ def main(argv=None) -> int:
         px = pixel_readings(stages, without)
         rows.append({"rate": rate, "codec": args.codec, "steps": args.steps, "realism": args.realism,
                      "faces": len(faces), **as_cells(r), **px, "x_gen_vs_x_fid": as_cells(g)})
-        cell = lambda m, f: f"{r[m][0]:{f}} / {r[m][1]:{f}}, {interval_text(r[m], f)}"  # noqa: E731
-        print(f"| {rate:g} | {cell('reid', '.3f')} | {cell('fd', '.4f')} | {cell('detail', '.3f')} | "
+        print(f"| {rate:g} | {pair_text(r['reid'], '.3f')} | {pair_text(r['fd'], '.4f')} | "
+              f"{pair_text(r['detail'], '.3f')} | "
               f"{r['psnr'][2]:+.2f} dB | {px['change']:.4f} / {px['gen_vs_fid']:.4f} | {px['hf_cos']:+.3f} |",
               flush=True)
     print("\nThe prior's own face x_gen (before the fusion and the correction) against x_fid, the same bytes:\n")
     print("| rate | re-id x_gen / x_fid, A − B [95 %] | FD x_gen / x_fid, A − B [95 %] | detail x_gen / x_fid | PSNR A − B |")
     print("|---|---|---|---|---|")
     for rate, g in own:
-        cell = lambda m, f: f"{g[m][0]:{f}} / {g[m][1]:{f}}, {interval_text(g[m], f)}"  # noqa: E731
-        print(f"| {rate:g} | {cell('reid', '.3f')} | {cell('fd', '.4f')} | {g['detail'][0]:.2f} / {g['detail'][1]:.2f} "
-              f"| {g['psnr'][2]:+.2f} dB |")
+        print(f"| {rate:g} | {pair_text(g['reid'], '.3f')} | {pair_text(g['fd'], '.4f')} | "
+              f"{g['detail'][0]:.2f} / {g['detail'][1]:.2f} | {g['psnr'][2]:+.2f} dB |")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
     print(f"\n{time.time() - t0:.0f} s")

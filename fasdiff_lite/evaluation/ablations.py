@@ -116,6 +116,11 @@ def interval_text(v, fmt: str) -> str:
     return f"{v[2]:+{fmt}} [{v[3]:+{fmt}}, {v[4]:+{fmt}}]"
 
 
+def pair_text(v, fmt: str) -> str:
+    """``A / B, A − B [lo, hi]`` of one metric's tuple from :func:`paired` (both sides, then :func:`interval_text`)."""
+    return f"{v[0]:{fmt}} / {v[1]:{fmt}}, {interval_text(v, fmt)}"
+
+
 def add_verification(rows: list[dict], sweep: str | Path, draws: int = 1000) -> list[dict]:
     """Add ``verification`` (A, B, A − B, interval: 10-fold accuracy) to each row whose two codecs (``a``, ``b``, named
     as in the sweep, or as they were measured: ``a_measured_as``) have per-pair distances at the row's rate in the
