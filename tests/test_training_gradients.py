@@ -66,7 +66,7 @@ def losses_for(codec: FaSDiffCodec, **kw) -> dict:
     torch.manual_seed(2)
     x = torch.rand(2, 3, 64, 64)
     weights = {"l1": 1.0, "hf": 1.0, "lf": 1.0, "detail": 1.0, "adv": 1.0, "id": 1.0, "gen": 1.0, "gen_detail": 1.0,
-               "gen_id": 1.0, "gen_pixel": 1.0, "split": 0.0}
+               "gen_id": 1.0, "gen_pixel": 1.0, "latent": 1.0, "split": 0.0}
     identity = IdentityNet().eval().requires_grad_(False)
     return codec.training_loss(x, 0.3, steps=2, realism=1.0, weights=weights, discriminator=PatchDiscriminator(),
                                identity=identity, **kw)
@@ -86,6 +86,7 @@ def test_each_decoded_face_term_reaches_the_steering_through_the_sampler_steps(p
         assert losses[term].requires_grad, f"{term} is not differentiable"
         assert reached(codec, losses[term]) == everything, f"the {term} term does not reach every trained part"
     assert reached(codec, losses["diffusion"]) == steering  # the diffusion loss never sees the decoded face
+    assert reached(codec, losses["latent"]) == steering  # ẑ0 against z0: before the decoder and the fusion
     for term in ("gen", "gen_detail", "gen_id"):  # x_gen comes before the fusion
         assert reached(codec, losses[term]) == everything - {"fusion"}, term
 

@@ -62,7 +62,7 @@ WEIGHTS_FILE = "control_lfe.safetensors"
 FORMAT = 2  # codec.json schema: 2 records the compressor, the prior's source and the control's config
 SAMPLER = "ddim"
 LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "id": 0.0, "gen": 0.0, "gen_detail": 0.0,
-                "gen_id": 0.0, "gen_pixel": 0.0,
+                "gen_id": 0.0, "gen_pixel": 0.0, "latent": 0.0,
                 "split": 0.0, "multi_realism": 0.0}  # training_loss's defaults (multi_realism: 0 off, 1 on; see realism_shares;
 #                                                    gen_pixel: the share of the fused face's pixel fidelity asked of x_gen)
 SPLIT_LEVELS = 2  # the split's low-pass: 2 = LL of 2 Haar levels with a ¼-Nyquist Fourier low-pass; 1 = level 1 and ½
@@ -254,6 +254,10 @@ class FaSDiffCodec(nn.Module):
                                                                  (session 23: x_gen of the every-part recipe
                                                                  re-identified 0.19 at rate 0.1, x_fid 0.52); the
                                                                  decoder and the steering, never the fusion
+                latent = ‖ẑ0 − z0‖₁                              the sampler's latent against the original's own
+                                                                 (the VAE decodes z0 at 31 dB, re-id 1.00): the
+                                                                 steering asked for the person directly, at every
+                                                                 rate; the control and the LFE only
                 gen_detail = |log E_detail(D(ẑ0)) − log E_target|  the detail asked of the fused face (below), asked of
                                                                  the diffusion's own face: the prior must draw it, not
                                                                  only the fusion after it (session 16: without it x_gen
@@ -261,7 +265,7 @@ class FaSDiffCodec(nn.Module):
                                                                  and the fusion drew the detail); the decoder and the
                                                                  steering, never the fusion
             loss = diffusion + w_l1·l1 + w_hf·hf + w_lf·lf + w_detail·detail + w_adv·(1 − split·rate)·adv + w_id·id
-                   + w_gen·gen + w_gen_detail·gen_detail + w_gen_id·gen_id
+                   + w_gen·gen + w_gen_detail·gen_detail + w_gen_id·gen_id + w_latent·latent
 
         With ``multi_realism`` in ``weights`` the step's realism β also scales the split and the adversarial term
         and sets the detail energy asked (:func:`realism_shares`), and a realism-aware fusion sees β: one decoder
@@ -287,6 +291,11 @@ class FaSDiffCodec(nn.Module):
         z, x_fid, diffusion = self.few_step_latent(x, rate, steps, realism, diffusion_loss=self.steers())
         losses = self.decoded_loss(x, z, x_fid, rate, w, discriminator, identity, realism)
         losses["loss"] = losses["loss"] + diffusion
+        if w["latent"] > 0:  # the sampler's ẑ0 against the original's own latent: the steering alone
+            with torch.no_grad():
+                z0 = self.prior.encode(pad(x))
+            losses["latent"] = F.l1_loss(z, z0)
+            losses["loss"] = losses["loss"] + w["latent"] * losses["latent"]
         return {**losses, "diffusion": diffusion}
 
     def steers(self) -> bool:

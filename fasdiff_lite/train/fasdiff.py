@@ -70,6 +70,7 @@ class Config(loop.TrainConfig):
     gen_detail_weight: float = LOSS_WEIGHTS["gen_detail"]  # the detail term asked of x_gen too (the prior draws it)
     gen_id_weight: float = LOSS_WEIGHTS["gen_id"]  # the identity term asked of x_gen too (the prior keeps the person)
     gen_pixel: float = LOSS_WEIGHTS["gen_pixel"]  # the share of the pixel fidelity asked of x_gen (0: its low-pass only)
+    latent_weight: float = LOSS_WEIGHTS["latent"]  # L1 of the sampler's ẑ0 against the original's latent (the steering)
     identity: str | None = None  # the identity proxy's folder (fasdiff-lite train identity --export DIR)
     id_refresh: int = 0  # > 0: every N steps the proxy takes a distillation step on the batch's decodes (dlib's targets)
     id_refresh_lr: float = 1e-4  # the proxy's learning rate in those steps
@@ -265,6 +266,8 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     if (cfg.id_weight > 0 or cfg.gen_id_weight > 0) and not cfg.identity:
         raise ValueError("--id-weight and --gen-id-weight need --identity DIR (an identity proxy from "
                          "`fasdiff-lite train identity`)")
+    if cfg.latent_cache and cfg.latent_weight > 0:
+        raise ValueError("--latent-weight trains the steering (the control and the LFE), which --latent-cache freezes")
     if not 0 <= cfg.gen_pixel <= 1:
         raise ValueError(f"--gen-pixel must be in [0, 1], got {cfg.gen_pixel}")
     cfg, faces, _ = loop.setup(cfg, str(run_folder(cfg)))
@@ -290,7 +293,7 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
     weights = {"l1": cfg.l1_weight, "hf": cfg.hf_weight, "lf": cfg.lf_weight, "detail": cfg.detail_weight,
                "adv": cfg.adv_weight, "id": cfg.id_weight, "gen": cfg.gen_weight, "gen_detail": cfg.gen_detail_weight,
-               "gen_id": cfg.gen_id_weight, "gen_pixel": cfg.gen_pixel, "split": cfg.split, "split_levels": cfg.split_levels,
+               "gen_id": cfg.gen_id_weight, "gen_pixel": cfg.gen_pixel, "latent": cfg.latent_weight, "split": cfg.split, "split_levels": cfg.split_levels,
                "split_below": cfg.split_below, "multi_realism": float(cfg.multi_realism)}
     box = {}
     groups, dataset, run_cfg = None, data.FaceDataset(faces, augment=False), cfg
