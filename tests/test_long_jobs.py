@@ -52,6 +52,10 @@ def test_every_decoder_run_is_one_the_trainer_accepts():
     assert variants["d28-oldprior"][2] == variants["d28-full"][2]
 
 
+GEN_RUNS = {"f24-gen": "runs/f21-idall-export", "f24-oldprior": "runs/f21-oldprior-export",
+            "f24b-gen": "runs/f24-gen-export", "f25-latent": "runs/f24-gen-export"}  # run → the export it starts from
+
+
 def test_every_fine_tune_is_one_the_trainer_accepts_on_one_recipe():
     """finetune20.sh: session 19's identity-weighted fine-tune for each ablation. Every run parses as the trainer's
     own config, all share one recipe (the identity weight 1.0 of p19-id), each f20 run starts from its d28 run and
@@ -60,12 +64,15 @@ def test_every_fine_tune_is_one_the_trainer_accepts_on_one_recipe():
     continues it with the identity weight at 3 and more steps at low rates (its own flags override the recipe's); the
     other f21 runs give each ablation f21-idall's stage from its f20 run, every part its variant has; f22-idproxy is
     f21-idall's recipe from f21-idall against the session-22 proxy (identity22), not identity28, and f22b-idproxy the
-    same against identity22b; f23-refresh is f22b-idproxy refreshing its proxy every 2 steps, a 600-step probe."""
+    same against identity22b; f23-refresh is f22b-idproxy refreshing its proxy every 2 steps, a 600-step probe. The f24
+runs ask the prior's own face x_gen for the person (gen term over the pixel share, identity on x_gen): f24-gen from
+f21-idall, f24-oldprior from f21-oldprior on the old prior, f24b-gen continues f24-gen, and f25-latent is f24b-gen's
+stage with the sampler's latent asked to be the original's."""
     out = subprocess.run(["bash", str(ROOT / "checkpoints" / "finetune20.sh"), "commands"], check=True,
                          capture_output=True, text=True).stdout
     runs = dict(line.split(": ", 1) for line in out.strip().splitlines())
     ablations = ("nolfe", "plain", "nofusion", "oldprior")
-    assert set(runs) == {f"f20-{a}" for a in ablations} | {f"f21-{a}" for a in ablations} | {"f21-idall", "f21-id3", "f22-idproxy", "f22b-idproxy", "f23-refresh"}
+    assert set(runs) == {f"f20-{a}" for a in ablations} | {f"f21-{a}" for a in ablations} | {"f21-idall", "f21-id3", "f22-idproxy", "f22b-idproxy", "f23-refresh"} | set(GEN_RUNS)
     parts = {"nolfe": {"control", "decoder", "fusion"}, "plain": {"control", "decoder", "fusion"},
              "nofusion": {"control", "lfe", "decoder"}, "oldprior": {"control", "lfe", "decoder", "fusion"}}
     recipes = set()
@@ -75,7 +82,13 @@ def test_every_fine_tune_is_one_the_trainer_accepts_on_one_recipe():
         proxy = {"f22-idproxy": "identity22", "f22b-idproxy": "identity22b", "f23-refresh": "identity22b"}.get(name, "identity28")
         assert cfg.id_refresh == (2 if name == "f23-refresh" else 0)
         assert cfg.identity.endswith(f"runs/{proxy}/export"), (name, cfg.identity)
-        if name in ("f21-idall", "f21-id3", "f22-idproxy", "f22b-idproxy", "f23-refresh"):
+        gen = name in GEN_RUNS
+        assert (cfg.gen_weight, cfg.gen_pixel, cfg.gen_id_weight) == ((1.0, 1.0, 1.0) if gen else (0.1, 0.0, 0.0)), name
+        assert cfg.latent_weight == (1.0 if name == "f25-latent" else 0.0)
+        if gen:
+            assert cfg.init.endswith(GEN_RUNS[name]), (name, cfg.init)
+            assert set(cfg.train_parts.split(",")) == {"control", "lfe", "decoder", "fusion"} and cfg.latent_cache == 0
+        elif name in ("f21-idall", "f21-id3", "f22-idproxy", "f22b-idproxy", "f23-refresh"):
             assert cfg.init.endswith("runs/p19-id-export" if name == "f21-idall" else "runs/f21-idall-export")
             assert set(cfg.train_parts.split(",")) == {"control", "lfe", "decoder", "fusion"} and cfg.latent_cache == 0
         elif name.startswith("f21-"):
@@ -89,8 +102,9 @@ def test_every_fine_tune_is_one_the_trainer_accepts_on_one_recipe():
         assert cfg.steps == (600 if name == "f23-refresh" else 1200)
         recipes.add((cfg.lr, cfg.batch_size, cfg.adv_start, cfg.multi_realism))
     assert len(recipes) == 1
-    for name in ("f20-oldprior", "f21-oldprior"):
-        assert runs[name].split("--prior ")[1].split()[0].endswith("checkpoints/prior-tiny-680")
+    for name in runs:
+        prior = runs[name].split("--prior ")[1].split()[0]
+        assert prior.endswith("checkpoints/prior-tiny-680" if name.endswith("oldprior") else "runs/prior28"), name
 
 
 def test_one_run_refuses_a_name_outside_the_queue():

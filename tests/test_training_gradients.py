@@ -222,3 +222,17 @@ def test_a_realism_aware_fusion_learns_to_answer_the_realism_it_is_asked_for():
 
     blind, blend_only, film = fit(False), fit(True, film=False), fit(True)
     assert film < 0.6 * blend_only and blend_only < blind, (film, blend_only, blind)
+
+
+def test_the_trainer_refuses_x_gen_and_latent_settings_that_would_do_nothing_or_cannot_be():
+    """``--latent-weight`` trains the steering, which ``--latent-cache`` freezes (the term would silently train
+    nothing); ``--gen-pixel`` is a share; ``--gen-id-weight`` needs the proxy. Refused before anything loads."""
+    from fasdiff_lite.train import fasdiff as fasdiff_train
+
+    Config = fasdiff_train.Config
+    with pytest.raises(ValueError, match="latent-cache"):
+        fasdiff_train.train(Config(latent_cache=4, latent_weight=1.0))
+    with pytest.raises(ValueError, match="gen-pixel"):
+        fasdiff_train.train(Config(gen_pixel=1.5))
+    with pytest.raises(ValueError, match="gen-id-weight"):
+        fasdiff_train.train(Config(gen_id_weight=1.0))
