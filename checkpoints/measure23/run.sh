@@ -2,7 +2,8 @@
 # session 23: whose detail is it? The diffusion prior's share of a decode (benchmarks/prior_share.py: the decode with
 # the prior's face replaced by x_fid, paired; and the prior's own face against x_fid), where the denoising starts
 # (benchmarks/decode_knobs.py --knob start, chosen on UTKFace), and f24-gen / f24-oldprior (x_gen itself asked for the
-# person: checkpoints/finetune20.sh) with benchmarks/decoder_ci.py (checkpoints/measure_ci.bash).
+# person: checkpoints/finetune20.sh), f24b-gen (f24-gen continued) and f25-latent (the sampler's latent asked to be the
+# original's) with benchmarks/decoder_ci.py (checkpoints/measure_ci.bash).
 #   checkpoints/measure23/run.sh NAME...     (nice it beside training: nice -n 19 checkpoints/measure23/run.sh ...)
 source "$(dirname "$0")/../measure_ci.bash"
 TREE=${TREE:-/tmp/m23}
@@ -32,6 +33,11 @@ for m in "$@"; do
     f24-vs-xfid) measure_ci $O $m --codec $R/f24-gen-export ;;
     f24-vs-f21) measure_ci $O $m --codec $R/f24-gen-export --against $R/f21-idall-export ;;
     f24-prior) measure_ci $O $m --codec $R/f24-gen-export --against $R/f24-oldprior-export ;;
+    f24b-vs-xfid) measure_ci $O $m --codec $R/f24b-gen-export ;;
+    share-f24b-gen) script $m prior_share.py $R/f24b-gen-export ;;
+    f25-vs-xfid) measure_ci $O $m --codec $R/f25-latent-export ;;
+    f25-vs-f24b) measure_ci $O $m --codec $R/f25-latent-export --against $R/f24b-gen-export ;;
+    share-f25-latent) script $m prior_share.py $R/f25-latent-export ;;
     *) echo "unknown measurement $m" >&2; exit 2 ;;
   esac
 done
