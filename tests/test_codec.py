@@ -656,15 +656,16 @@ def test_training_with_multi_realism_gives_a_realism_aware_fusion(prior, tmp_pat
 
 def test_the_trainers_weight_flags_are_the_loss_terms():
     """``train fasdiff`` offers a ``--<term>-weight`` for each loss term of LOSS_WEIGHTS (underscores as hyphens), and
-    none for its settings (``split`` and ``multi_realism`` have their own flags: a ``--multi_realism-weight`` once
-    appeared beside them)."""
+    none for its settings (LOSS_SETTINGS: ``split``, ``multi_realism`` and ``gen_pixel`` have their own flags: a
+    ``--multi_realism-weight`` once appeared beside them)."""
     import argparse
 
-    from fasdiff_lite.models.codec import LOSS_WEIGHTS
+    from fasdiff_lite.models.codec import LOSS_SETTINGS, LOSS_WEIGHTS
 
     parser = argparse.ArgumentParser()
     fasdiff_train.add_arguments(parser)
     flags = {a for action in parser._actions for a in action.option_strings}
     weights = {f[2:-len("-weight")] for f in flags if f.endswith("-weight")}
-    assert weights == {k.replace("_", "-") for k in LOSS_WEIGHTS} - {"split", "multi-realism"}  # --gen-detail-weight
-    assert {"--split", "--multi-realism"} <= flags
+    assert weights == {k.replace("_", "-") for k in LOSS_WEIGHTS if k not in LOSS_SETTINGS}  # --gen-detail-weight
+    assert set(LOSS_SETTINGS) == {"split", "multi_realism", "gen_pixel"}
+    assert {"--split", "--multi-realism", "--gen-pixel"} <= flags

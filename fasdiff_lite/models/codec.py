@@ -65,6 +65,7 @@ LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "id
                 "gen_id": 0.0, "gen_pixel": 0.0, "latent": 0.0,
                 "split": 0.0, "multi_realism": 0.0}  # training_loss's defaults (multi_realism: 0 off, 1 on; see realism_shares;
 #                                                    gen_pixel: the share of the fused face's pixel fidelity asked of x_gen)
+LOSS_SETTINGS = ("split", "multi_realism", "gen_pixel")  # keys of LOSS_WEIGHTS that set how terms are asked, not weights
 SPLIT_LEVELS = 2  # the split's low-pass: 2 = LL of 2 Haar levels with a ¼-Nyquist Fourier low-pass; 1 = level 1 and ½
 SPLIT_BELOW = 1.0  # the split acts below this rate only (1: at every rate but 1)
 TRAINABLE_PARTS = ("control", "lfe", "decoder", "fusion")  # what training changes (trainable_modules: those it has)

@@ -38,7 +38,7 @@ from .. import data, settings
 from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, VARIANTS
 from ..models import zoo
 from ..models.adversarial import PatchDiscriminator, discriminator_loss
-from ..models.codec import LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, TRAINABLE_PARTS, FaSDiffCodec
+from ..models.codec import LOSS_SETTINGS, LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, TRAINABLE_PARTS, FaSDiffCodec
 from ..models.fusion import ANCHORS, FidelityFusion
 from ..models.identity import IdentityNet
 from ..models.prior_loading import load_prior
@@ -104,7 +104,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--compressor", default=None, help="the frozen compressor: a shipped name or a folder "
                    "(default: hf-compressor, or hyperprior for fasdiff-plain)")
     for k, v in LOSS_WEIGHTS.items():
-        if k not in ("split", "multi_realism", "gen_pixel"):  # settings with their own flags, not terms
+        if k not in LOSS_SETTINGS:  # settings with their own flags (--split, --multi-realism, --gen-pixel), not terms
             m.add_argument(f"--{k.replace('_', '-')}-weight", type=float, default=v, help=f"weight of the {k} term (default {v})")
     m.add_argument("--split", type=float, default=LOSS_WEIGHTS["split"], help="fidelity split by rate, in [0, 1]: 0 asks "
                    "every pixel of the original at every rate; 1 asks at rate r a share r pixel by pixel and the rest "
