@@ -37,7 +37,7 @@ for m in "$@"; do
     share-f24b-gen) script $m prior_share.py $R/f24b-gen-export ;;
     f25-vs-xfid) measure_ci $O $m --codec $R/f25-latent-export ;;
     f25-vs-f24b) measure_ci $O $m --codec $R/f25-latent-export --against $R/f24b-gen-export ;;
-    share-f25-latent) script $m prior_share.py $R/f25-latent-export ;;
+    share-f25-latent) script $m prior_share.py $R/f25-latent-export --rates 0.1 0.2 ;;
     *) echo "unknown measurement $m" >&2; exit 2 ;;
   esac
 done
