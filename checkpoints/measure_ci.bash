@@ -1,19 +1,27 @@
-# Shared by the sessions' measurement scripts (checkpoints/measure21/run.sh, measure22/run.sh): one
-# benchmarks/decoder_ci.py table (the 129 held-out faces, rates 0-0.3, 4 steps, realism 1, one thread), written to
-# OUT/NAME.{md,json,npz,log} once the codecs it names are exported; skipped when OUT/NAME.md exists.
+# Shared by the sessions' measurement scripts (checkpoints/measure21/run.sh, measure22/run.sh, measure23/run.sh):
+# measure_script runs one benchmark into OUT/NAME.{md,json,log} (skipped when OUT/NAME.md exists); measure_ci is its
+# benchmarks/decoder_ci.py table (the 129 held-out faces, rates 0-0.3, 4 steps, realism 1, one thread), started once
+# the codecs it names are exported.
 #   source checkpoints/measure_ci.bash; cd TREE; measure_ci OUT NAME --codec A [--against B] [more decoder_ci flags]
+#   measure_script OUT NAME BENCHMARK.py [its flags]     (BENCHMARK.py under benchmarks/; --json is added)
+measure_script() {
+  local out=$1 name=$2 bench=$3
+  shift 3
+  [ -f "$out/$name.md" ] && return 0
+  echo "$name: starting $(date -u +%H:%M)"
+  PYTHONPATH="$PWD" FASDIFF_SHARED=/work/shared OPENBLAS_NUM_THREADS=1 /work/main/.venv/bin/python "benchmarks/$bench" "$@" \
+    --json "$out/$name.json" > "$out/$name.tmp" 2> "$out/$name.log" && mv "$out/$name.tmp" "$out/$name.md"
+  echo "$name: finished $(date -u +%H:%M)"
+}
+
 measure_ci() {
   local out=$1 name=$2
   shift 2
   [ -f "$out/$name.md" ] && return 0
-  local a="" prev=""
+  local prev=""
   for x in "$@"; do  # wait for every codec folder it names (--codec, --against) to be exported
     case $prev in --codec|--against) while [ ! -f "$x/codec.json" ]; do sleep 60; done ;; esac
     prev=$x
   done
-  echo "$name: starting $(date -u +%H:%M)"
-  PYTHONPATH="$PWD" FASDIFF_SHARED=/work/shared OPENBLAS_NUM_THREADS=1 /work/main/.venv/bin/python benchmarks/decoder_ci.py "$@" \
-    --rates 0 0.1 0.15 0.2 0.3 --threads 1 --json "$out/$name.json" > "$out/$name.tmp" 2> "$out/$name.log" \
-    && mv "$out/$name.tmp" "$out/$name.md"
-  echo "$name: finished $(date -u +%H:%M)"
+  measure_script "$out" "$name" decoder_ci.py "$@" --rates 0 0.1 0.15 0.2 0.3 --threads 1
 }

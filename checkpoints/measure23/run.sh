@@ -12,32 +12,23 @@ cd "$TREE" || exit 1
 R=/work/main/runs
 O=$R/measure23
 mkdir -p "$O"
-script() {  # NAME SCRIPT ARGS...: one benchmark's table into $O/NAME.{md,json,log}, skipped once it exists
-  local name=$1 bench=$2
-  shift 2
-  [ -f "$O/$name.md" ] && return 0
-  echo "$name: starting $(date -u +%H:%M)"
-  PYTHONPATH="$PWD" FASDIFF_SHARED=/work/shared OPENBLAS_NUM_THREADS=1 /work/main/.venv/bin/python "benchmarks/$bench" "$@" \
-    --json "$O/$name.json" > "$O/$name.tmp" 2> "$O/$name.log" && mv "$O/$name.tmp" "$O/$name.md"
-  echo "$name: finished $(date -u +%H:%M)"
-}
 for m in "$@"; do
   case $m in
-    start-fasdiff-utk) script $m decode_knobs.py fasdiff --knob start --values 0.4 0.55 0.7 0.85 1 --rates 0.1 0.15 --faces utkface ;;
-    start-f21-idall-utk) script $m decode_knobs.py $R/f21-idall-export --knob start --values 0.4 0.55 0.7 0.85 1 --rates 0.1 0.15 --faces utkface ;;
-    share-fasdiff) script $m prior_share.py fasdiff ;;
-    share-f21-idall) script $m prior_share.py $R/f21-idall-export ;;
-    share-f21-oldprior) script $m prior_share.py $R/f21-oldprior-export ;;
-    share-f24-gen) script $m prior_share.py $R/f24-gen-export ;;
-    share-f24-oldprior) script $m prior_share.py $R/f24-oldprior-export ;;
+    start-fasdiff-utk) measure_script $O $m decode_knobs.py fasdiff --knob start --values 0.4 0.55 0.7 0.85 1 --rates 0.1 0.15 --faces utkface ;;
+    start-f21-idall-utk) measure_script $O $m decode_knobs.py $R/f21-idall-export --knob start --values 0.4 0.55 0.7 0.85 1 --rates 0.1 0.15 --faces utkface ;;
+    share-fasdiff) measure_script $O $m prior_share.py fasdiff ;;
+    share-f21-idall) measure_script $O $m prior_share.py $R/f21-idall-export ;;
+    share-f21-oldprior) measure_script $O $m prior_share.py $R/f21-oldprior-export ;;
+    share-f24-gen) measure_script $O $m prior_share.py $R/f24-gen-export ;;
+    share-f24-oldprior) measure_script $O $m prior_share.py $R/f24-oldprior-export ;;
     f24-vs-xfid) measure_ci $O $m --codec $R/f24-gen-export ;;
     f24-vs-f21) measure_ci $O $m --codec $R/f24-gen-export --against $R/f21-idall-export ;;
     f24-prior) measure_ci $O $m --codec $R/f24-gen-export --against $R/f24-oldprior-export ;;
     f24b-vs-xfid) measure_ci $O $m --codec $R/f24b-gen-export ;;
-    share-f24b-gen) script $m prior_share.py $R/f24b-gen-export ;;
+    share-f24b-gen) measure_script $O $m prior_share.py $R/f24b-gen-export ;;
     f25-vs-xfid) measure_ci $O $m --codec $R/f25-latent-export ;;
     f25-vs-f24b) measure_ci $O $m --codec $R/f25-latent-export --against $R/f24b-gen-export ;;
-    share-f25-latent) script $m prior_share.py $R/f25-latent-export --rates 0.1 0.2 ;;
+    share-f25-latent) measure_script $O $m prior_share.py $R/f25-latent-export --rates 0.1 0.2 ;;
     *) echo "unknown measurement $m" >&2; exit 2 ;;
   esac
 done
