@@ -66,7 +66,7 @@ def losses_for(codec: FaSDiffCodec, **kw) -> dict:
     torch.manual_seed(2)
     x = torch.rand(2, 3, 64, 64)
     weights = {"l1": 1.0, "hf": 1.0, "lf": 1.0, "detail": 1.0, "adv": 1.0, "id": 1.0, "gen": 1.0, "gen_detail": 1.0,
-               "gen_id": 1.0, "gen_pixel": 1.0, "latent": 1.0, "split": 0.0}
+               "gen_id": 1.0, "gen_pixel": 1.0, "latent": 1.0, "x0": 1.0, "split": 0.0}
     identity = IdentityNet().eval().requires_grad_(False)
     return codec.training_loss(x, 0.3, steps=2, realism=1.0, weights=weights, discriminator=PatchDiscriminator(),
                                identity=identity, **kw)
@@ -87,6 +87,7 @@ def test_each_decoded_face_term_reaches_the_steering_through_the_sampler_steps(p
         assert reached(codec, losses[term]) == everything, f"the {term} term does not reach every trained part"
     assert reached(codec, losses["diffusion"]) == steering  # the diffusion loss never sees the decoded face
     assert reached(codec, losses["latent"]) == steering  # ẑ0 against z0: before the decoder and the fusion
+    assert reached(codec, losses["x0"]) == steering  # the denoiser's implied clean latent: the steering alone
     for term in ("gen", "gen_detail", "gen_id"):  # x_gen comes before the fusion
         assert reached(codec, losses[term]) == everything - {"fusion"}, term
 
@@ -108,6 +109,34 @@ def test_the_few_step_latent_carries_gradients_only_when_the_steering_trains(par
         assert reached(codec, losses[term]) == {"decoder", "fusion"}, term
     assert reached(codec, losses["gen"]) == reached(codec, losses["gen_detail"]) == {"decoder"}
     assert reached(codec, losses["gen_id"]) == {"decoder"}
+
+
+def test_the_x0_term_asks_the_denoiser_at_the_decodes_own_timesteps_and_alone_skips_the_decode(parts, monkeypatch):
+    """The x0 term: one steered denoiser call at timesteps drawn from the ``steps`` the decode runs at this realism
+    (not uniform, as the paper's ε-loss), scored as the clean latent it implies against the original's. With no
+    decoded-face weight the step runs the two denoiser calls only (no sampler steps, no decoder: ``x_hat`` None)."""
+    from fasdiff_lite.models import codec as codec_module
+
+    codec = perturbed_codec(*parts, "fasdiff", "fid")
+    seen, original = [], codec_module.steering.steered_output
+
+    def spy(prior, control, lfe, z_t, t, cond, scale=1.0):
+        out = original(prior, control, lfe, z_t, t, cond, scale)
+        seen.append((torch.as_tensor(t).reshape(-1).clone(), z_t.detach(), out.detach()))
+        return out
+
+    monkeypatch.setattr(codec_module.steering, "steered_output", spy)
+    torch.manual_seed(3)
+    x = torch.rand(4, 3, 64, 64)
+    losses = codec.training_loss(x, 0.3, steps=2, realism=0.6, weights={k: 0.0 for k in codec_module.DECODED_TERMS}
+                                 | {"x0": 1.0})
+    assert losses["x_hat"] is None and len(seen) == 2  # the diffusion loss's call and the x0 term's: no sampling
+    t, z_t, out = seen[1]
+    assert set(t.tolist()) <= set(codec.timesteps(2, 0.6).tolist())
+    z0 = codec.prior.encode(x)
+    implied = codec.prior.predict_x0(z_t, t, codec.prior.noise_from_output(out, z_t, t))
+    assert torch.allclose(losses["x0"], (implied - z0).abs().mean(), atol=1e-5)
+    assert reached(codec, losses["x0"]) == reached(codec, losses["loss"]) == STEERING
 
 
 def test_gen_pixel_asks_x_gen_for_the_detail_its_low_pass_term_cannot_see(parts):
@@ -232,6 +261,8 @@ def test_the_trainer_refuses_x_gen_and_latent_settings_that_would_do_nothing_or_
     Config = fasdiff_train.Config
     with pytest.raises(ValueError, match="latent-cache"):
         fasdiff_train.train(Config(latent_cache=4, latent_weight=1.0))
+    with pytest.raises(ValueError, match="latent-cache"):
+        fasdiff_train.train(Config(latent_cache=4, x0_weight=1.0))
     with pytest.raises(ValueError, match="gen-pixel"):
         fasdiff_train.train(Config(gen_pixel=1.5))
     with pytest.raises(ValueError, match="gen-id-weight"):

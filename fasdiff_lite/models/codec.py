@@ -62,10 +62,12 @@ WEIGHTS_FILE = "control_lfe.safetensors"
 FORMAT = 2  # codec.json schema: 2 records the compressor, the prior's source and the control's config
 SAMPLER = "ddim"
 LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "id": 0.0, "gen": 0.0, "gen_detail": 0.0,
-                "gen_id": 0.0, "gen_pixel": 0.0, "latent": 0.0,
+                "gen_id": 0.0, "gen_pixel": 0.0, "latent": 0.0, "x0": 0.0,
                 "split": 0.0, "multi_realism": 0.0}  # training_loss's defaults (multi_realism: 0 off, 1 on; see realism_shares;
 #                                                    gen_pixel: the share of the fused face's pixel fidelity asked of x_gen)
 LOSS_SETTINGS = ("split", "multi_realism", "gen_pixel")  # keys of LOSS_WEIGHTS that set how terms are asked, not weights
+DECODED_TERMS = ("l1", "hf", "lf", "detail", "adv", "id", "gen", "gen_detail", "gen_id", "latent")  # terms that need
+#   the few-step decode (part (b) of training_loss); with none weighted, a step trains the steering's denoising only
 SPLIT_LEVELS = 2  # the split's low-pass: 2 = LL of 2 Haar levels with a ¼-Nyquist Fourier low-pass; 1 = level 1 and ½
 SPLIT_BELOW = 1.0  # the split acts below this rate only (1: at every rate but 1)
 TRAINABLE_PARTS = ("control", "lfe", "decoder", "fusion")  # what training changes (trainable_modules: those it has)
@@ -232,6 +234,12 @@ class FaSDiffCodec(nn.Module):
             ŷ, x_fid = compressor(x, r);  z_fid = VAE(x_fid);  z0 = VAE(x)        frozen, real rounding
           (a) the paper's diffusion loss: t ~ U{0 … T−1}, z_t = √ᾱ_t·z0 + √(1−ᾱ_t)·ε
                 diffusion = ‖ε̂(z_t, t | control(ŷ, z_fid), FiLM) − ε‖²
+              and the same denoising asked at the decode's own timesteps, of the clean latent it implies:
+                x0 = ‖ẑ0(z_t, t) − z0‖₁,  t one of the `steps` timesteps the decode runs at this realism,
+                ẑ0 = (z_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t                   the steering only (the control and the LFE)
+                (the ε-loss weighs an error of ẑ0 by ᾱ_t/(1−ᾱ_t), 0.005 at the first timestep of realism 1, where
+                ẑ0 is ε̂'s error times 15: session 24 found f25-latent's first step predicting ẑ0 1.55 from z0,
+                mean |z0| 0.79, with z_fid 0.13 from it at rate 0.5; every later step starts from that)
           (b) the decoder as it runs: `steps` DDIM steps from z_fid noised to realism·(T−1) (steps 3–4 of
               decompress, with gradients through every step), then the codec's decoder and the LF correction:
                 x̂ = LFcorrect(D(ẑ0), x_fid)
@@ -265,8 +273,11 @@ class FaSDiffCodec(nn.Module):
                                                                  stayed blurrier than x_fid, detail 0.53 against 0.58,
                                                                  and the fusion drew the detail); the decoder and the
                                                                  steering, never the fusion
-            loss = diffusion + w_l1·l1 + w_hf·hf + w_lf·lf + w_detail·detail + w_adv·(1 − split·rate)·adv + w_id·id
-                   + w_gen·gen + w_gen_detail·gen_detail + w_gen_id·gen_id + w_latent·latent
+            loss = diffusion + w_x0·x0 + w_l1·l1 + w_hf·hf + w_lf·lf + w_detail·detail + w_adv·(1 − split·rate)·adv
+                   + w_id·id + w_gen·gen + w_gen_detail·gen_detail + w_gen_id·gen_id + w_latent·latent
+
+        With no weight on any of part (b)'s terms (:data:`DECODED_TERMS`) a step skips the decode: part (a) alone,
+        the steering's denoising (four times faster a step); ``x_hat`` is then None.
 
         With ``multi_realism`` in ``weights`` the step's realism β also scales the split and the adversarial term
         and sets the detail energy asked (:func:`realism_shares`), and a realism-aware fusion sees β: one decoder
@@ -289,15 +300,18 @@ class FaSDiffCodec(nn.Module):
         w = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, "split_below": SPLIT_BELOW, **(weights or {})}
         if (w["id"] > 0 or w["gen_id"] > 0) and identity is None:
             raise ValueError("an identity weight needs the identity proxy (identity=IdentityNet...)")
-        z, x_fid, diffusion = self.few_step_latent(x, rate, steps, realism, diffusion_loss=self.steers())
+        decode = any(w[k] > 0 for k in DECODED_TERMS)
+        z, x_fid, terms = self._few_step(x, rate, steps, realism, diffusion_loss=self.steers(), x0_loss=w["x0"] > 0,
+                                         sample=decode)
+        steer = terms["diffusion"] + (w["x0"] * terms["x0"] if "x0" in terms else 0.0)
+        if not decode:
+            return {"loss": steer, "x_hat": None, **{k: v for k, v in terms.items() if k != "z0"}}
         losses = self.decoded_loss(x, z, x_fid, rate, w, discriminator, identity, realism)
-        losses["loss"] = losses["loss"] + diffusion
+        losses["loss"] = losses["loss"] + steer
         if w["latent"] > 0:  # the sampler's ẑ0 against the original's own latent: the steering alone
-            with torch.no_grad():
-                z0 = self.prior.encode(pad(x))
-            losses["latent"] = F.l1_loss(z, z0)
+            losses["latent"] = F.l1_loss(z, terms["z0"])
             losses["loss"] = losses["loss"] + w["latent"] * losses["latent"]
-        return {**losses, "diffusion": diffusion}
+        return {**losses, **{k: v for k, v in terms.items() if k != "z0"}}
 
     def steers(self) -> bool:
         """Whether the control or the LFE is being trained (else the diffusion can run without gradients)."""
@@ -312,12 +326,21 @@ class FaSDiffCodec(nn.Module):
         the control or the LFE trains) and, with ``diffusion_loss``, the paper's diffusion loss. Returns
         ``(ẑ0, x_fid, diffusion)``, x_fid at the padded size. With the control and the LFE frozen, ẑ0 depends on
         nothing being trained, so it can be computed once and kept (``train/latent_cache.py``)."""
+        z, x_fid, terms = self._few_step(x, rate, steps, realism, diffusion_loss, generator=generator)
+        return z, x_fid, terms["diffusion"]
+
+    def _few_step(self, x: torch.Tensor, rate: float, steps: int, realism: float, diffusion_loss: bool,
+                  x0_loss: bool = False, sample: bool = True, generator: torch.Generator | None = None):
+        """:meth:`few_step_latent`, with the terms as a dict: ``diffusion``, ``z0`` (the original's latent) and,
+        with ``x0_loss`` (and ``diffusion_loss``), ``x0``; without ``sample`` the decode's steps are skipped (ẑ0 None)."""
         prior = self.prior
         with torch.no_grad():  # the compressor and the VAE encoder are frozen
             out = self.compressor.forward_rate(pad(x), rate)  # eval mode: real rounding, as at decode time
             prompt, x_fid = out["y_hat"], out["x_hat"].clamp(0, 1)
             z_fid, z0 = prior.encode(x_fid), prior.encode(pad(x))
-        diffusion = torch.zeros((), device=x.device)
+        terms = {"diffusion": torch.zeros((), device=x.device), "z0": z0}
+        timesteps = self.timesteps(steps, realism)
+        z = None
         with torch.set_grad_enabled(diffusion_loss and torch.is_grad_enabled()):
             cond = self.conditioning(prompt, x_fid, z_fid)
             # (a) diffusion loss at a random timestep
@@ -325,14 +348,22 @@ class FaSDiffCodec(nn.Module):
                 t = torch.randint(0, prior.num_train_timesteps, (z0.shape[0],), device=z0.device, generator=generator)
                 z_t, eps = prior.add_noise(z0, t, generator=generator)
                 out = steering.steered_output(prior, self.control, self.lfe, z_t, t, cond)
-                diffusion = F.mse_loss(prior.noise_from_output(out, z_t, t).float(), eps.float())
+                terms["diffusion"] = F.mse_loss(prior.noise_from_output(out, z_t, t).float(), eps.float())
+            # (a') the clean latent the steered denoiser implies, at the decode's own timesteps
+            if diffusion_loss and x0_loss:
+                pick = torch.randint(0, len(timesteps), (z0.shape[0],), generator=generator).to(timesteps.device)
+                t = timesteps[pick].to(z0.device)
+                z_t, _ = prior.add_noise(z0, t, generator=generator)
+                out = steering.steered_output(prior, self.control, self.lfe, z_t, t, cond)
+                z0_hat = prior.predict_x0(z_t, t, prior.noise_from_output(out, z_t, t))
+                terms["x0"] = F.l1_loss(z0_hat.float(), z0.float())
             # (b) the few-step decode, as at decode time: with gradients through every step into the control and
             #     the LFE when they train
-            timesteps = self.timesteps(steps, realism)
-            z, _ = prior.add_noise(z_fid, timesteps[0], generator=generator)
-            z = steering.sample(prior, self.control, self.lfe, z, timesteps, cond, SAMPLER, generator,
-                                checkpoint=self.checkpoint_steps)
-        return z, x_fid, diffusion
+            if sample:
+                z, _ = prior.add_noise(z_fid, timesteps[0], generator=generator)
+                z = steering.sample(prior, self.control, self.lfe, z, timesteps, cond, SAMPLER, generator,
+                                    checkpoint=self.checkpoint_steps)
+        return z, x_fid, terms
 
     def decoded_loss(self, x: torch.Tensor, z: torch.Tensor, x_fid: torch.Tensor, rate: float, weights: dict,
                      discriminator: nn.Module | None = None, identity: nn.Module | None = None,

@@ -38,7 +38,7 @@ from .. import data, settings
 from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, VARIANTS
 from ..models import zoo
 from ..models.adversarial import PatchDiscriminator, discriminator_loss
-from ..models.codec import LOSS_SETTINGS, LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, TRAINABLE_PARTS, FaSDiffCodec
+from ..models.codec import DECODED_TERMS, LOSS_SETTINGS, LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, TRAINABLE_PARTS, FaSDiffCodec
 from ..models.fusion import ANCHORS, FidelityFusion
 from ..models.identity import IdentityNet
 from ..models.prior_loading import load_prior
@@ -71,6 +71,7 @@ class Config(loop.TrainConfig):
     gen_id_weight: float = LOSS_WEIGHTS["gen_id"]  # the identity term asked of x_gen too (the prior keeps the person)
     gen_pixel: float = LOSS_WEIGHTS["gen_pixel"]  # the share of the pixel fidelity asked of x_gen (0: its low-pass only)
     latent_weight: float = LOSS_WEIGHTS["latent"]  # L1 of the sampler's ẑ0 against the original's latent (the steering)
+    x0_weight: float = LOSS_WEIGHTS["x0"]  # L1 of the clean latent the steered denoiser implies at the decode's timesteps
     identity: str | None = None  # the identity proxy's folder (fasdiff-lite train identity --export DIR)
     id_refresh: int = 0  # > 0: every N steps the proxy takes a distillation step on the batch's decodes (dlib's targets)
     id_refresh_lr: float = 1e-4  # the proxy's learning rate in those steps
@@ -266,8 +267,9 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     if (cfg.id_weight > 0 or cfg.gen_id_weight > 0) and not cfg.identity:
         raise ValueError("--id-weight and --gen-id-weight need --identity DIR (an identity proxy from "
                          "`fasdiff-lite train identity`)")
-    if cfg.latent_cache and cfg.latent_weight > 0:
-        raise ValueError("--latent-weight trains the steering (the control and the LFE), which --latent-cache freezes")
+    for flag, weight in (("--latent-weight", cfg.latent_weight), ("--x0-weight", cfg.x0_weight)):
+        if cfg.latent_cache and weight > 0:
+            raise ValueError(f"{flag} trains the steering (the control and the LFE), which --latent-cache freezes")
     if not 0 <= cfg.gen_pixel <= 1:
         raise ValueError(f"--gen-pixel must be in [0, 1], got {cfg.gen_pixel}")
     cfg, faces, _ = loop.setup(cfg, str(run_folder(cfg)))
@@ -293,8 +295,12 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
     weights = {"l1": cfg.l1_weight, "hf": cfg.hf_weight, "lf": cfg.lf_weight, "detail": cfg.detail_weight,
                "adv": cfg.adv_weight, "id": cfg.id_weight, "gen": cfg.gen_weight, "gen_detail": cfg.gen_detail_weight,
-               "gen_id": cfg.gen_id_weight, "gen_pixel": cfg.gen_pixel, "latent": cfg.latent_weight, "split": cfg.split, "split_levels": cfg.split_levels,
+               "gen_id": cfg.gen_id_weight, "gen_pixel": cfg.gen_pixel, "latent": cfg.latent_weight, "x0": cfg.x0_weight, "split": cfg.split, "split_levels": cfg.split_levels,
                "split_below": cfg.split_below, "multi_realism": float(cfg.multi_realism)}
+    decodes = any(weights[k] > 0 for k in DECODED_TERMS)  # else the steering's denoising alone: no decode, no critic
+    if not decodes and (cfg.latent_cache or not codec.steers()):
+        raise ValueError("with no weight on a term of the decoded face (--l1-weight, --gen-weight, ...) a step trains "
+                         "the steering's denoising only: train the control or the LFE (--train-parts), without --latent-cache")
     box = {}
     groups, dataset, run_cfg = None, data.FaceDataset(faces, augment=False), cfg
     if cfg.latent_cache:
@@ -314,7 +320,7 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
             x = data.augment_batch(x, cfg.size)
             steps, realism = decode_setting(low=realism_low(cfg))
             losses = codec.training_loss(x, float(torch.rand(())) ** cfg.rate_power, steps, realism, w, disc, identity)
-        box["real"], box["fake"] = x, losses.pop("x_hat")
+        box["real"], box["fake"] = x, losses.pop("x_hat")  # fake is None when the step does not decode
         return losses | box.pop("refresh", {})  # the last proxy refresh's numbers, logged with this step
 
     def refresh(step: int) -> None:  # after the decoder's (and the discriminator's) step: the proxy's own
@@ -326,8 +332,9 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
 
     cfg.extra = {"variant": cfg.variant, "n_faces": len(faces), "weights": weights}
     t0 = time.time()
-    kept = {**modules, "discriminator": disc, **({"identity": identity} if id_opt is not None else {})}  # checkpointed
-    history = loop.run(run_cfg, dataset, kept, opt, step_fn, aux=(d_opt, disc_loss), after_step=refresh,
+    kept = {**modules, **({"discriminator": disc} if decodes else {}),
+            **({"identity": identity} if id_opt is not None else {})}  # checkpointed
+    history = loop.run(run_cfg, dataset, kept, opt, step_fn, aux=(d_opt, disc_loss) if decodes else None, after_step=refresh,
                        desc=f"train {cfg.variant}")
     codec.training_info = loop.training_facts(cfg, history, len(faces), t0, weights=weights, adv_start=cfg.adv_start,
                                               init=cfg.init, init_parts=cfg.init_parts, fusion=cfg.fusion, train_parts=cfg.train_parts,
