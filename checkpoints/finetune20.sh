@@ -35,6 +35,9 @@
 #                 no decode a step, no decoded-face term), 2,000 steps of 24 faces. Session 24: f25's first step at
 #                 realism 1 (t = 999) implied a latent 1.55 from the original's (z_fid: 0.13 at rate 0.5)
 #   f26b-x0       from f26-x0, f24-gen's recipe (every part; x_gen asked for the person) with the x0 term kept on
+#   f27-frozen    from f26-x0, the steering alone, judged on its latent through the prior's frozen VAE decoder (--gen-frozen:
+#                 the gen terms at pixel share 1, identity, detail; the x0 term; no fused-face term). Session 24: the
+#                 codec's decoder met every gen term (it drew the detail, at 0.1 re-id) and the latents stayed blurry
 #
 #   checkpoints/finetune20.sh one RUN    # one run by itself, beside a queue already running (not in its ORDER)
 set -uo pipefail
@@ -46,7 +49,7 @@ WORKERS="${WORKERS:-2}"
 PY="$ROOT/.venv/bin/python"
 CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/finetune20
-ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion f21-idall f21-id3 f21-nolfe f21-plain f21-oldprior f21-nofusion f22-idproxy f22b-idproxy f23-refresh f24-gen f24-oldprior f24b-gen f25-latent f26-x0 f26b-x0"
+ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion f21-idall f21-id3 f21-nolfe f21-plain f21-oldprior f21-nofusion f22-idproxy f22b-idproxy f23-refresh f24-gen f24-oldprior f24b-gen f25-latent f26-x0 f26b-x0 f27-frozen"
 CLAIMS="$RUNS/finetune20.claims"
 STEPS=1200
 
@@ -55,7 +58,7 @@ RECIPE=(--faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 1e-4 --warm
         --split 1 --detail-weight 1 --adv-weight 0.05 --adv-start 100 --id-weight 1.0 --identity "$RUNS/identity28/export"
         --gen-weight 0.1 --gen-detail-weight 1 --checkpoint-every 200 --threads "$THREADS")
 
-start_of() { case $1 in f21-idall) echo p19-id ;; f24-oldprior) echo f21-oldprior ;; f24b-gen|f25-latent) echo f24-gen ;; f26-x0) echo f25-latent ;; f26b-x0) echo f26-x0 ;; f21-id3|f22-*|f22b-*|f23-*|f24-*) echo f21-idall ;; f21-*) echo "f20-${1#f21-}" ;; *) echo "d28-${1#f20-}" ;; esac; }  # the run a fine-tune starts from
+start_of() { case $1 in f21-idall) echo p19-id ;; f24-oldprior) echo f21-oldprior ;; f24b-gen|f25-latent) echo f24-gen ;; f26-x0) echo f25-latent ;; f26b-x0|f27-frozen) echo f26-x0 ;; f21-id3|f22-*|f22b-*|f23-*|f24-*) echo f21-idall ;; f21-*) echo "f20-${1#f21-}" ;; *) echo "d28-${1#f20-}" ;; esac; }  # the run a fine-tune starts from
 CACHE="--latent-cache 150"  # the control and the LFE frozen: their few-step latents computed once
 
 args_of() {  # a run's own flags (after the recipe's: where both set one, the run's wins)
@@ -80,6 +83,8 @@ args_of() {  # a run's own flags (after the recipe's: where both set one, the ru
     f26-x0) echo "${every/control,lfe,decoder,fusion/control,lfe} --x0-weight 1 --l1-weight 0 --hf-weight 0 --lf-weight 0 \
 --detail-weight 0 --adv-weight 0 --id-weight 0 --gen-weight 0 --gen-detail-weight 0 --steps 2000 --batch-size 24" ;;
     f26b-x0) echo "$every --gen-weight 1 --gen-pixel 1 --gen-id-weight 1 --x0-weight 1" ;;
+    f27-frozen) echo "${every/control,lfe,decoder,fusion/control,lfe} --gen-frozen --gen-weight 1 --gen-pixel 1 --gen-id-weight 1 \
+--gen-detail-weight 1 --x0-weight 1 --l1-weight 0 --hf-weight 0 --lf-weight 0 --detail-weight 0 --adv-weight 0 --id-weight 0" ;;
     f24-oldprior) echo "${every/--prior $RUNS\/prior28/--prior $ROOT/checkpoints/prior-tiny-680} --gen-weight 1 --gen-pixel 1 --gen-id-weight 1" ;;
   esac
 }

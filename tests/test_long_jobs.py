@@ -57,6 +57,7 @@ GEN_RUNS = {"f24-gen": "runs/f21-idall-export", "f24-oldprior": "runs/f21-oldpri
             "f24b-gen": "runs/f24-gen-export", "f25-latent": "runs/f24-gen-export",
             "f26b-x0": "runs/f26-x0-export"}  # run → the export it starts from
 STEER_RUNS = {"f26-x0": "runs/f25-latent-export"}  # the steering's denoising alone: no decoded-face term
+FROZEN_RUNS = {"f27-frozen": "runs/f26-x0-export"}  # the steering alone, its latent judged through the frozen VAE
 
 
 def test_every_fine_tune_is_one_the_trainer_accepts_on_one_recipe():
@@ -71,12 +72,13 @@ def test_every_fine_tune_is_one_the_trainer_accepts_on_one_recipe():
 runs ask the prior's own face x_gen for the person (gen term over the pixel share, identity on x_gen): f24-gen from
 f21-idall, f24-oldprior from f21-oldprior on the old prior, f24b-gen continues f24-gen, and f25-latent is f24b-gen's
 stage with the sampler's latent asked to be the original's. f26-x0 trains the steering alone on its denoising (the ε-loss
-and the x0 term, every decoded-face weight 0: no decode a step), f26b-x0 f24-gen's recipe from it with the x0 term."""
+and the x0 term, every decoded-face weight 0: no decode a step), f26b-x0 f24-gen's recipe from it with the x0 term, f27-frozen the steering alone from it with the gen terms judged
+through the prior's frozen VAE decoder."""
     out = subprocess.run(["bash", str(ROOT / "checkpoints" / "finetune20.sh"), "commands"], check=True,
                          capture_output=True, text=True).stdout
     runs = dict(line.split(": ", 1) for line in out.strip().splitlines())
     ablations = ("nolfe", "plain", "nofusion", "oldprior")
-    assert set(runs) == {f"f20-{a}" for a in ablations} | {f"f21-{a}" for a in ablations} | {"f21-idall", "f21-id3", "f22-idproxy", "f22b-idproxy", "f23-refresh"} | set(GEN_RUNS) | set(STEER_RUNS)
+    assert set(runs) == {f"f20-{a}" for a in ablations} | {f"f21-{a}" for a in ablations} | {"f21-idall", "f21-id3", "f22-idproxy", "f22b-idproxy", "f23-refresh"} | set(GEN_RUNS) | set(STEER_RUNS) | set(FROZEN_RUNS)
     parts = {"nolfe": {"control", "decoder", "fusion"}, "plain": {"control", "decoder", "fusion"},
              "nofusion": {"control", "lfe", "decoder"}, "oldprior": {"control", "lfe", "decoder", "fusion"}}
     recipes = set()
@@ -86,7 +88,14 @@ and the x0 term, every decoded-face weight 0: no decode a step), f26b-x0 f24-gen
         proxy = {"f22-idproxy": "identity22", "f22b-idproxy": "identity22b", "f23-refresh": "identity22b"}.get(name, "identity28")
         assert cfg.id_refresh == (2 if name == "f23-refresh" else 0)
         assert cfg.identity.endswith(f"runs/{proxy}/export"), (name, cfg.identity)
-        assert cfg.x0_weight == (1.0 if name in ("f26-x0", "f26b-x0") else 0.0), name
+        assert cfg.x0_weight == (1.0 if name in ("f26-x0", "f26b-x0", "f27-frozen") else 0.0), name
+        assert cfg.gen_frozen == (name in FROZEN_RUNS), name
+        if name in FROZEN_RUNS:
+            assert cfg.init.endswith(FROZEN_RUNS[name]) and set(cfg.train_parts.split(",")) == {"control", "lfe"}
+            assert (cfg.gen_weight, cfg.gen_pixel, cfg.gen_id_weight, cfg.gen_detail_weight) == (1.0, 1.0, 1.0, 1.0)
+            assert not any(getattr(cfg, f"{k}_weight") for k in DECODED_TERMS if not k.startswith("gen"))
+            assert cfg.steps == 1200 and cfg.latent_cache == 0
+            continue
         if name in STEER_RUNS:
             assert cfg.init.endswith(STEER_RUNS[name]) and set(cfg.train_parts.split(",")) == {"control", "lfe"}
             assert not any(getattr(cfg, f"{k}_weight") for k in DECODED_TERMS) and cfg.latent_cache == 0

@@ -139,6 +139,24 @@ def test_the_x0_term_asks_the_denoiser_at_the_decodes_own_timesteps_and_alone_sk
     assert reached(codec, losses["x0"]) == reached(codec, losses["loss"]) == STEERING
 
 
+def test_gen_frozen_makes_the_gen_terms_train_the_steering_alone(parts):
+    """With ``gen_frozen`` the gen terms judge ẑ0 through the prior's frozen VAE decoder: they reach the control and
+    the LFE (through the sampler steps) and nothing after the latent; the fused face's terms still reach everything,
+    and x_gen (what the fusion sees) is still the codec's decoder's."""
+    codec = perturbed_codec(*parts, "fasdiff", "fid")
+    torch.manual_seed(2)
+    x = torch.rand(2, 3, 64, 64)
+    w = {"l1": 1.0, "hf": 0.0, "lf": 0.0, "detail": 0.0, "adv": 0.0, "gen": 1.0, "gen_detail": 1.0, "gen_id": 1.0,
+         "gen_pixel": 1.0, "gen_frozen": 1.0, "split": 0.0}
+    losses = codec.training_loss(x, 0.3, steps=2, realism=1.0, weights=w, identity=IdentityNet().eval().requires_grad_(False))
+    for term in ("gen", "gen_detail", "gen_id"):
+        assert reached(codec, losses[term]) == STEERING, term
+    assert reached(codec, losses["l1"]) == set(codec.trainable_modules())
+    torch.manual_seed(2)
+    z = codec.few_step_latent(torch.rand(2, 3, 64, 64), 0.3, steps=2, realism=1.0)[0]
+    assert not torch.allclose(codec.decode_latent(z), codec.prior.decode(z))  # the two decoders differ here
+
+
 def test_gen_pixel_asks_x_gen_for_the_detail_its_low_pass_term_cannot_see(parts):
     """``gen_pixel`` 0: the gen term sees only x_gen's low-pass, so an x_gen that is the original plus a fine
     checkerboard costs (almost) nothing; 1 at rate 1: the whole pixel error, as the fused face's L1."""

@@ -219,6 +219,11 @@ class DiffusionPrior(nn.Module):
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Scaled latents → images in [0, 1] (float32)."""
+        return self.decode_with_grad(z)
+
+    def decode_with_grad(self, z: torch.Tensor) -> torch.Tensor:
+        """:meth:`decode` with gradients on (when the caller has them) into ``z``: the frozen VAE decoder as a fixed
+        judge of a latent (``FaSDiffCodec.decoded_loss``'s gen terms with ``gen_frozen``)."""
         if z.ndim != 4 or z.shape[1] != self.vae.config.latent_channels:
             raise ValueError(f"expected latents N×{self.vae.config.latent_channels}×h×w, got {tuple(z.shape)}")
         z = z.to(self.device, self.vae.dtype) / self.scaling_factor + self.shift_factor
