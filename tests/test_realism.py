@@ -31,6 +31,15 @@ def test_detail_ratio_is_one_for_the_original_below_for_blur_above_for_noise():
         realism.detail_ratio(faces[:2], faces[:3])
 
 
+def test_set_detail_ratio_compares_unpaired_sets():
+    faces = _faces(6)
+    assert realism.set_detail_ratio(faces, faces) == pytest.approx(1.0)
+    assert realism.set_detail_ratio(_blur(faces[:4]), faces) < 0.7  # fewer and blurrier: still comparable
+    paired = realism.detail_ratio(faces, _blur(faces))
+    energy = frequency.detail_energy(torch.from_numpy(faces).permute(0, 3, 1, 2).float() / 255)
+    assert realism.set_detail_ratio(_blur(faces), faces) == pytest.approx(float((paired * energy.numpy()).sum() / energy.sum()), rel=1e-4)
+
+
 def test_detail_energy_is_differentiable_and_counts_only_detail():
     x = torch.rand(2, 3, 32, 32, requires_grad=True)
     e = frequency.detail_energy(x)
@@ -99,3 +108,23 @@ def test_nearest_by_coarse_finds_the_look_alike_and_can_skip_the_face_itself():
         realism.nearest_by_coarse(query, pool, exclude=[0])
     with pytest.raises(ValueError, match="shape"):
         realism.nearest_by_coarse(query[:, :, :32], pool)
+
+
+def test_prior_detail_benchmark_reads_its_samples_against_real_faces(capsys):
+    """``benchmarks/prior_detail.py``: one row per prior, the VAE's ratio and one cell per step count, three samplers
+    each; nonsense arguments refused."""
+    from tests.conftest import load_script
+
+    try:
+        data.load_faces("shared", split="val", limit=2)
+    except data.DataUnavailable:
+        pytest.skip("the shared faces are absent")
+    bench = load_script("benchmarks/prior_detail.py")
+    assert bench.main(["tiny", "--n", "3", "--steps", "1", "2"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| tiny |")]
+    assert len(rows) == 1
+    cells = [c.strip() for c in rows[0].strip("|").split("|")]
+    assert len(cells) == 4 and 0.5 < float(cells[1]) < 1.5
+    assert all(len(c.split(" / ")) == 3 for c in cells[2:])
+    with pytest.raises(SystemExit):
+        bench.main(["tiny", "--n", "1"])

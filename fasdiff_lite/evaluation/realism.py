@@ -11,6 +11,9 @@ backbones; they stay optional, see ``perceptual``):
   0.5–0.7); above 1 = more high-frequency energy than the original (noise, ringing, over-sharpening).
   It says *how much* detail there is, not whether it is the right detail: PSNR and identity say that.
 
+  For two unpaired sets (a prior's samples against real faces), :func:`set_detail_ratio` divides the sets' mean
+  energies.
+
 - **descriptor Fréchet distance** (per set): the Fréchet distance between Gaussians fitted to the dlib
   face descriptors (128-d) of the decoded set and of the originals, as FID does with Inception features::
 
@@ -57,6 +60,15 @@ def detail_ratio(original, decoded, wavelet: str = "haar", levels: int = 2):
     e = frequency.detail_energy
     ratio = (e(b, wavelet, levels) / e(a, wavelet, levels).clamp_min(1e-12)).numpy()
     return float(ratio[0]) if single else ratio
+
+
+def set_detail_ratio(images, reference, wavelet: str = "haar", levels: int = 2) -> float:
+    """The detail ratio of two *unpaired* sets (a prior's unconditional samples against real faces): the mean
+    detail-band energy of ``images`` ÷ that of ``reference`` (1.0 = as detailed as the real set, below 1 = smoother).
+    Any number of images on each side; the same sizes within a set."""
+    a, b = _batch(images), _batch(reference)
+    e = frequency.detail_energy
+    return float(e(a, wavelet, levels).mean() / e(b, wavelet, levels).mean().clamp_min(1e-12))
 
 
 def descriptor_frechet(decoded, original=None, *, original_descriptors: np.ndarray | None = None) -> float:
