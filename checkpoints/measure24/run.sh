@@ -3,7 +3,8 @@
 # checkpoints/finetune20.sh) and f26b-x0 (f24-gen's recipe from it, the x0 term kept), against x_fid and f25-latent /
 # f24b-gen with benchmarks/decoder_ci.py (checkpoints/measure_ci.bash), and the prior's own face x_gen with
 # benchmarks/prior_share.py; here, latent_reach.py (where the sampler's latent lands) and xgen.py (the
-# sampler's latent through the codec's decoder and through the prior's frozen VAE).
+# sampler's latent through the codec's decoder and through the prior's frozen VAE), sampler_probe.py (where the
+# steps lose the person: each step's estimate, an oracle first step, a pull toward the prompt, both decoders).
 #   checkpoints/measure24/run.sh NAME...     (nice it beside training: nice -n 19 checkpoints/measure24/run.sh ...)
 source "$(dirname "$0")/../measure_ci.bash"
 TREE=${TREE:-/tmp/m24}
@@ -22,6 +23,7 @@ here() {  # one of this folder's scripts on one export, once: here SCRIPT NAME E
 }
 reach() { here latent_reach.py "$@"; }
 xgen() { here xgen.py "$@"; }
+probe() { here sampler_probe.py "$@"; }
 for m in "$@"; do
   case $m in
     reach-f21-idall) reach $m $R/f21-idall-export ;;
@@ -31,6 +33,10 @@ for m in "$@"; do
     xgen-f25-latent) xgen $m $R/f25-latent-export ;;
     xgen-f26-x0) xgen $m $R/f26-x0-export ;;
     xgen-f27-frozen) xgen $m $R/f27-frozen-export ;;
+    probe-f25-latent) probe $m $R/f25-latent-export ;;
+    probe-f26-x0) probe $m $R/f26-x0-export ;;
+    probe-f27-frozen) probe $m $R/f27-frozen-export ;;
+    share-f27-frozen) measure_script $O $m prior_share.py $R/f27-frozen-export --rates 0.1 0.2 ;;
     share-f26-x0) measure_script $O $m prior_share.py $R/f26-x0-export --rates 0.1 0.2 ;;
     share-f26b-x0) measure_script $O $m prior_share.py $R/f26b-x0-export ;;
     f26b-vs-xfid) measure_ci $O $m --codec $R/f26b-x0-export ;;
