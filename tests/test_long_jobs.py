@@ -58,6 +58,7 @@ GEN_RUNS = {"f24-gen": "runs/f21-idall-export", "f24-oldprior": "runs/f21-oldpri
             "f26b-x0": "runs/f26-x0-export"}  # run → the export it starts from
 STEER_RUNS = {"f26-x0": "runs/f25-latent-export"}  # the steering's denoising alone: no decoded-face term
 FROZEN_RUNS = {"f27-frozen": "runs/f26-x0-export"}  # the steering alone, its latent judged through the frozen VAE
+FUSE_RUNS = {"f28-fuse": "runs/f27-frozen-export"}  # the f20 stage (decoder, fusion, cached latents) after it
 
 
 def test_every_fine_tune_is_one_the_trainer_accepts_on_one_recipe():
@@ -73,12 +74,12 @@ runs ask the prior's own face x_gen for the person (gen term over the pixel shar
 f21-idall, f24-oldprior from f21-oldprior on the old prior, f24b-gen continues f24-gen, and f25-latent is f24b-gen's
 stage with the sampler's latent asked to be the original's. f26-x0 trains the steering alone on its denoising (the ε-loss
 and the x0 term, every decoded-face weight 0: no decode a step), f26b-x0 f24-gen's recipe from it with the x0 term, f27-frozen the steering alone from it with the gen terms judged
-through the prior's frozen VAE decoder."""
+through the prior's frozen VAE decoder, and f28-fuse its decoder and fusion on cached latents (the f20 stage)."""
     out = subprocess.run(["bash", str(ROOT / "checkpoints" / "finetune20.sh"), "commands"], check=True,
                          capture_output=True, text=True).stdout
     runs = dict(line.split(": ", 1) for line in out.strip().splitlines())
     ablations = ("nolfe", "plain", "nofusion", "oldprior")
-    assert set(runs) == {f"f20-{a}" for a in ablations} | {f"f21-{a}" for a in ablations} | {"f21-idall", "f21-id3", "f22-idproxy", "f22b-idproxy", "f23-refresh"} | set(GEN_RUNS) | set(STEER_RUNS) | set(FROZEN_RUNS)
+    assert set(runs) == {f"f20-{a}" for a in ablations} | {f"f21-{a}" for a in ablations} | {"f21-idall", "f21-id3", "f22-idproxy", "f22b-idproxy", "f23-refresh"} | set(GEN_RUNS) | set(STEER_RUNS) | set(FROZEN_RUNS) | set(FUSE_RUNS)
     parts = {"nolfe": {"control", "decoder", "fusion"}, "plain": {"control", "decoder", "fusion"},
              "nofusion": {"control", "lfe", "decoder"}, "oldprior": {"control", "lfe", "decoder", "fusion"}}
     recipes = set()
@@ -113,6 +114,9 @@ through the prior's frozen VAE decoder."""
         elif name.startswith("f21-"):
             assert cfg.init.endswith(f"runs/f20-{name[4:]}-export"), (name, cfg.init)
             assert set(cfg.train_parts.split(",")) == parts[name[4:]] and cfg.latent_cache == 0
+        elif name in FUSE_RUNS:
+            assert cfg.init.endswith(FUSE_RUNS[name]) and set(cfg.train_parts.split(",")) == {"decoder", "fusion"}
+            assert cfg.latent_cache == 150
         else:
             assert cfg.init.endswith(f"runs/d28-{name[4:]}-export"), (name, cfg.init)
             assert set(cfg.train_parts.split(",")) == ({"decoder"} if name == "f20-nofusion" else {"decoder", "fusion"})
