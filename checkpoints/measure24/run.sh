@@ -37,6 +37,10 @@ for m in "$@"; do
     probe-f26-x0) probe $m $R/f26-x0-export ;;
     probe-f27-frozen) probe $m $R/f27-frozen-export ;;
     share-f27-frozen) measure_script $O $m prior_share.py $R/f27-frozen-export --rates 0.1 0.2 ;;
+    f28-vs-xfid) measure_ci $O $m --codec $R/f28-fuse-export ;;
+    f28-vs-f24) measure_ci $O $m --codec $R/f28-fuse-export --against $R/f24-gen-export ;;
+    share-f28-fuse) measure_script $O $m prior_share.py $R/f28-fuse-export ;;
+    xgen-f28-fuse) xgen $m $R/f28-fuse-export ;;
     share-f26-x0) measure_script $O $m prior_share.py $R/f26-x0-export --rates 0.1 0.2 ;;
     share-f26b-x0) measure_script $O $m prior_share.py $R/f26b-x0-export ;;
     f26b-vs-xfid) measure_ci $O $m --codec $R/f26b-x0-export ;;
