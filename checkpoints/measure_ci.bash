@@ -1,9 +1,20 @@
-# Shared by the sessions' measurement scripts (checkpoints/measure21/run.sh, measure22/run.sh, measure23/run.sh):
+# Shared by the sessions' measurement scripts (checkpoints/measure21/run.sh … measure24/run.sh): measure_in sets up;
 # measure_script runs one benchmark into OUT/NAME.{md,json,log} (skipped when OUT/NAME.md exists); measure_ci is its
 # benchmarks/decoder_ci.py table (the 129 held-out faces, rates 0-0.3, 4 steps, realism 1, one thread), started once
 # the codecs it names are exported.
 #   source checkpoints/measure_ci.bash; cd TREE; measure_ci OUT NAME --codec A [--against B] [more decoder_ci flags]
 #   measure_script OUT NAME BENCHMARK.py [its flags]     (BENCHMARK.py under benchmarks/; --json is added)
+# measure_in SESSION: cd into a worktree of this checkout's HEAD at ${TREE:-/tmp/mSESSION} (made once) and set
+# R (runs/) and O (runs/measureSESSION/, made): where a session's run.sh reads codecs and writes its tables
+measure_in() {
+  TREE=${TREE:-/tmp/m$1}
+  [ -d "$TREE" ] || git -C /work/main worktree add --detach "$TREE" HEAD >/dev/null
+  cd "$TREE" || exit 1
+  R=/work/main/runs
+  O=$R/measure$1
+  mkdir -p "$O"
+}
+
 measure_script() {
   local out=$1 name=$2 bench=$3
   shift 3

@@ -6,12 +6,7 @@
 # original's) with benchmarks/decoder_ci.py (checkpoints/measure_ci.bash).
 #   checkpoints/measure23/run.sh NAME...     (nice it beside training: nice -n 19 checkpoints/measure23/run.sh ...)
 source "$(dirname "$0")/../measure_ci.bash"
-TREE=${TREE:-/tmp/m23}
-[ -d "$TREE" ] || git -C /work/main worktree add --detach "$TREE" HEAD >/dev/null
-cd "$TREE" || exit 1
-R=/work/main/runs
-O=$R/measure23
-mkdir -p "$O"
+measure_in 23
 for m in "$@"; do
   case $m in
     start-fasdiff-utk) measure_script $O $m decode_knobs.py fasdiff --knob start --values 0.4 0.55 0.7 0.85 1 --rates 0.1 0.15 --faces utkface ;;

@@ -7,12 +7,7 @@
 # steps lose the person: each step's estimate, an oracle first step, a pull toward the prompt, both decoders).
 #   checkpoints/measure24/run.sh NAME...     (nice it beside training: nice -n 19 checkpoints/measure24/run.sh ...)
 source "$(dirname "$0")/../measure_ci.bash"
-TREE=${TREE:-/tmp/m24}
-[ -d "$TREE" ] || git -C /work/main worktree add --detach "$TREE" HEAD >/dev/null
-cd "$TREE" || exit 1
-R=/work/main/runs
-O=$R/measure24
-mkdir -p "$O"
+measure_in 24
 here() {  # one of this folder's scripts on one export, once: here SCRIPT NAME EXPORT
   [ -f "$O/$2.md" ] && return 0
   while [ ! -f "$3/codec.json" ]; do sleep 60; done
