@@ -40,6 +40,9 @@
 #                 codec's decoder met every gen term (it drew the detail, at 0.1 re-id) and the latents stayed blurry
 #   f28-fuse      from f27-frozen, its decoder and fusion on 150 cached batches of its latents (the f20 stage): the
 #                 decoder and the fusion learn the sharper x_gen the steering now draws
+#   f29-vaefuse   from f27-frozen, its decoder reset to the prior's VAE decoder (--init-parts control,lfe,fusion) and
+#                 kept there, the fusion alone trained on cached latents: the fusion sees the steering's own face
+#                 (f28's fine-tuned decoder lost 0.12-0.16 re-id against the VAE on the same latents)
 #
 #   checkpoints/finetune20.sh one RUN    # one run by itself, beside a queue already running (not in its ORDER)
 set -uo pipefail
@@ -51,7 +54,7 @@ WORKERS="${WORKERS:-2}"
 PY="$ROOT/.venv/bin/python"
 CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/finetune20
-ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion f21-idall f21-id3 f21-nolfe f21-plain f21-oldprior f21-nofusion f22-idproxy f22b-idproxy f23-refresh f24-gen f24-oldprior f24b-gen f25-latent f26-x0 f26b-x0 f27-frozen f28-fuse"
+ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion f21-idall f21-id3 f21-nolfe f21-plain f21-oldprior f21-nofusion f22-idproxy f22b-idproxy f23-refresh f24-gen f24-oldprior f24b-gen f25-latent f26-x0 f26b-x0 f27-frozen f28-fuse f29-vaefuse"
 CLAIMS="$RUNS/finetune20.claims"
 STEPS=1200
 
@@ -60,7 +63,7 @@ RECIPE=(--faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 1e-4 --warm
         --split 1 --detail-weight 1 --adv-weight 0.05 --adv-start 100 --id-weight 1.0 --identity "$RUNS/identity28/export"
         --gen-weight 0.1 --gen-detail-weight 1 --checkpoint-every 200 --threads "$THREADS")
 
-start_of() { case $1 in f21-idall) echo p19-id ;; f24-oldprior) echo f21-oldprior ;; f24b-gen|f25-latent) echo f24-gen ;; f26-x0) echo f25-latent ;; f26b-x0|f27-frozen) echo f26-x0 ;; f28-fuse) echo f27-frozen ;; f21-id3|f22-*|f22b-*|f23-*|f24-*) echo f21-idall ;; f21-*) echo "f20-${1#f21-}" ;; *) echo "d28-${1#f20-}" ;; esac; }  # the run a fine-tune starts from
+start_of() { case $1 in f21-idall) echo p19-id ;; f24-oldprior) echo f21-oldprior ;; f24b-gen|f25-latent) echo f24-gen ;; f26-x0) echo f25-latent ;; f26b-x0|f27-frozen) echo f26-x0 ;; f28-fuse|f29-vaefuse) echo f27-frozen ;; f21-id3|f22-*|f22b-*|f23-*|f24-*) echo f21-idall ;; f21-*) echo "f20-${1#f21-}" ;; *) echo "d28-${1#f20-}" ;; esac; }  # the run a fine-tune starts from
 CACHE="--latent-cache 150"  # the control and the LFE frozen: their few-step latents computed once
 
 args_of() {  # a run's own flags (after the recipe's: where both set one, the run's wins)
@@ -84,6 +87,7 @@ args_of() {  # a run's own flags (after the recipe's: where both set one, the ru
     f25-latent) echo "$every --gen-weight 1 --gen-pixel 1 --gen-id-weight 1 --latent-weight 1" ;;
     f26-x0) echo "${every/control,lfe,decoder,fusion/control,lfe} --x0-weight 1 --l1-weight 0 --hf-weight 0 --lf-weight 0 \
 --detail-weight 0 --adv-weight 0 --id-weight 0 --gen-weight 0 --gen-detail-weight 0 --steps 2000 --batch-size 24" ;;
+    f29-vaefuse) echo "$CACHE --variant fasdiff --prior $RUNS/prior28 --init $from --init-parts control,lfe,fusion --train-parts fusion" ;;
     f28-fuse) echo "$CACHE --variant fasdiff --prior $RUNS/prior28 --init $from --train-parts decoder,fusion" ;;
     f26b-x0) echo "$every --gen-weight 1 --gen-pixel 1 --gen-id-weight 1 --x0-weight 1" ;;
     f27-frozen) echo "${every/control,lfe,decoder,fusion/control,lfe} --gen-frozen --gen-weight 1 --gen-pixel 1 --gen-id-weight 1 \

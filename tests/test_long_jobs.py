@@ -58,7 +58,8 @@ GEN_RUNS = {"f24-gen": "runs/f21-idall-export", "f24-oldprior": "runs/f21-oldpri
             "f26b-x0": "runs/f26-x0-export"}  # run → the export it starts from
 STEER_RUNS = {"f26-x0": "runs/f25-latent-export"}  # the steering's denoising alone: no decoded-face term
 FROZEN_RUNS = {"f27-frozen": "runs/f26-x0-export"}  # the steering alone, its latent judged through the frozen VAE
-FUSE_RUNS = {"f28-fuse": "runs/f27-frozen-export"}  # the f20 stage (decoder, fusion, cached latents) after it
+FUSE_RUNS = {"f28-fuse": "runs/f27-frozen-export",  # the f20 stage (decoder, fusion, cached latents) after it
+             "f29-vaefuse": "runs/f27-frozen-export"}  # the fusion alone, the decoder reset to the prior's VAE
 
 
 def test_every_fine_tune_is_one_the_trainer_accepts_on_one_recipe():
@@ -74,7 +75,8 @@ runs ask the prior's own face x_gen for the person (gen term over the pixel shar
 f21-idall, f24-oldprior from f21-oldprior on the old prior, f24b-gen continues f24-gen, and f25-latent is f24b-gen's
 stage with the sampler's latent asked to be the original's. f26-x0 trains the steering alone on its denoising (the ε-loss
 and the x0 term, every decoded-face weight 0: no decode a step), f26b-x0 f24-gen's recipe from it with the x0 term, f27-frozen the steering alone from it with the gen terms judged
-through the prior's frozen VAE decoder, and f28-fuse its decoder and fusion on cached latents (the f20 stage)."""
+through the prior's frozen VAE decoder, and f28-fuse its decoder and fusion on cached latents (the f20 stage); f29-vaefuse
+its fusion alone there, its decoder reset to the prior's VAE decoder."""
     out = subprocess.run(["bash", str(ROOT / "checkpoints" / "finetune20.sh"), "commands"], check=True,
                          capture_output=True, text=True).stdout
     runs = dict(line.split(": ", 1) for line in out.strip().splitlines())
@@ -115,8 +117,10 @@ through the prior's frozen VAE decoder, and f28-fuse its decoder and fusion on c
             assert cfg.init.endswith(f"runs/f20-{name[4:]}-export"), (name, cfg.init)
             assert set(cfg.train_parts.split(",")) == parts[name[4:]] and cfg.latent_cache == 0
         elif name in FUSE_RUNS:
-            assert cfg.init.endswith(FUSE_RUNS[name]) and set(cfg.train_parts.split(",")) == {"decoder", "fusion"}
-            assert cfg.latent_cache == 150
+            vae = name == "f29-vaefuse"  # the decoder not taken from --init (a fresh copy of the VAE's) and not trained
+            assert cfg.init.endswith(FUSE_RUNS[name]) and cfg.latent_cache == 150
+            assert set(cfg.train_parts.split(",")) == ({"fusion"} if vae else {"decoder", "fusion"})
+            assert (cfg.init_parts == "control,lfe,fusion") == vae
         else:
             assert cfg.init.endswith(f"runs/d28-{name[4:]}-export"), (name, cfg.init)
             assert set(cfg.train_parts.split(",")) == ({"decoder"} if name == "f20-nofusion" else {"decoder", "fusion"})
