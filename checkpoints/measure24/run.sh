@@ -36,6 +36,8 @@ for m in "$@"; do
     f28-vs-f24) measure_ci $O $m --codec $R/f28-fuse-export --against $R/f24-gen-export ;;
     share-f28-fuse) measure_script $O $m prior_share.py $R/f28-fuse-export ;;
     xgen-f28-fuse) xgen $m $R/f28-fuse-export ;;
+    f29-vs-xfid) measure_ci $O $m --codec $R/f29-vaefuse-export ;;
+    f29-vs-f28) measure_ci $O $m --codec $R/f29-vaefuse-export --against $R/f28-fuse-export ;;
     share-f26-x0) measure_script $O $m prior_share.py $R/f26-x0-export --rates 0.1 0.2 ;;
     share-f26b-x0) measure_script $O $m prior_share.py $R/f26b-x0-export ;;
     f26b-vs-xfid) measure_ci $O $m --codec $R/f26b-x0-export ;;
