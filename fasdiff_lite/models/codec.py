@@ -308,18 +308,19 @@ class FaSDiffCodec(nn.Module):
         w = {**LOSS_WEIGHTS, "split_levels": SPLIT_LEVELS, "split_below": SPLIT_BELOW, **(weights or {})}
         if (w["id"] > 0 or w["gen_id"] > 0) and identity is None:
             raise ValueError("an identity weight needs the identity proxy (identity=IdentityNet...)")
-        decode = any(w[k] > 0 for k in DECODED_TERMS)
+        decode = decodes(w)
         z, x_fid, terms = self._few_step(x, rate, steps, realism, diffusion_loss=self.steers(), x0_loss=w["x0"] > 0,
                                          sample=decode)
+        z0 = terms.pop("z0")
         steer = terms["diffusion"] + (w["x0"] * terms["x0"] if "x0" in terms else 0.0)
         if not decode:
-            return {"loss": steer, "x_hat": None, **{k: v for k, v in terms.items() if k != "z0"}}
+            return {"loss": steer, "x_hat": None, **terms}
         losses = self.decoded_loss(x, z, x_fid, rate, w, discriminator, identity, realism)
         losses["loss"] = losses["loss"] + steer
         if w["latent"] > 0:  # the sampler's ẑ0 against the original's own latent: the steering alone
-            losses["latent"] = F.l1_loss(z, terms["z0"])
+            losses["latent"] = F.l1_loss(z, z0)
             losses["loss"] = losses["loss"] + w["latent"] * losses["latent"]
-        return {**losses, **{k: v for k, v in terms.items() if k != "z0"}}
+        return {**losses, **terms}
 
     def steers(self) -> bool:
         """Whether the control or the LFE is being trained (else the diffusion can run without gradients)."""
@@ -351,20 +352,22 @@ class FaSDiffCodec(nn.Module):
         z = None
         with torch.set_grad_enabled(diffusion_loss and torch.is_grad_enabled()):
             cond = self.conditioning(prompt, x_fid, z_fid)
+            def denoised(t):  # z0 noised to t, the noise drawn, and the steered denoiser's estimate of it
+                z_t, eps = prior.add_noise(z0, t, generator=generator)
+                out = steering.steered_output(prior, self.control, self.lfe, z_t, t, cond)
+                return z_t, eps, prior.noise_from_output(out, z_t, t)
+
             # (a) diffusion loss at a random timestep
             if diffusion_loss:
                 t = torch.randint(0, prior.num_train_timesteps, (z0.shape[0],), device=z0.device, generator=generator)
-                z_t, eps = prior.add_noise(z0, t, generator=generator)
-                out = steering.steered_output(prior, self.control, self.lfe, z_t, t, cond)
-                terms["diffusion"] = F.mse_loss(prior.noise_from_output(out, z_t, t).float(), eps.float())
+                _, eps, eps_hat = denoised(t)
+                terms["diffusion"] = F.mse_loss(eps_hat.float(), eps.float())
             # (a') the clean latent the steered denoiser implies, at the decode's own timesteps
             if diffusion_loss and x0_loss:
                 pick = torch.randint(0, len(timesteps), (z0.shape[0],), generator=generator).to(timesteps.device)
                 t = timesteps[pick].to(z0.device)
-                z_t, _ = prior.add_noise(z0, t, generator=generator)
-                out = steering.steered_output(prior, self.control, self.lfe, z_t, t, cond)
-                z0_hat = prior.predict_x0(z_t, t, prior.noise_from_output(out, z_t, t))
-                terms["x0"] = F.l1_loss(z0_hat.float(), z0.float())
+                z_t, _, eps_hat = denoised(t)
+                terms["x0"] = F.l1_loss(prior.predict_x0(z_t, t, eps_hat).float(), z0.float())
             # (b) the few-step decode, as at decode time: with gradients through every step into the control and
             #     the LFE when they train
             if sample:
@@ -543,6 +546,13 @@ def check_prior(folder: Path, meta: dict, prior) -> None:
             "on: point its codec.json at that prior's folder with\n"
             f"  python tools/ship.py pin {folder} --prior /path/to/that/prior\n"
             "(a prior replaced by `tools/ship.py prior` is kept where that command said), or pass prior=... yourself.")
+
+
+def decodes(weights: dict) -> bool:
+    """Whether a training step with these loss weights needs the few-step decode (part (b) of
+    :meth:`FaSDiffCodec.training_loss`): some term of :data:`DECODED_TERMS` has a weight. Else the step trains the
+    steering's denoising only, and there is no decoded face for a discriminator to judge."""
+    return any(weights.get(k, 0.0) > 0 for k in DECODED_TERMS)
 
 
 def realism_shares(rate: float, realism: float, weights: dict) -> tuple[float, float, float]:

@@ -38,7 +38,7 @@ from .. import data, settings
 from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, VARIANTS
 from ..models import zoo
 from ..models.adversarial import PatchDiscriminator, discriminator_loss
-from ..models.codec import DECODED_TERMS, LOSS_SETTINGS, LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, TRAINABLE_PARTS, FaSDiffCodec
+from ..models.codec import LOSS_SETTINGS, LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, TRAINABLE_PARTS, FaSDiffCodec, decodes
 from ..models.fusion import ANCHORS, FidelityFusion
 from ..models.identity import IdentityNet
 from ..models.prior_loading import load_prior
@@ -299,10 +299,11 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
     weights = {"l1": cfg.l1_weight, "hf": cfg.hf_weight, "lf": cfg.lf_weight, "detail": cfg.detail_weight,
                "adv": cfg.adv_weight, "id": cfg.id_weight, "gen": cfg.gen_weight, "gen_detail": cfg.gen_detail_weight,
-               "gen_id": cfg.gen_id_weight, "gen_pixel": cfg.gen_pixel, "latent": cfg.latent_weight, "x0": cfg.x0_weight, "gen_frozen": float(cfg.gen_frozen), "split": cfg.split, "split_levels": cfg.split_levels,
+               "gen_id": cfg.gen_id_weight, "gen_pixel": cfg.gen_pixel, "latent": cfg.latent_weight, "x0": cfg.x0_weight,
+               "gen_frozen": float(cfg.gen_frozen), "split": cfg.split, "split_levels": cfg.split_levels,
                "split_below": cfg.split_below, "multi_realism": float(cfg.multi_realism)}
-    decodes = any(weights[k] > 0 for k in DECODED_TERMS)  # else the steering's denoising alone: no decode, no critic
-    if not decodes and (cfg.latent_cache or not codec.steers()):
+    decoding = decodes(weights)  # else the steering's denoising alone: no decode, no critic
+    if not decoding and (cfg.latent_cache or not codec.steers()):
         raise ValueError("with no weight on a term of the decoded face (--l1-weight, --gen-weight, ...) a step trains "
                          "the steering's denoising only: train the control or the LFE (--train-parts), without --latent-cache")
     box = {}
@@ -336,10 +337,10 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
 
     cfg.extra = {"variant": cfg.variant, "n_faces": len(faces), "weights": weights}
     t0 = time.time()
-    kept = {**modules, **({"discriminator": disc} if decodes else {}),
+    kept = {**modules, **({"discriminator": disc} if decoding else {}),
             **({"identity": identity} if id_opt is not None else {})}  # checkpointed
-    history = loop.run(run_cfg, dataset, kept, opt, step_fn, aux=(d_opt, disc_loss) if decodes else None, after_step=refresh,
-                       desc=f"train {cfg.variant}")
+    history = loop.run(run_cfg, dataset, kept, opt, step_fn, aux=(d_opt, disc_loss) if decoding else None,
+                       after_step=refresh, desc=f"train {cfg.variant}")
     codec.training_info = loop.training_facts(cfg, history, len(faces), t0, weights=weights, adv_start=cfg.adv_start,
                                               init=cfg.init, init_parts=cfg.init_parts, fusion=cfg.fusion, train_parts=cfg.train_parts,
                                               identity=cfg.identity, id_refresh=cfg.id_refresh,
