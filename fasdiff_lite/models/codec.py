@@ -279,10 +279,7 @@ class FaSDiffCodec(nn.Module):
 
         With ``gen_frozen`` (1) the gen terms (gen, gen_id, gen_detail) judge ẑ0 decoded by the prior's own frozen VAE
         decoder instead of the codec's: they then train the steering alone, which must draw the sharp latent of the
-        person itself. (Session 24: decoded by the prior's VAE, the 4-step latents were blurrier than x_fid, detail
-        0.39–0.51 against 0.58–0.68 at rates 0.1–0.2, while the VAE decodes the original's latent at 0.92; the
-        codec's decoder drew the detail instead, at 0.1 re-id: on z_fid it re-identified 0.41 where x_fid did 0.52.
-        The gen terms, meant to make "the prior draw it", were met by that decoder.)
+        person itself (session 24: without it the codec's decoder met them, drawing detail at a cost in identity).
 
         With no weight on any of part (b)'s terms (:data:`DECODED_TERMS`) a step skips the decode: part (a) alone,
         the steering's denoising (four times faster a step); ``x_hat`` is then None.
@@ -549,9 +546,7 @@ def check_prior(folder: Path, meta: dict, prior) -> None:
 
 
 def decodes(weights: dict) -> bool:
-    """Whether a training step with these loss weights needs the few-step decode (part (b) of
-    :meth:`FaSDiffCodec.training_loss`): some term of :data:`DECODED_TERMS` has a weight. Else the step trains the
-    steering's denoising only, and there is no decoded face for a discriminator to judge."""
+    """Whether a training step with these weights runs the few-step decode: a term of :data:`DECODED_TERMS` has one."""
     return any(weights.get(k, 0.0) > 0 for k in DECODED_TERMS)
 
 
