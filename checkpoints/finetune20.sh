@@ -97,47 +97,6 @@ args_of() {  # a run's own flags (after the recipe's: where both set one, the ru
 }
 
 
-seed() {  # what a run reads, from its committed copy on a fresh machine
-  local src
-  for src in identity28/export identity22/export identity22b/export "$(start_of "$1")-export"; do
-    local kept="$ROOT/checkpoints/${src%-export}"
-    case $src in identity*/export) kept="$ROOT/checkpoints/${src%/export}" ;; esac
-    if [ ! -f "$RUNS/$src/config.json" ] && [ ! -f "$RUNS/$src/codec.json" ] && [ -d "$kept/export" ]; then
-      mkdir -p "$RUNS/$src" && cp -r "$kept/export/." "$RUNS/$src/"
-    fi
-  done
-  if [ ! -f "$(done_marker "$1")" ] && [ -f "$ROOT/checkpoints/$1/export/codec.json" ]; then
-    mkdir -p "$RUNS/$1-export" && cp -r "$ROOT/checkpoints/$1/export/." "$RUNS/$1-export/"  # finished elsewhere
-  fi
-  if [ ! -f "$RUNS/$1/checkpoint/progress.json" ] && [ -f "$ROOT/checkpoints/$1/checkpoint/progress.json" ]; then
-    mkdir -p "$RUNS/$1" && cp -r "$ROOT/checkpoints/$1/checkpoint" "$RUNS/$1/"
-    echo "$1: resumed from the committed checkpoint (step $(step_of "$RUNS/$1"))"
-  fi
-}
-
-train_one() {
-  local r=$1
-  seed "$r"
-  if [ -f "$(done_marker "$r")" ]; then echo "$r: done"; return; fi
-  if [ ! -f "$RUNS/$(start_of "$r")-export/codec.json" ]; then echo "$r: $(start_of "$r") is not exported yet"; return; fi
-  local proxy
-  proxy=$(args_of "$r" | sed -n 's/.*--identity \([^ ]*\).*/\1/p')
-  if [ -n "$proxy" ] && [ ! -f "$proxy/config.json" ]; then echo "$r: its identity proxy $proxy is not trained yet"; return; fi
-  echo "$r: starting $(date -u +%H:%M)"
-  # shellcheck disable=SC2046
-  (cd "$TREE" && PYTHONPATH="$TREE" FASDIFF_SHARED="$SHARED" "$CLI" train fasdiff "${RECIPE[@]}" $(args_of "$r") \
-    --out "$RUNS/$r" --export "$RUNS/$r-export") > "$RUNS/$r.log" 2>&1 || echo "$r: failed (see runs/$r.log)"
-  echo "$r: finished $(date -u +%H:%M)"
-}
-
-
-run() {
-  if [ ! -d "$TREE" ]; then git -C "$ROOT" worktree add --detach "$TREE" HEAD >/dev/null; fi
-  echo "code: $(git -C "$TREE" log --oneline -1)"
-  clear_claims
-  for _ in $(seq "$WORKERS"); do worker & done
-  wait
-}
-
+source "$ROOT/checkpoints/finetune.bash"  # seed, train_one, run
 source "$ROOT/checkpoints/queue.bash"  # step_of, done_marker, status, save and the commands
 queue_main "$@"

@@ -565,7 +565,8 @@ def test_latent_cache_is_built_once_checked_and_refused_when_stale(prior, compre
 
 @pytest.mark.skipif(not (settings.ASSETS_DIR / "compressor/hf/model.safetensors").exists(), reason="needs the shipped compressor")
 def test_training_on_a_latent_cache(prior, tmp_path, monkeypatch, capsys):
-    """``train fasdiff --latent-cache G``: refused while the control or the LFE trains; with them frozen it builds the
+    """``train fasdiff --latent-cache G``: refused while the control or the LFE trains (and ``--gen-frozen`` refused
+    while they do not: its terms would train nothing); with them frozen it builds the
     cache in the run folder, trains the fusion on it, and resumes on the same cache."""
     monkeypatch.setenv("FASDIFF_FAST", "1")
     prior_dir = prior.save_pretrained(tmp_path / "prior", dtype=None)
@@ -573,6 +574,9 @@ def test_training_on_a_latent_cache(prior, tmp_path, monkeypatch, capsys):
             "--fusion-anchor", "fid", "--fusion-rate", "--latent-cache", "2", "--lr", "1e-2", "--warmup", "0"]
     assert cli.main(base + ["--steps", "1", "--out", str(tmp_path / "bad")]) == 1
     assert "--train-parts decoder,fusion" in capsys.readouterr().err
+    uncached = base[:base.index("--latent-cache")] + ["--train-parts", "fusion", "--gen-frozen", "--steps", "1"]
+    assert cli.main(uncached + ["--out", str(tmp_path / "bad2")]) == 1  # the gen terms would train nothing
+    assert "--train-parts fusion trains neither" in capsys.readouterr().err
     run, exp = tmp_path / "run", tmp_path / "exp"
     args = base + ["--train-parts", "fusion", "--steps", "2", "--out", str(run), "--export", str(exp)]
     assert cli.main(args) == 0

@@ -157,3 +157,42 @@ def test_a_start_keeps_the_claims_of_runs_still_training_and_forgets_the_rest(tm
         assert out[0] == "took-fresh" and int(out[1]) > 0  # the live claim is not taken again; a new one names its pid
     finally:
         alive.kill()
+
+
+def test_steer25_gives_every_ablation_the_two_stages_of_the_best_decoder_on_one_recipe():
+    """steer25.sh: f27-frozen's stage (the steering alone, its gen terms through the prior's frozen VAE, the x0 term,
+    no fused-face term) from each variant's f21 run, then f29-vaefuse's (the decoder reset to the VAE's and frozen,
+    the fusion alone on cached latents) — the steering parts each variant has, its own prior; and f30-steerfuse, the
+    main line from f29-vaefuse with the steering and the fusion trained together on the fused-face terms too."""
+    out = subprocess.run(["bash", str(ROOT / "checkpoints" / "steer25.sh"), "commands"], check=True,
+                         capture_output=True, text=True).stdout
+    runs = dict(line.split(": ", 1) for line in out.strip().splitlines())
+    rows = ("full", "nolfe", "plain", "oldprior")
+    assert set(runs) == {f"{stage}-{row}" for stage in ("s25", "v25") for row in rows} | {"f30-steerfuse"}
+    steering = {"full": "control,lfe", "nolfe": "control", "plain": "control", "oldprior": "control,lfe"}
+    variant = {"full": "fasdiff", "nolfe": "fasdiff-nolfe", "plain": "fasdiff-plain", "oldprior": "fasdiff"}
+    recipes = set()
+    for name, line in runs.items():
+        argv = ["train", "fasdiff", *shlex.split(line)]
+        cfg = fasdiff_train.Config.from_args(cli.build_parser(argv).parse_args(argv))
+        fasdiff_train.init_parts(cfg)  # the trainer's own check of --init-parts
+        stage, row = name.split("-", 1)
+        assert cfg.prior.endswith("checkpoints/prior-tiny-680" if row == "oldprior" else "runs/prior28"), name
+        recipes.add((cfg.lr, cfg.batch_size, cfg.adv_start, cfg.multi_realism, cfg.identity))
+        if stage == "f30":
+            assert cfg.init.endswith("runs/f29-vaefuse-export") and cfg.train_parts == "control,lfe,fusion"
+            assert cfg.gen_frozen and cfg.x0_weight == 1 and cfg.steps == 1500 and cfg.latent_cache == 0
+            assert cfg.id_weight == 1 and cfg.detail_weight == 1 and cfg.adv_weight > 0  # the fused face asked too
+            continue
+        assert cfg.variant == variant[row], name
+        if stage == "s25":
+            assert cfg.init.endswith(f"runs/{'f21-idall' if row == 'full' else 'f21-' + row}-export"), name
+            assert cfg.train_parts == steering[row] and cfg.gen_frozen and cfg.x0_weight == 1 and cfg.latent_cache == 0
+            assert (cfg.gen_weight, cfg.gen_pixel, cfg.gen_id_weight, cfg.gen_detail_weight) == (1.0, 1.0, 1.0, 1.0)
+            assert not any(getattr(cfg, f"{k}_weight") for k in DECODED_TERMS if not k.startswith("gen"))
+        else:
+            assert cfg.init.endswith(f"runs/s25-{row}-export") and cfg.latent_cache == 150, name
+            assert cfg.init_parts == steering[row] + ",fusion" and cfg.train_parts == "fusion"  # the VAE's decoder
+            assert not cfg.gen_frozen and cfg.x0_weight == 0
+        assert cfg.steps == 1200
+    assert len(recipes) == 1

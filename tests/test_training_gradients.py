@@ -281,6 +281,8 @@ def test_the_trainer_refuses_x_gen_and_latent_settings_that_would_do_nothing_or_
         fasdiff_train.train(Config(latent_cache=4, latent_weight=1.0))
     with pytest.raises(ValueError, match="latent-cache"):
         fasdiff_train.train(Config(latent_cache=4, x0_weight=1.0))
+    with pytest.raises(ValueError, match="gen-frozen.*latent-cache"):
+        fasdiff_train.train(Config(latent_cache=4, gen_frozen=True))
     with pytest.raises(ValueError, match="gen-pixel"):
         fasdiff_train.train(Config(gen_pixel=1.5))
     with pytest.raises(ValueError, match="gen-id-weight"):

@@ -274,6 +274,9 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     for flag, weight in (("--latent-weight", cfg.latent_weight), ("--x0-weight", cfg.x0_weight)):
         if cfg.latent_cache and weight > 0:
             raise ValueError(f"{flag} trains the steering (the control and the LFE), which --latent-cache freezes")
+    if cfg.latent_cache and cfg.gen_frozen:
+        raise ValueError("--gen-frozen sends the gen terms to the steering (the control and the LFE) alone, which "
+                         "--latent-cache freezes: they would train nothing")
     if not 0 <= cfg.gen_pixel <= 1:
         raise ValueError(f"--gen-pixel must be in [0, 1], got {cfg.gen_pixel}")
     cfg, faces, _ = loop.setup(cfg, str(run_folder(cfg)))
@@ -302,6 +305,9 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
                "gen_id": cfg.gen_id_weight, "gen_pixel": cfg.gen_pixel, "latent": cfg.latent_weight, "x0": cfg.x0_weight,
                "gen_frozen": float(cfg.gen_frozen), "split": cfg.split, "split_levels": cfg.split_levels,
                "split_below": cfg.split_below, "multi_realism": float(cfg.multi_realism)}
+    if cfg.gen_frozen and not codec.steers():
+        raise ValueError("--gen-frozen sends the gen terms to the steering alone: train the control or the LFE "
+                         f"(--train-parts {cfg.train_parts} trains neither)")
     decoding = decodes(weights)  # else the steering's denoising alone: no decode, no critic
     if not decoding and (cfg.latent_cache or not codec.steers()):
         raise ValueError("with no weight on a term of the decoded face (--l1-weight, --gen-weight, ...) a step trains "
