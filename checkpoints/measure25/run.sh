@@ -1,0 +1,38 @@
+#!/bin/bash
+# session 25: f30-steerfuse (the steering and the fusion trained together from f29-vaefuse, the decoder held at the
+# prior's VAE decoder: checkpoints/steer25.sh) against x_fid and f29-vaefuse (benchmarks/decoder_ci.py through
+# checkpoints/measure_ci.bash); the realism slider at rate 0.1 (benchmarks/realism_slider.py, with the FD); the
+# prior's own face x_gen (checkpoints/measure24/xgen.py) and its share (benchmarks/prior_share.py); and the
+# ablation rows of steer25.sh's one recipe (v25-full against v25-nolfe, v25-oldprior, v25-plain).
+#   nice -n 19 checkpoints/measure25/run.sh NAME...
+source "$(dirname "$0")/../measure_ci.bash"
+measure_in 25
+wait_for() { while [ ! -f "$1/codec.json" ]; do sleep 60; done; }
+slider() {  # slider NAME EXPORT: rate 0.1, 129 faces, realism 0 … 1, with the FD
+  wait_for "$2"
+  measure_script "$O" "$1" realism_slider.py "$2" --rate 0.1 --faces 129 --realisms 0 0.1 0.25 0.5 0.75 1 --fd
+}
+xgen() {  # the steering's latent through the prior's VAE and the codec's decoder (session 24's script)
+  [ -f "$O/$1.md" ] && return 0
+  wait_for "$2"
+  echo "$1: starting $(date -u +%H:%M)"
+  PYTHONPATH="$PWD" FASDIFF_SHARED=/work/shared OPENBLAS_NUM_THREADS=1 /work/main/.venv/bin/python \
+    /work/main/checkpoints/measure24/xgen.py "$2" > "$O/$1.tmp" 2> "$O/$1.log" && mv "$O/$1.tmp" "$O/$1.md"
+  echo "$1: finished $(date -u +%H:%M)"
+}
+for m in "$@"; do
+  case $m in
+    slider-f29) slider $m $R/f29-vaefuse-export ;;
+    slider-f30) slider $m $R/f30-steerfuse-export ;;
+    f30-vs-xfid) measure_ci $O $m --codec $R/f30-steerfuse-export ;;
+    f30-vs-f29) measure_ci $O $m --codec $R/f30-steerfuse-export --against $R/f29-vaefuse-export ;;
+    xgen-f30) xgen $m $R/f30-steerfuse-export ;;
+    xgen-s25-full) xgen $m $R/s25-full-export ;;
+    share-f30) measure_script $O $m prior_share.py $R/f30-steerfuse-export --rates 0.1 0.2 ;;
+    v25-vs-xfid) measure_ci $O $m --codec $R/v25-full-export ;;
+    v25-lfe) measure_ci $O $m --codec $R/v25-full-export --against $R/v25-nolfe-export ;;
+    v25-prior) measure_ci $O $m --codec $R/v25-full-export --against $R/v25-oldprior-export ;;
+    v25-plain) measure_ci $O $m --codec $R/v25-full-export --against $R/v25-plain-export ;;
+    *) echo "unknown measurement $m" >&2; exit 2 ;;
+  esac
+done
