@@ -24,6 +24,21 @@ xgen() {  # the steering's latent through the prior's VAE and the codec's decode
     /work/main/checkpoints/measure24/xgen.py "$2" > "$O/$1.tmp" 2> "$O/$1.log" && mv "$O/$1.tmp" "$O/$1.md"
   echo "$1: finished $(date -u +%H:%M)"
 }
+verify() {  # verify NAME EXPORT RATES...: the 6,000 celeba_identity pairs, into runs/verification25 (a copy of the
+  # committed sweep, so that verification_ci.py pairs it with the compressor's rows: x_fid is hf-compressor's)
+  local name=$1 codec=$2; shift 2
+  [ -f "$O/$name.md" ] && return 0
+  wait_for "$codec"
+  local V=$R/verification25
+  [ -f "$V/verification.json" ] || { mkdir -p "$V" && cp /work/main/checkpoints/verification_celeba/verification* "$V/"; }
+  [ -f "$V/aligned_64px.npz" ] || cp "$R/verification_celeba/aligned_64px.npz" "$V/" 2>/dev/null  # dlib's alignment, once
+  echo "$name: starting $(date -u +%H:%M)"
+  PYTHONPATH="$PWD" FASDIFF_SHARED=/work/shared OPENBLAS_NUM_THREADS=1 /work/main/.venv/bin/fasdiff-lite eval \
+    --pairs /work/shared/faces/celeba_identity/pairs.txt --codecs "$codec" --rates "$@" --threads 1 --out "$V" > "$O/$name.log" 2>&1 &&
+    PYTHONPATH="$PWD" /work/main/.venv/bin/python benchmarks/verification_ci.py "$codec" hf-compressor --rows "$V/verification.json" \
+      --rates "$@" > "$O/$name.tmp" 2>> "$O/$name.log" && mv "$O/$name.tmp" "$O/$name.md"
+  echo "$name: finished $(date -u +%H:%M)"
+}
 for m in "$@"; do
   case $m in
     slider-f29) slider $m $R/f29-vaefuse-export ;;
@@ -37,6 +52,8 @@ for m in "$@"; do
     v25-lfe) measure_ci $O $m --codec $R/v25-full-export --against $R/v25-nolfe-export ;;
     v25-prior) measure_ci $O $m --codec $R/v25-full-export --against $R/v25-oldprior-export ;;
     v25-plain) measure_ci $O $m --codec $R/v25-full-export --against $R/v25-plain-export ;;
+    verify-f30) verify $m $R/f30-steerfuse-export 0.1 0.2 ;;
+    verify-f29) verify $m $R/f29-vaefuse-export 0.1 0.2 ;;
     *) echo "unknown measurement $m" >&2; exit 2 ;;
   esac
 done
