@@ -25,7 +25,8 @@ xgen() {  # the steering's latent through the prior's VAE and the codec's decode
   echo "$1: finished $(date -u +%H:%M)"
 }
 verify() {  # verify NAME EXPORT RATES...: the 6,000 celeba_identity pairs, into runs/verification25 (a copy of the
-  # committed sweep, so that verification_ci.py pairs it with the compressor's rows: x_fid is hf-compressor's)
+  # committed sweep); paired against the shipped fasdiff (verification_ci.py). x_fid's rows (hf-compressor's) are from a
+  # sweep before session 14, without per-pair distances: against them the accuracies are compared unpaired
   local name=$1 codec=$2; shift 2
   [ -f "$O/$name.md" ] && return 0
   wait_for "$codec"
@@ -35,7 +36,7 @@ verify() {  # verify NAME EXPORT RATES...: the 6,000 celeba_identity pairs, into
   echo "$name: starting $(date -u +%H:%M)"
   PYTHONPATH="$PWD" FASDIFF_SHARED=/work/shared OPENBLAS_NUM_THREADS=1 /work/main/.venv/bin/fasdiff-lite eval \
     --pairs /work/shared/faces/celeba_identity/pairs.txt --codecs "$codec" --rates "$@" --threads 1 --out "$V" > "$O/$name.log" 2>&1 &&
-    PYTHONPATH="$PWD" /work/main/.venv/bin/python benchmarks/verification_ci.py "$codec" hf-compressor --rows "$V/verification.json" \
+    PYTHONPATH="$PWD" /work/main/.venv/bin/python benchmarks/verification_ci.py "$codec" fasdiff --rows "$V/verification.json" \
       --rates "$@" > "$O/$name.tmp" 2>> "$O/$name.log" && mv "$O/$name.tmp" "$O/$name.md"
   echo "$name: finished $(date -u +%H:%M)"
 }
