@@ -40,6 +40,23 @@ verify() {  # verify NAME EXPORT RATES...: the 6,000 celeba_identity pairs, into
       --rates "$@" > "$O/$name.tmp" 2>> "$O/$name.log" && mv "$O/$name.tmp" "$O/$name.md"
   echo "$name: finished $(date -u +%H:%M)"
 }
+verify_xfid() {  # x_fid (hf-compressor) at 0.1 / 0.2 with per-pair distances, into runs/verification25x (its reference
+  # row taken from runs/verification25, so it is not measured again), then f30's rows merged in: f30 − x_fid, paired
+  local name=$1 X=$R/verification25x
+  [ -f "$O/$name.md" ] && return 0
+  mkdir -p "$X" && cp -n "$R/verification25/aligned_64px.npz" "$X/"
+  [ -f "$X/verification.json" ] || /work/main/.venv/bin/python -c "import json, sys; d = json.load(open(sys.argv[1])); \
+d['rows'] = [r for r in d['rows'] if r['codec'] == 'original']; json.dump(d, open(sys.argv[2], 'w'))" \
+    "$R/verification25/verification.json" "$X/verification.json"
+  echo "$name: starting $(date -u +%H:%M)"
+  PYTHONPATH="$PWD" FASDIFF_SHARED=/work/shared OPENBLAS_NUM_THREADS=1 /work/main/.venv/bin/fasdiff-lite eval \
+    --pairs /work/shared/faces/celeba_identity/pairs.txt --codecs hf-compressor --rates 0.1 0.2 --threads 1 --out "$X" \
+    > "$O/$name.log" 2>&1 &&
+    /work/main/.venv/bin/python tools/ship.py merge "$R/verification25/verification.json" "$X/verification.json" >> "$O/$name.log" &&
+    PYTHONPATH="$PWD" /work/main/.venv/bin/python benchmarks/verification_ci.py "$R/f30-steerfuse-export" hf-compressor \
+      --rows "$X/verification.json" --rates 0.1 0.2 > "$O/$name.tmp" 2>> "$O/$name.log" && mv "$O/$name.tmp" "$O/$name.md"
+  echo "$name: finished $(date -u +%H:%M)"
+}
 for m in "$@"; do
   case $m in
     slider-f29) slider $m $R/f29-vaefuse-export ;;
@@ -55,6 +72,7 @@ for m in "$@"; do
     v25-plain) measure_ci $O $m --codec $R/v25-full-export --against $R/v25-plain-export ;;
     verify-f30) verify $m $R/f30-steerfuse-export 0.1 0.2 ;;
     verify-f29) verify $m $R/f29-vaefuse-export 0.1 0.2 ;;
+    verify-xfid) verify_xfid $m ;;
     *) echo "unknown measurement $m" >&2; exit 2 ;;
   esac
 done
