@@ -1,5 +1,17 @@
-# The fine-tune queues' own steps (finetune20.sh, steer25.sh): sourced, not run. A script sets ROOT, RUNS, SHARED,
-# CLI, TREE, RECIPE and defines start_of (the run a fine-tune starts from) and args_of (its own flags).
+# The fine-tune queues' recipe and steps (finetune20.sh, steer25.sh): sourced, not run. A script sets ROOT, RUNS, TREE,
+# ORDER and CLAIMS and defines start_of (the run a fine-tune starts from) and args_of (its own flags, which win over the
+# recipe's where both set one).
+SHARED="${FASDIFF_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
+THREADS="${FASDIFF_THREADS:-1}"
+WORKERS="${WORKERS:-2}"
+PY="$ROOT/.venv/bin/python"
+CLI="$ROOT/.venv/bin/fasdiff-lite"
+STEPS=1200
+
+# p19-id's recipe (the FaSDiff card, "Session 19"), but for what each run starts from
+RECIPE=(--faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 1e-4 --warmup 50 --multi-realism
+        --split 1 --detail-weight 1 --adv-weight 0.05 --adv-start 100 --id-weight 1.0 --identity "$RUNS/identity28/export"
+        --gen-weight 0.1 --gen-detail-weight 1 --checkpoint-every 200 --threads "$THREADS")
 
 seed() {  # what a run reads, from its committed copy on a fresh machine
   local src

@@ -48,20 +48,9 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS="$ROOT/runs"
-SHARED="${FASDIFF_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
-THREADS="${FASDIFF_THREADS:-1}"
-WORKERS="${WORKERS:-2}"
-PY="$ROOT/.venv/bin/python"
-CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/finetune20
 ORDER="f20-nolfe f20-oldprior f20-plain f20-nofusion f21-idall f21-id3 f21-nolfe f21-plain f21-oldprior f21-nofusion f22-idproxy f22b-idproxy f23-refresh f24-gen f24-oldprior f24b-gen f25-latent f26-x0 f26b-x0 f27-frozen f28-fuse f29-vaefuse"
 CLAIMS="$RUNS/finetune20.claims"
-STEPS=1200
-
-# p19-id's recipe (the FaSDiff card, "Session 19"), but for what each run starts from
-RECIPE=(--faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 1e-4 --warmup 50 --multi-realism
-        --split 1 --detail-weight 1 --adv-weight 0.05 --adv-start 100 --id-weight 1.0 --identity "$RUNS/identity28/export"
-        --gen-weight 0.1 --gen-detail-weight 1 --checkpoint-every 200 --threads "$THREADS")
 
 start_of() { case $1 in f21-idall) echo p19-id ;; f24-oldprior) echo f21-oldprior ;; f24b-gen|f25-latent) echo f24-gen ;; f26-x0) echo f25-latent ;; f26b-x0|f27-frozen) echo f26-x0 ;; f28-fuse|f29-vaefuse) echo f27-frozen ;; f21-id3|f22-*|f22b-*|f23-*|f24-*) echo f21-idall ;; f21-*) echo "f20-${1#f21-}" ;; *) echo "d28-${1#f20-}" ;; esac; }  # the run a fine-tune starts from
 CACHE="--latent-cache 150"  # the control and the LFE frozen: their few-step latents computed once
@@ -97,6 +86,6 @@ args_of() {  # a run's own flags (after the recipe's: where both set one, the ru
 }
 
 
-source "$ROOT/checkpoints/finetune.bash"  # seed, train_one, run
+source "$ROOT/checkpoints/finetune.bash"  # the recipe and settings; seed, train_one, run
 source "$ROOT/checkpoints/queue.bash"  # step_of, done_marker, status, save and the commands
 queue_main "$@"

@@ -18,20 +18,9 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS="$ROOT/runs"
-SHARED="${FASDIFF_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
-THREADS="${FASDIFF_THREADS:-1}"
-WORKERS="${WORKERS:-2}"
-PY="$ROOT/.venv/bin/python"
-CLI="$ROOT/.venv/bin/fasdiff-lite"
 TREE=/tmp/steer25
 ORDER="f30-steerfuse s25-full s25-nolfe v25-full v25-nolfe s25-oldprior s25-plain v25-oldprior v25-plain"
 CLAIMS="$RUNS/steer25.claims"
-STEPS=1200
-
-# finetune20.sh's recipe (p19-id's: the FaSDiff card, "Session 19"); each run's own flags win where both set one
-RECIPE=(--faces utkface+shared --steps "$STEPS" --batch-size 12 --lr 1e-4 --warmup 50 --multi-realism
-        --split 1 --detail-weight 1 --adv-weight 0.05 --adv-start 100 --id-weight 1.0 --identity "$RUNS/identity28/export"
-        --gen-weight 0.1 --gen-detail-weight 1 --checkpoint-every 200 --threads "$THREADS")
 GEN="--gen-frozen --gen-weight 1 --gen-pixel 1 --gen-id-weight 1 --gen-detail-weight 1 --x0-weight 1"
 FUSED_OFF="--l1-weight 0 --hf-weight 0 --lf-weight 0 --detail-weight 0 --adv-weight 0 --id-weight 0"
 
@@ -62,6 +51,6 @@ args_of() {
   esac
 }
 
-source "$ROOT/checkpoints/finetune.bash"  # seed, train_one, run
+source "$ROOT/checkpoints/finetune.bash"  # the recipe and settings; seed, train_one, run
 source "$ROOT/checkpoints/queue.bash"  # step_of, done_marker, status, save and the commands
 queue_main "$@"
