@@ -271,12 +271,10 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     if (cfg.id_weight > 0 or cfg.gen_id_weight > 0) and not cfg.identity:
         raise ValueError("--id-weight and --gen-id-weight need --identity DIR (an identity proxy from "
                          "`fasdiff-lite train identity`)")
-    for flag, weight in (("--latent-weight", cfg.latent_weight), ("--x0-weight", cfg.x0_weight)):
-        if cfg.latent_cache and weight > 0:
+    for flag, on in (("--latent-weight", cfg.latent_weight > 0), ("--x0-weight", cfg.x0_weight > 0),
+                     ("--gen-frozen", cfg.gen_frozen)):
+        if cfg.latent_cache and on:
             raise ValueError(f"{flag} trains the steering (the control and the LFE), which --latent-cache freezes")
-    if cfg.latent_cache and cfg.gen_frozen:
-        raise ValueError("--gen-frozen sends the gen terms to the steering (the control and the LFE) alone, which "
-                         "--latent-cache freezes: they would train nothing")
     if not 0 <= cfg.gen_pixel <= 1:
         raise ValueError(f"--gen-pixel must be in [0, 1], got {cfg.gen_pixel}")
     cfg, faces, _ = loop.setup(cfg, str(run_folder(cfg)))
