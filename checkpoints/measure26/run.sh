@@ -1,0 +1,26 @@
+#!/bin/bash
+# session 26: the reship's measurements on steer25.sh's one recipe. The verification of the v25 rows at rates 0.1 /
+# 0.2 (the 6,000 celeba_identity pairs, into runs/verification25x: the sweep where x_fid, hf-compressor, has per-pair
+# distances at those rates; paired against x_fid with benchmarks/verification_ci.py), the fusion's share (v25-full
+# against itself without the fusion: checkpoints/measure26/nofusion.py) and v25-plain against v25-full.
+#   nice -n 19 checkpoints/measure26/run.sh NAME...     (verifications one at a time: they share one rows file)
+source "$(dirname "$0")/../measure_ci.bash"
+measure_in 26
+X=$R/verification25x
+verify() {  # verify NAME EXPORT: rates 0.1 / 0.2 into $X, then EXPORT − x_fid, paired
+  local name=$1 codec=$2
+  while [ ! -f "$codec/codec.json" ]; do sleep 60; done
+  measure_cmd "$O" "$name" bash -c "/work/main/.venv/bin/fasdiff-lite eval --pairs /work/shared/faces/celeba_identity/pairs.txt \
+    --codecs $codec --rates 0.1 0.2 --threads 1 --out $X >&2 && /work/main/.venv/bin/python benchmarks/verification_ci.py \
+    $codec hf-compressor --rows $X/verification.json --rates 0.1 0.2"
+}
+for m in "$@"; do
+  case $m in
+    nofusion) [ -f "$R/v25-nofusion-export/codec.json" ] ||
+      PYTHONPATH="$PWD" /work/main/.venv/bin/python checkpoints/measure26/nofusion.py "$R/v25-full-export" "$R/v25-nofusion-export" ;;
+    v25-fusion) measure_ci $O $m --codec $R/v25-full-export --against $R/v25-nofusion-export ;;
+    v25-plain) measure_ci $O $m --codec $R/v25-full-export --against $R/v25-plain-export ;;
+    verify-v25-*) verify $m $R/${m#verify-}-export ;;
+    *) echo "unknown measurement $m" >&2; exit 2 ;;
+  esac
+done
