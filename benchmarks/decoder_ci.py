@@ -14,7 +14,9 @@ descriptor Fréchet distance (each set against the drawn originals: lower is mor
 (fine-detail energy ÷ the original's: 1 is as detailed) and PSNR. Prints each difference with its 95 % interval
 (percentile; for FD the basic interval, ``ablations.INTERVAL``): an interval that holds 0 is a difference these faces cannot tell from none. The two sides' bytes per file
 are printed too: an ablation is at equal bytes only when both use the same compressor (fasdiff against fasdiff-nolfe,
-not against fasdiff-plain, whose hyperprior spends fewer bytes at the same rate). The faces: the first ``--faces`` of
+not against fasdiff-plain, whose hyperprior spends fewer bytes at the same rate: there ``--against-rates`` gives B's
+rate for each of ``--rates``, chosen so that both files have the same size, e.g. fasdiff-nolfe at 0.1 / 0.15 against
+fasdiff-plain at 0.15 / 0.2 for the wavelet branch's share at about 73 / 92 bytes). The faces: the first ``--faces`` of
 the fixed validation split. ``--json`` also writes the rows (``benchmarks/ablation_table.py`` turns several into
 one table and figure). The paired bootstrap is ``fasdiff_lite.evaluation.ablations.paired``.
 """
@@ -54,6 +56,9 @@ def main(argv=None) -> int:
                     "or another codec (name or folder)")
     ap.add_argument("--faces", type=int, default=150)
     ap.add_argument("--rates", type=float, nargs="+", default=[0.0, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0])
+    ap.add_argument("--against-rates", type=float, nargs="+", default=None,
+                    help="B's rate at each of --rates (default: the same; for a B on another compressor, the rates "
+                    "at which its files are as large as A's)")
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="sampler steps of the diffusion decoders")
     ap.add_argument("--realism", type=float, default=DEFAULT_REALISM, help="realism of the diffusion decoders (0–1)")
     ap.add_argument("--draws", type=int, default=1000)
@@ -61,6 +66,11 @@ def main(argv=None) -> int:
     ap.add_argument("--json", default=None, help="also write the rows here, and beside them (same name, .npz) every "
                     "face's numbers of both decoders, so that the intervals can be drawn again without decoding")
     args = ap.parse_args(argv)
+    rates_b = args.against_rates or args.rates
+    if len(rates_b) != len(args.rates):
+        ap.error(f"--against-rates gives {len(rates_b)} rate(s) for {len(args.rates)} --rates: one for each")
+    if args.against == "x_fid" and args.against_rates:
+        ap.error("--against-rates needs --against: x_fid decodes A's own files")
     settings.cpu_threads(args.threads)
     t0 = time.time()
     faces = data.load_faces("shared", split="val", limit=args.faces)
@@ -72,20 +82,20 @@ def main(argv=None) -> int:
     b_name = f"{args.codec}'s x_fid" if args.against == "x_fid" else args.against
     print(f"A = {args.codec}, B = {b_name}; {args.steps} steps, realism {args.realism:g}; {n} held-out faces; {args.draws} paired bootstrap "
           f"draws; A − B with its 95 % interval (FD: lower is better; {FD_NOTE})\n")
-    print("| rate | bytes A / B | re-id A / B | re-id A − B [95 %] | FD A / B | FD A − B [95 %] | detail A / B | "
+    print(f"| rate{' A / B' if args.against_rates else ''} | bytes A / B | re-id A / B | re-id A − B [95 %] | FD A / B | FD A − B [95 %] | detail A / B | "
           "detail A − B [95 %] | PSNR A − B [95 %] |")
     print("|---|---|---|---|---|---|---|---|---|")
     rows, per_face = [], {"gallery": gallery}
     decode = {"steps": args.steps, "realism": args.realism}
-    for rate in args.rates:
-        (dec_a, bytes_a), (dec_b, bytes_b) = decode_all(codec, faces, rate, **decode), decode_all(other, faces, rate, **decode)
+    for rate, rate_b in zip(args.rates, rates_b):
+        (dec_a, bytes_a), (dec_b, bytes_b) = decode_all(codec, faces, rate, **decode), decode_all(other, faces, rate_b, **decode)
         sa, sb = side(faces, gallery, dec_a), side(faces, gallery, dec_b)
         per_face.update(side_arrays(sa, sb, rate))
         r = paired(sa, sb, gallery, args.draws, rng)
-        rows.append({"rate": rate, "a": args.codec, "b": b_name, **decode, "bytes_a": bytes_a, "bytes_b": bytes_b, "faces": n,
-                     **as_cells(r)})
+        rows.append({"rate": rate, **({"rate_b": rate_b} if rate_b != rate else {}), "a": args.codec, "b": b_name, **decode,
+                     "bytes_a": bytes_a, "bytes_b": bytes_b, "faces": n, **as_cells(r)})
         cell = lambda m, f: interval_text(r[m], f)  # noqa: E731
-        print(f"| {rate:g} | {bytes_a:.0f} / {bytes_b:.0f} | {r['reid'][0]:.3f} / {r['reid'][1]:.3f} | {cell('reid', '.3f')} | "
+        print(f"| {rate:g}{f' / {rate_b:g}' if rate_b != rate else ''} | {bytes_a:.0f} / {bytes_b:.0f} | {r['reid'][0]:.3f} / {r['reid'][1]:.3f} | {cell('reid', '.3f')} | "
               f"{r['fd'][0]:.4f} / {r['fd'][1]:.4f} | {cell('fd', '.4f')} | {r['detail'][0]:.2f} / {r['detail'][1]:.2f} | "
               f"{cell('detail', '.3f')} | {cell('psnr', '.2f')} |", flush=True)
     if args.json:

@@ -148,9 +148,12 @@ def test_decoder_ci_keeps_every_face_so_its_intervals_can_be_drawn_again(tmp_pat
     pytest.importorskip("dlib")
     out = tmp_path / "rows.json"
     load_script("benchmarks/decoder_ci.py").main(["--codec", "hf-compressor", "--against", "hyperprior", "--faces", "6",
-                                                   "--rates", "0.1", "0.3", "--draws", "20", "--threads", "1",
-                                                   "--json", str(out)])
+                                                   "--rates", "0.1", "0.3", "--against-rates", "0.15", "0.3",
+                                                   "--draws", "20", "--threads", "1", "--json", str(out)])
     rows = json.loads(out.read_text())
+    # B at its own rate where asked (the hyperprior's files at 0.15 are about hf-compressor's at 0.1), else A's
+    assert rows[0]["rate_b"] == 0.15 and "rate_b" not in rows[1]
+    assert abs(rows[0]["bytes_b"] - rows[0]["bytes_a"]) < 0.15 * rows[0]["bytes_a"] < rows[1]["bytes_a"] - rows[1]["bytes_b"]
     with np.load(out.with_suffix(".npz")) as z:
         saved = dict(z)
     rng = np.random.default_rng(0)  # decoder_ci's: one generator, the rates in order
@@ -161,3 +164,34 @@ def test_decoder_ci_keeps_every_face_so_its_intervals_can_be_drawn_again(tmp_pat
             assert again[m] == pytest.approx(row[m]), (row["rate"], m)
     with pytest.raises(KeyError, match="no per-face numbers at rate 0.5"):
         ablations.sides_at(saved, 0.5)
+
+
+def test_an_idea_on_another_compressor_is_compared_at_equal_bytes(tmp_path, rng):
+    """A row measured with B at its own rate (``decoder_ci.py --against-rates``: the wavelet branch, where the plain
+    compressor spends fewer bytes at the same rate) shows both rates and takes B's verification at B's rate."""
+    per_fold, folds = 20, 2
+    lines = [f"{folds} {per_fold}"] + [f"p{k}_{i}.jpg q{k}_{i}.jpg {int(s)}" for k in range(folds)
+                                       for s in (True, False) for i in range(per_fold)]
+    (tmp_path / "pairs.txt").write_text("\n".join(lines) + "\n")
+    same = np.array([s for _ in range(folds) for s in [True] * per_fold + [False] * per_fold])
+    good = np.where(same, 0.3, 0.7) + 0.05 * rng.normal(size=same.size)
+    row = lambda codec, value, d: {"codec": codec, "kind": "rate", "value": value, "bpp": 0.1,  # noqa: E731
+                                   "accuracy_mean": 0.5, "tar_at_far": {0.01: 0.1}, "distances": d}
+    sweep = verification.save_rows([row("A", 0.1, good), row("B", 0.2, rng.random(same.size))],
+                                   tmp_path / "verification.json", pairs=str(tmp_path / "pairs.txt"), images=None)
+    cell = {"a": 0.5, "b": 0.5, "diff": 0.01, "lo": -0.01, "hi": 0.03}
+    measured = tmp_path / "wavelet.json"
+    measured.write_text(json.dumps([{"rate": 0.1, "rate_b": 0.2, "a": "A", "b": "B", "bytes_a": 73, "bytes_b": 73,
+                                     "faces": 129, **{m: cell for m in ablations.METRICS}}]))
+    rows = ablations.load({"the wavelet branch": measured}, sweep, draws=100)
+    assert rows[0]["verification"]["diff"] > 0  # B's row exists only at 0.2: found there, not at A's 0.1
+    assert ablations.table(rows).splitlines()[2].startswith("| the wavelet branch | 0.1 / 0.2 | 73 / 73 |")
+
+
+@pytest.mark.parametrize("flags, message", [(["--rates", "0.1", "0.2", "--against-rates", "0.15", "--against", "x"],
+                                             "one for each"),
+                                            (["--rates", "0.1", "--against-rates", "0.15"], "needs --against")])
+def test_decoder_ci_refuses_rates_for_b_that_do_not_fit(flags, message, capsys):
+    with pytest.raises(SystemExit):
+        load_script("benchmarks/decoder_ci.py").main(flags)
+    assert message in capsys.readouterr().err

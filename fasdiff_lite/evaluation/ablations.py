@@ -124,12 +124,12 @@ def pair_text(v, fmt: str) -> str:
 def add_verification(rows: list[dict], sweep: str | Path, draws: int = 1000) -> list[dict]:
     """Add ``verification`` (A, B, A − B, interval: 10-fold accuracy) to each row whose two codecs (``a``, ``b``, named
     as in the sweep, or as they were measured: ``a_measured_as``) have per-pair distances at the row's rate in the
-    verification sweep ``sweep`` (``verification.json`` of ``fasdiff-lite eval --pairs ... --out DIR``). Rows without
-    both are left as they are."""
+    verification sweep ``sweep`` (``verification.json`` of ``fasdiff-lite eval --pairs ... --out DIR``; B at its own
+    ``rate_b`` where the row has one: equal bytes on another compressor). Rows without both are left as they are."""
     sweep = verification.Sweep(sweep)
     for row in rows:
         ra = sweep.row(row["rate"], row["a"], row.get("a_measured_as"))
-        rb = sweep.row(row["rate"], row["b"], row.get("b_measured_as"))
+        rb = sweep.row(row.get("rate_b", row["rate"]), row["b"], row.get("b_measured_as"))
         if ra is not None and rb is not None:
             d = sweep.difference(ra, rb, draws)
             row["verification"] = {k: d[k] for k in ("a", "b", "diff", "lo", "hi", "pairs")}
@@ -171,13 +171,18 @@ def cell_text(row: dict, metric: str) -> str:
     return f"**{text}**" if excludes_zero(c) else text
 
 
+def rate_text(row: dict) -> str:
+    """A row's rate, and B's after a slash where B ran at another (equal bytes on another compressor)."""
+    return f"{row['rate']:g}" + (f" / {row['rate_b']:g}" if "rate_b" in row else "")
+
+
 def table(rows: list[dict], metrics=SHOWN) -> str:
     """One markdown row per idea and rate: each metric's A − B with its 95 % interval (bold: the interval excludes
     zero), and the bytes of both sides (an ablation is at equal bytes only when they match)."""
     head = "| idea (A − B) | rate | bytes A / B | " + " | ".join(LABELS[m] for m in metrics) + " |"
     out = [head, "|" + "---|" * (3 + len(metrics))]
     for r in rows:
-        out.append(f"| {r['idea']} | {r['rate']:g} | {r['bytes_a']:.0f} / {r['bytes_b']:.0f} | "
+        out.append(f"| {r['idea']} | {rate_text(r)} | {r['bytes_a']:.0f} / {r['bytes_b']:.0f} | "
                    + " | ".join(cell_text(r, m) for m in metrics) + " |")
     return "\n".join(out)
 
@@ -187,7 +192,7 @@ def plot(rows: list[dict], metrics=SHOWN, fig=None):
     interval excludes zero; the dashed line is "adds nothing". Returns the figure."""
     import matplotlib.pyplot as plt
 
-    labels = [f"{r['idea']} · rate {r['rate']:g}" for r in rows]
+    labels = [f"{r['idea']} · rate {rate_text(r)}" for r in rows]
     if fig is None:
         fig = plt.figure(figsize=(3.2 * len(metrics), 0.9 + 0.32 * max(len(rows), 1)))
     axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
