@@ -2,7 +2,8 @@
 # session 26: the reship's measurements on steer25.sh's one recipe. The verification of the v25 rows at rates 0.1 /
 # 0.2 (the 6,000 celeba_identity pairs, into runs/verification25x: the sweep where x_fid, hf-compressor, has per-pair
 # distances at those rates; paired against x_fid with benchmarks/verification_ci.py), the fusion's share (v25-full
-# against itself without the fusion: checkpoints/measure26/nofusion.py) and v25-plain against v25-full; rates-v25-full:
+# against itself without the fusion: checkpoints/measure26/nofusion.py), v25-plain against v25-full, and the wavelet
+# branch's share at equal bytes (v25-nolfe against v25-plain at the rates where its files are as large); rates-v25-full:
 # v25-full's verification at the sweep's other rates (0, 0.3, 0.5, 1; x_fid's rows there have no per-pair distances).
 #   nice -n 19 checkpoints/measure26/run.sh NAME...     (verifications one at a time: they share one rows file)
 source "$(dirname "$0")/../measure_ci.bash"
@@ -21,6 +22,8 @@ for m in "$@"; do
       PYTHONPATH="$PWD" /work/main/.venv/bin/python checkpoints/measure26/nofusion.py "$R/v25-full-export" "$R/v25-nofusion-export" ;;
     v25-fusion) measure_ci $O $m --codec $R/v25-full-export --against $R/v25-nofusion-export ;;
     v25-plain) measure_ci $O $m --codec $R/v25-full-export --against $R/v25-plain-export ;;
+    v25-wavelet) measure_ci $O $m --codec $R/v25-nolfe-export --against $R/v25-plain-export \
+      --against-rates 0.045 0.15 0.2 0.255 0.36 ;;  # the plain files as large as the HF ones (129 faces: 46-177 B)
     verify-v25-*) verify $m $R/${m#verify-}-export ;;
     rates-v25-full) measure_cmd $O $m /work/main/.venv/bin/fasdiff-lite eval --pairs /work/shared/faces/celeba_identity/pairs.txt \
       --codecs $R/v25-full-export --rates 0 0.3 0.5 1 --threads 1 --out $X ;;  # the other rates of the sweep (unpaired)
