@@ -4,7 +4,8 @@
 # distances at those rates; paired against x_fid with benchmarks/verification_ci.py), the fusion's share (v25-full
 # against itself without the fusion: checkpoints/measure26/nofusion.py), v25-plain against v25-full, and the wavelet
 # branch's share at equal bytes (v25-nolfe against v25-plain at the rates where its files are as large); rates-v25-full:
-# v25-full's verification at the sweep's other rates (0, 0.3, 0.5, 1; x_fid's rows there have no per-pair distances).
+# v25-full's verification at the sweep's other rates (0, 0.3; -high: 0.5, 1; x_fid's rows there have no per-pair
+# distances); slider-v25: v25-full's realism slider at rate 0.1 (benchmarks/realism_slider.py --fd).
 #   nice -n 19 checkpoints/measure26/run.sh NAME...     (verifications one at a time: they share one rows file)
 source "$(dirname "$0")/../measure_ci.bash"
 measure_in 26
@@ -26,7 +27,11 @@ for m in "$@"; do
       --against-rates 0.045 0.15 0.2 0.255 0.36 ;;  # the plain files as large as the HF ones (129 faces: 46-177 B)
     verify-v25-*) verify $m $R/${m#verify-}-export ;;
     rates-v25-full) measure_cmd $O $m /work/main/.venv/bin/fasdiff-lite eval --pairs /work/shared/faces/celeba_identity/pairs.txt \
-      --codecs $R/v25-full-export --rates 0 0.3 0.5 1 --threads 1 --out $X ;;  # the other rates of the sweep (unpaired)
+      --codecs $R/v25-full-export --rates 0 0.3 --threads 1 --out $X ;;  # the sweep's other rates (x_fid there: unpaired)
+    rates-v25-full-high) measure_cmd $O $m /work/main/.venv/bin/fasdiff-lite eval --pairs \
+      /work/shared/faces/celeba_identity/pairs.txt --codecs $R/v25-full-export --rates 0.5 1 --threads 1 --out $X ;;
+    slider-v25) measure_cmd $O $m /work/main/.venv/bin/python benchmarks/realism_slider.py $R/v25-full-export --rate 0.1 \
+      --faces 129 --realisms 0 0.1 0.25 0.5 0.75 1 --fd ;;  # the same files at each realism, with the FD
     *) echo "unknown measurement $m" >&2; exit 2 ;;
   esac
 done
