@@ -14,7 +14,8 @@
 #
 #   nohup checkpoints/steer25.sh run > runs/steer25.log 2>&1 &    # WORKERS=1 for one lane (default 2)
 #   checkpoints/steer25.sh one RUN | save | status | commands
-# No "nofusion" row: without a fusion the v25 stage has nothing to train (its decoder is the VAE's).
+# No "nofusion" run: without a fusion the v25 stage has nothing to train (its decoder is the VAE's); the fusion's share
+# is v25-full against itself with the fusion removed (checkpoints/measure26/nofusion.py). The v25 runs shipped in session 26.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS="$ROOT/runs"
