@@ -69,23 +69,28 @@ def test_interval_kinds():
         bootstrap.interval(draws, 2.0, kind="bca")
 
 
-def _rows(tmp_path, rng):
-    """A sweep over 2 folds × 20 + 20 pairs where codec "A" tells same from different people and "B" guesses,
-    and decoder_ci rows for two ideas: one at rates 0.1 and 0.2 (A − B measured), one where B never ran."""
+def _sweep(tmp_path, rng, rows):
+    """A verification sweep's rows file over 2 folds × 20 + 20 pairs, one row per ``(codec, rate, tells)``: a codec
+    that tells same from different people (distances low for the same person) or one that guesses."""
     per_fold, folds = 20, 2
     lines = [f"{folds} {per_fold}"] + [f"p{k}_{i}.jpg q{k}_{i}.jpg {int(same)}" for k in range(folds)
                                        for same in (True, False) for i in range(per_fold)]
     (tmp_path / "pairs.txt").write_text("\n".join(lines) + "\n")
     same = np.array([s for _ in range(folds) for s in [True] * per_fold + [False] * per_fold])
-    good = np.where(same, 0.3, 0.7) + 0.05 * rng.normal(size=same.size)
-    guess = rng.random(same.size)
 
-    def row(codec, value, d):
+    def row(codec, value, tells):
+        d = np.where(same, 0.3, 0.7) + 0.05 * rng.normal(size=same.size) if tells else rng.random(same.size)
         return {"codec": codec, "kind": "rate", "value": value, "bpp": 0.1, "accuracy_mean": 0.5,
                 "tar_at_far": {0.01: 0.1}, "distances": d}
 
-    sweep = verification.save_rows([row(c, v, d) for v in (0.1, 0.2) for c, d in (("A", good), ("B", guess))],
-                                   tmp_path / "verification.json", pairs=str(tmp_path / "pairs.txt"), images=None)
+    return verification.save_rows([row(*r) for r in rows], tmp_path / "verification.json",
+                                  pairs=str(tmp_path / "pairs.txt"), images=None)
+
+
+def _rows(tmp_path, rng):
+    """A sweep where codec "A" tells same from different people and "B" guesses, at rates 0.1 and 0.2, and
+    decoder_ci rows for two ideas: one at rates 0.1 and 0.2 (A − B measured), one where B never ran."""
+    sweep = _sweep(tmp_path, rng, [(c, v, c == "A") for v in (0.1, 0.2) for c in ("A", "B")])
     cell = lambda d, lo, hi: {"a": 0.5, "b": 0.5, "diff": d, "lo": lo, "hi": hi}  # noqa: E731
     measured = {}
     for idea, b, rates in (("the LFE", "B", (0.1, 0.2)), ("the fusion", "C", (0.1,))):
@@ -169,16 +174,7 @@ def test_decoder_ci_keeps_every_face_so_its_intervals_can_be_drawn_again(tmp_pat
 def test_an_idea_on_another_compressor_is_compared_at_equal_bytes(tmp_path, rng):
     """A row measured with B at its own rate (``decoder_ci.py --against-rates``: the wavelet branch, where the plain
     compressor spends fewer bytes at the same rate) shows both rates and takes B's verification at B's rate."""
-    per_fold, folds = 20, 2
-    lines = [f"{folds} {per_fold}"] + [f"p{k}_{i}.jpg q{k}_{i}.jpg {int(s)}" for k in range(folds)
-                                       for s in (True, False) for i in range(per_fold)]
-    (tmp_path / "pairs.txt").write_text("\n".join(lines) + "\n")
-    same = np.array([s for _ in range(folds) for s in [True] * per_fold + [False] * per_fold])
-    good = np.where(same, 0.3, 0.7) + 0.05 * rng.normal(size=same.size)
-    row = lambda codec, value, d: {"codec": codec, "kind": "rate", "value": value, "bpp": 0.1,  # noqa: E731
-                                   "accuracy_mean": 0.5, "tar_at_far": {0.01: 0.1}, "distances": d}
-    sweep = verification.save_rows([row("A", 0.1, good), row("B", 0.2, rng.random(same.size))],
-                                   tmp_path / "verification.json", pairs=str(tmp_path / "pairs.txt"), images=None)
+    sweep = _sweep(tmp_path, rng, [("A", 0.1, True), ("B", 0.2, False)])
     cell = {"a": 0.5, "b": 0.5, "diff": 0.01, "lo": -0.01, "hi": 0.03}
     measured = tmp_path / "wavelet.json"
     measured.write_text(json.dumps([{"rate": 0.1, "rate_b": 0.2, "a": "A", "b": "B", "bytes_a": 73, "bytes_b": 73,
