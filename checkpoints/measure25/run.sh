@@ -8,21 +8,15 @@
 source "$(dirname "$0")/../measure_ci.bash"
 measure_in 25
 wait_for() { while [ ! -f "$1/codec.json" ]; do sleep 60; done; }
-slider() {  # slider NAME EXPORT: rate 0.1, 129 faces, realism 0 … 1, with the FD
+slider() {  # slider NAME EXPORT: rate 0.1, 129 faces, realism 0 … 1, with the FD (realism_slider.py writes no --json)
   wait_for "$2"
-  [ -f "$O/$1.md" ] && return 0
-  echo "$1: starting $(date -u +%H:%M)"  # (realism_slider.py prints its table; it writes no --json)
-  PYTHONPATH="$PWD" FASDIFF_SHARED=/work/shared OPENBLAS_NUM_THREADS=1 /work/main/.venv/bin/python benchmarks/realism_slider.py \
-    "$2" --rate 0.1 --faces 129 --realisms 0 0.1 0.25 0.5 0.75 1 --fd > "$O/$1.tmp" 2> "$O/$1.log" && mv "$O/$1.tmp" "$O/$1.md"
-  echo "$1: finished $(date -u +%H:%M)"
+  measure_cmd "$O" "$1" /work/main/.venv/bin/python benchmarks/realism_slider.py "$2" --rate 0.1 --faces 129 \
+    --realisms 0 0.1 0.25 0.5 0.75 1 --fd
 }
 xgen() {  # the steering's latent through the prior's VAE and the codec's decoder (session 24's script)
   [ -f "$O/$1.md" ] && return 0
   wait_for "$2"
-  echo "$1: starting $(date -u +%H:%M)"
-  PYTHONPATH="$PWD" FASDIFF_SHARED=/work/shared OPENBLAS_NUM_THREADS=1 /work/main/.venv/bin/python \
-    /work/main/checkpoints/measure24/xgen.py "$2" > "$O/$1.tmp" 2> "$O/$1.log" && mv "$O/$1.tmp" "$O/$1.md"
-  echo "$1: finished $(date -u +%H:%M)"
+  measure_cmd "$O" "$1" /work/main/.venv/bin/python /work/main/checkpoints/measure24/xgen.py "$2"
 }
 verify() {  # verify NAME EXPORT RATES...: the 6,000 celeba_identity pairs, into runs/verification25 (a copy of the
   # committed sweep); paired against the shipped fasdiff (verification_ci.py). x_fid's rows (hf-compressor's) are from a
