@@ -118,7 +118,8 @@ def test_parameter_counts_step_times_and_sd_layout(codecs):
     p = prompts.parameter_counts(codecs["fasdiff"])
     assert p["ControlNet (trained)"] > 0 and "HybridLFE (trained)" in p
     assert "HybridLFE (trained)" not in prompts.parameter_counts(codecs["fasdiff-nolfe"])
-    assert p["latent decoder (trained)"] > 0  # the codec's own copy of the VAE decoder
+    assert p["latent decoder (trainable copy)"] > 0  # the codec's own copy of the VAE decoder
+    assert ("fidelity fusion (trained)" in p) == (codecs["fasdiff"].fusion is not None)
     t = prompts.step_times(codecs["fasdiff"], reps=1)
     assert t["unet"] > 0 and t["unet+control"] > 0
     from fasdiff_lite.models.control import VisualPromptControl

@@ -198,8 +198,8 @@ def with_and_without_control(codec: FaSDiffCodec, face, rate: float = 0.3, steps
 
 
 def parameter_counts(codec: FaSDiffCodec) -> dict:
-    """Parameters (in millions) of the frozen UNet and VAE, the ControlNet, its prompt adapter, the LFE, and the
-    codec's own fine-tuned copy of the VAE decoder."""
+    """Parameters (in millions) of the frozen UNet and VAE, the ControlNet, its prompt adapter, the LFE, the codec's
+    own copy of the VAE decoder (trainable; the shipped codecs keep it equal to the prior's) and the fidelity fusion."""
     codec = check_codec(codec)
     n = lambda m: sum(p.numel() for p in m.parameters()) / 1e6  # noqa: E731
     out = {"prior UNet (frozen)": n(codec.prior.unet), "prior VAE (frozen)": n(codec.prior.vae),
@@ -208,7 +208,9 @@ def parameter_counts(codec: FaSDiffCodec) -> dict:
     if codec.lfe is not None:
         out["HybridLFE (trained)"] = n(codec.lfe)
     if codec.decoder is not None:
-        out["latent decoder (trained)"] = n(codec.decoder)
+        out["latent decoder (trainable copy)"] = n(codec.decoder)
+    if codec.fusion is not None:
+        out["fidelity fusion (trained)"] = n(codec.fusion)
     return out
 
 
