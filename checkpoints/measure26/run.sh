@@ -5,7 +5,7 @@
 # against itself without the fusion: checkpoints/measure26/nofusion.py), v25-plain against v25-full, and the wavelet
 # branch's share at equal bytes (v25-nolfe against v25-plain at the rates where its files are as large); rates-v25-full:
 # v25-full's verification at the sweep's other rates (0, 0.3; -high: 0.5, 1; x_fid's rows there have no per-pair
-# distances); slider-v25: v25-full's realism slider at rate 0.1 (benchmarks/realism_slider.py --fd).
+# distances); wavelet-plain: v25-plain where its files are as large as v25-nolfe's at 0.1 / 0.2; slider-v25: v25-full's realism slider at rate 0.1 (benchmarks/realism_slider.py --fd).
 #   nice -n 19 checkpoints/measure26/run.sh NAME...     (verifications one at a time: they share one rows file)
 source "$(dirname "$0")/../measure_ci.bash"
 measure_in 26
@@ -30,6 +30,8 @@ for m in "$@"; do
       --codecs $R/v25-full-export --rates 0 0.3 --threads 1 --out $X ;;  # the sweep's other rates (x_fid there: unpaired)
     rates-v25-full-high) measure_cmd $O $m /work/main/.venv/bin/fasdiff-lite eval --pairs \
       /work/shared/faces/celeba_identity/pairs.txt --codecs $R/v25-full-export --rates 0.5 1 --threads 1 --out $X ;;
+    wavelet-plain) measure_cmd $O $m /work/main/.venv/bin/fasdiff-lite eval --pairs /work/shared/faces/celeba_identity/pairs.txt \
+      --codecs $R/v25-plain-export --rates 0.15 0.255 --threads 1 --out $X ;;  # as large as v25-nolfe's at 0.1 / 0.2
     slider-v25) measure_cmd $O $m /work/main/.venv/bin/python benchmarks/realism_slider.py $R/v25-full-export --rate 0.1 \
       --faces 129 --realisms 0 0.1 0.25 0.5 0.75 1 --fd ;;  # the same files at each realism, with the FD
     *) echo "unknown measurement $m" >&2; exit 2 ;;
