@@ -25,6 +25,7 @@ for m in "$@"; do
     v25-plain) measure_ci $O $m --codec $R/v25-full-export --against $R/v25-plain-export ;;
     v25-wavelet) measure_ci $O $m --codec $R/v25-nolfe-export --against $R/v25-plain-export \
       --against-rates 0.045 0.15 0.2 0.255 0.36 ;;  # the plain files as large as the HF ones (129 faces: 46-177 B)
+    p26-id3) measure_ci $O $m --codec $R/p26-id3-export ;;  # probe: v25-full's fusion stage again, identity weight 3
     verify-v25-*) verify $m $R/${m#verify-}-export ;;
     rates-v25-full) measure_cmd $O $m /work/main/.venv/bin/fasdiff-lite eval --pairs /work/shared/faces/celeba_identity/pairs.txt \
       --codecs $R/v25-full-export --rates 0 0.3 --threads 1 --out $X ;;  # the sweep's other rates (x_fid there: unpaired)
