@@ -31,7 +31,7 @@ import numpy as np
 
 from fasdiff_lite import data, settings
 from fasdiff_lite.evaluation import face_metrics
-from fasdiff_lite.evaluation.ablations import FD_NOTE, as_cells, interval_text, paired, side, side_arrays
+from fasdiff_lite.evaluation.ablations import FD_NOTE, as_cells, interval_text, paired, rate_text, side, side_arrays
 from fasdiff_lite.models import zoo
 from fasdiff_lite.models.codec import FaSDiffCodec
 from fasdiff_lite.registry import DEFAULT_REALISM, DEFAULT_STEPS
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
         rows.append({"rate": rate, **({"rate_b": rate_b} if rate_b != rate else {}), "a": args.codec, "b": b_name, **decode,
                      "bytes_a": bytes_a, "bytes_b": bytes_b, "faces": n, **as_cells(r)})
         cell = lambda m, f: interval_text(r[m], f)  # noqa: E731
-        print(f"| {rate:g}{f' / {rate_b:g}' if rate_b != rate else ''} | {bytes_a:.0f} / {bytes_b:.0f} | {r['reid'][0]:.3f} / {r['reid'][1]:.3f} | {cell('reid', '.3f')} | "
+        print(f"| {rate_text(rows[-1])} | {bytes_a:.0f} / {bytes_b:.0f} | {r['reid'][0]:.3f} / {r['reid'][1]:.3f} | {cell('reid', '.3f')} | "
               f"{r['fd'][0]:.4f} / {r['fd'][1]:.4f} | {cell('fd', '.4f')} | {r['detail'][0]:.2f} / {r['detail'][1]:.2f} | "
               f"{cell('detail', '.3f')} | {cell('psnr', '.2f')} |", flush=True)
     if args.json:

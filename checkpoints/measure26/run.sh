@@ -10,12 +10,18 @@
 source "$(dirname "$0")/../measure_ci.bash"
 measure_in 26
 X=$R/verification25x
-verify() {  # verify NAME EXPORT: rates 0.1 / 0.2 into $X, then EXPORT − x_fid, paired
-  local name=$1 codec=$2
-  while [ ! -f "$codec/codec.json" ]; do sleep 60; done
-  measure_cmd "$O" "$name" bash -c "/work/main/.venv/bin/fasdiff-lite eval --pairs /work/shared/faces/celeba_identity/pairs.txt \
-    --codecs $codec --rates 0.1 0.2 --threads 1 --out $X >&2 && /work/main/.venv/bin/python benchmarks/verification_ci.py \
-    $codec hf-compressor --rows $X/verification.json --rates 0.1 0.2"
+sweep() {  # sweep CODEC RATES...: the 6,000 pairs' verification of CODEC at RATES into $X (resumes its rows)
+  local codec=$1; shift
+  /work/main/.venv/bin/fasdiff-lite eval --pairs /work/shared/faces/celeba_identity/pairs.txt --codecs "$codec" \
+    --rates "$@" --threads 1 --out "$X"
+}
+paired() {  # paired CODEC: its rates 0.1 / 0.2 into $X (the log), then CODEC − x_fid, paired (the table)
+  sweep "$1" 0.1 0.2 >&2 && /work/main/.venv/bin/python benchmarks/verification_ci.py "$1" hf-compressor \
+    --rows "$X/verification.json" --rates 0.1 0.2
+}
+verify() {  # verify NAME EXPORT, once EXPORT is there
+  while [ ! -f "$2/codec.json" ]; do sleep 60; done
+  measure_cmd "$O" "$1" paired "$2"
 }
 for m in "$@"; do
   case $m in
@@ -27,12 +33,9 @@ for m in "$@"; do
       --against-rates 0.045 0.15 0.2 0.255 0.36 ;;  # the plain files as large as the HF ones (129 faces: 46-177 B)
     p26-id3) measure_ci $O $m --codec $R/p26-id3-export ;;  # probe: v25-full's fusion stage again, identity weight 3
     verify-v25-*) verify $m $R/${m#verify-}-export ;;
-    rates-v25-full) measure_cmd $O $m /work/main/.venv/bin/fasdiff-lite eval --pairs /work/shared/faces/celeba_identity/pairs.txt \
-      --codecs $R/v25-full-export --rates 0 0.3 --threads 1 --out $X ;;  # the sweep's other rates (x_fid there: unpaired)
-    rates-v25-full-high) measure_cmd $O $m /work/main/.venv/bin/fasdiff-lite eval --pairs \
-      /work/shared/faces/celeba_identity/pairs.txt --codecs $R/v25-full-export --rates 0.5 1 --threads 1 --out $X ;;
-    wavelet-plain) measure_cmd $O $m /work/main/.venv/bin/fasdiff-lite eval --pairs /work/shared/faces/celeba_identity/pairs.txt \
-      --codecs $R/v25-plain-export --rates 0.15 0.255 --threads 1 --out $X ;;  # as large as v25-nolfe's at 0.1 / 0.2
+    rates-v25-full) measure_cmd $O $m sweep $R/v25-full-export 0 0.3 ;;  # the sweep's other rates (x_fid there: unpaired)
+    rates-v25-full-high) measure_cmd $O $m sweep $R/v25-full-export 0.5 1 ;;
+    wavelet-plain) measure_cmd $O $m sweep $R/v25-plain-export 0.15 0.255 ;;  # as large as v25-nolfe's at 0.1 / 0.2
     slider-v25) measure_cmd $O $m /work/main/.venv/bin/python benchmarks/realism_slider.py $R/v25-full-export --rate 0.1 \
       --faces 129 --realisms 0 0.1 0.25 0.5 0.75 1 --fd ;;  # the same files at each realism, with the FD
     *) echo "unknown measurement $m" >&2; exit 2 ;;
