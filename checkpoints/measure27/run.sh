@@ -1,0 +1,18 @@
+#!/bin/bash
+# session 27: probes on the shipped codec's open lines (issue 28: re-id at rate 0.15, detail / FD / verification at 0).
+# band-utk: the LFE correction's band at decode (benchmarks/decode_knobs.py --knob band) on UTKFace's validation faces
+# (chosen there, reported on the shared faces: band-shared).
+#   nice -n 19 checkpoints/measure27/run.sh NAME...
+source "$(dirname "$0")/../measure_ci.bash"
+measure_in 27
+knobs() {  # knobs NAME FACES KNOB VALUES...: decode_knobs on v25-full at rates 0 / 0.1 / 0.15
+  local name=$1 faces=$2 knob=$3; shift 3
+  measure_cmd "$O" "$name" /work/main/.venv/bin/python benchmarks/decode_knobs.py "$R/v25-full-export" --knob "$knob" \
+    --values "$@" --rates 0 0.1 0.15 --faces "$faces" --json "$O/$name.json"
+}
+for m in "$@"; do
+  case $m in
+    band-utk) knobs $m utkface band 2:0.25 3:0.125 2:0.125 1:0.5 1:0.35 ;;
+    *) echo "unknown measurement $m" >&2; exit 2 ;;
+  esac
+done
