@@ -50,13 +50,9 @@ def parse_value(knob: str, text: str):
     """``band``: ``LEVELS:CUTOFF`` → (int, float); the other knobs: a float."""
     if knob == "band":
         try:
-            levels, cutoff = text.split(":")
-            value = (int(levels), float(cutoff))
-        except ValueError:
-            raise SystemExit(f"--knob band takes LEVELS:CUTOFF values such as 2:0.25, got {text!r}") from None
-        if not (1 <= value[0] <= 3 and 0 < value[1] <= 1):
-            raise SystemExit(f"band {text}: levels must be 1–3 and the cut-off in (0, 1]")
-        return value
+            return lfe_module.parse_band(text)
+        except ValueError as e:
+            raise SystemExit(f"--knob band: {e}") from None
     try:
         return float(text)
     except ValueError:

@@ -46,6 +46,25 @@ class LFEConfig:
     cutoff: float = 0.25  # Fourier low-pass radius, as a fraction of Nyquist
     channels: int = 32  # feature channels of the encoder
     residual_channels: tuple = ()  # channels of each ControlNet residual to modulate (filled by the codec)
+    correct_levels: int | None = None  # the output correction's band (LL level, Fourier cut-off); None: levels
+    correct_cutoff: float | None = None  # and cutoff above, the features' band (a wider one keeps more of x_fid)
+
+    def correct_band(self) -> tuple[int, float]:
+        """(levels, cutoff) of the output correction :func:`lf_correct`."""
+        return (self.levels if self.correct_levels is None else self.correct_levels,
+                self.cutoff if self.correct_cutoff is None else self.correct_cutoff)
+
+
+def parse_band(text: str) -> tuple[int, float]:
+    """``LEVELS:CUTOFF`` (a correction band, e.g. ``1:0.35``) → (levels 1–3, cut-off in (0, 1])."""
+    try:
+        levels, cutoff = text.split(":")
+        band = (int(levels), float(cutoff))
+    except ValueError:
+        raise ValueError(f"a band is LEVELS:CUTOFF such as 1:0.35, got {text!r}") from None
+    if not (1 <= band[0] <= 3 and 0 < band[1] <= 1):
+        raise ValueError(f"band {text}: levels must be 1–3 and the cut-off in (0, 1]")
+    return band
 
 
 def hybrid_lowpass(x: torch.Tensor, wavelet: str = "haar", levels: int = 2, cutoff: float = 0.25) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,14 +128,12 @@ class HybridLFE(nn.Module):
         return hybrid_lowpass(x_fid, c.wavelet, c.levels, c.cutoff)
 
     def lf_image(self, x: torch.Tensor) -> torch.Tensor:
-        """LF(x) of the correction (:func:`smooth_lowpass` with this module's settings)."""
-        c = self.config
-        return smooth_lowpass(x, c.wavelet, c.levels, c.cutoff)
+        """LF(x) of the correction (:func:`smooth_lowpass` in the correction's band)."""
+        return smooth_lowpass(x, self.config.wavelet, *self.config.correct_band())
 
     def correct(self, x_gen: torch.Tensor, x_fid: torch.Tensor) -> torch.Tensor:
-        """x_gen's detail on x_fid's coarse structure (:func:`lf_correct` with this module's settings)."""
-        c = self.config
-        return lf_correct(x_gen, x_fid, c.wavelet, c.levels, c.cutoff)
+        """x_gen's detail on x_fid's coarse structure (:func:`lf_correct` in the correction's band)."""
+        return lf_correct(x_gen, x_fid, self.config.wavelet, *self.config.correct_band())
 
     def features(self, x_fid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """Encoder features on the latent grid ``size`` (h, w)."""

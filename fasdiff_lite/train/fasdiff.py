@@ -41,6 +41,7 @@ from ..models.adversarial import PatchDiscriminator, discriminator_loss
 from ..models.codec import LOSS_SETTINGS, LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, TRAINABLE_PARTS, FaSDiffCodec, decodes
 from ..models.fusion import ANCHORS, FidelityFusion
 from ..models.identity import IdentityNet
+from ..models.lfe import parse_band
 from ..models.prior_loading import load_prior
 from ..evaluation import face_metrics
 from . import identity as identity_train
@@ -89,6 +90,7 @@ class Config(loop.TrainConfig):
     fusion_channels: int | None = None  # a fresh fusion's width (default: models/fusion.py's 32)
     fusion_dilations: str | None = None  # a fresh fusion's dilations, comma-separated (default 1,2,4,1)
     train_parts: str = "all"  # comma-separated parts to train (control, lfe, decoder, fusion) or "all"
+    lfe_band: str | None = None  # LEVELS:CUTOFF of the LFE's output correction (default: its features' band, 2:0.25)
     latent_cache: int = 0  # > 0: train the decoder/fusion on this many cached batches of few-step latents (latent_cache.py)
     checkpoint_steps: bool = False  # gradient checkpointing of the sampler steps (less memory, about 25 % more time)
     multi_realism: bool = False  # weight the realism terms by each step's realism; the fusion sees the realism
@@ -127,6 +129,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--rate-power", type=float, default=1.0, help="each step's rate is u**P with u uniform in [0, 1] "
                    "(default 1: uniform; 2 spends about a third of the steps below rate 0.1, where realism is hardest)")
     m.add_argument("--adv-start", type=int, default=500, help="steps before the adversarial term switches on")
+    m.add_argument("--lfe-band", default=None, help="LEVELS:CUTOFF: the band the LFE's output correction takes from "
+                   "x_fid (wavelet LL level, Fourier cut-off as a share of Nyquist; models/lfe.py); default: the "
+                   "band its features see, 2:0.25 (1:0.35 keeps x_fid up to about twice the frequency)")
     m.add_argument("--fusion", action="store_true", help="add a fidelity fusion (models/fusion.py): a learned merge "
                    "of the decoded face with x_fid's pixels, starting as the identity")
     m.add_argument("--fusion-rate", action="store_true", help="make the fusion rate-aware: the file's rate becomes "
@@ -213,7 +218,12 @@ def start_codec(cfg: Config) -> FaSDiffCodec:
         codec.fusion.add_rate_input()
     if cfg.multi_realism and codec.fusion is not None:
         codec.fusion.add_realism_input()
+    if cfg.lfe_band:
+        if codec.lfe is None:
+            raise ValueError(f"--lfe-band: {cfg.variant} has no LFE, so no output correction")
+        codec.lfe.config.correct_levels, codec.lfe.config.correct_cutoff = parse_band(cfg.lfe_band)
     return codec
+
 
 
 def init_parts(cfg: Config) -> set[str]:
