@@ -12,7 +12,8 @@ from fasdiff_lite.models import steering, zoo
 from fasdiff_lite.models.codec import FaSDiffCodec
 from fasdiff_lite.models.compressor import CompressorConfig, HFCompressor
 from fasdiff_lite.models.control import VisualPromptControl
-from fasdiff_lite.models.lfe import HybridLFE, LFEConfig, hybrid_lowpass, lf_consistency_loss
+from fasdiff_lite.models.lfe import (HybridLFE, LFEConfig, hybrid_lowpass, lf_consistency_loss, lf_correct, parse_band,
+                                     smooth_lowpass)
 from fasdiff_lite.models.prior import TinyPrior
 from fasdiff_lite.train import fasdiff as fasdiff_train
 from tests.conftest import steered
@@ -53,6 +54,25 @@ def test_lfe_starts_as_identity_modulation():
     assert all(torch.equal(a, b) for a, b in zip(out, res))
     with pytest.raises(ValueError, match="modulates 2"):
         lfe.modulate(res[:1], feats)
+
+
+def test_the_output_correction_takes_its_own_band():
+    """``correct_levels/cutoff`` move the output correction only: the features are the same, the correction is
+    lf_correct in that band, and a wider band leaves the output closer to x_fid in x_fid's mid frequencies."""
+    x_gen, x_fid = torch.rand(2, 1, 3, 64, 64, generator=torch.Generator().manual_seed(4))
+    own = HybridLFE(LFEConfig(residual_channels=(8,)))
+    torch.nn.init.normal_(own.encoder[0].weight)
+    wide = HybridLFE(LFEConfig(residual_channels=(8,), correct_levels=1, correct_cutoff=0.5))
+    wide.load_state_dict(own.state_dict())
+    assert own.config.correct_band() == (2, 0.25) and wide.config.correct_band() == (1, 0.5)
+    assert torch.equal(wide.features(x_fid, (16, 16)), own.features(x_fid, (16, 16)))
+    assert torch.equal(own.correct(x_gen, x_fid), lf_correct(x_gen, x_fid, "haar", 2, 0.25))
+    assert torch.equal(wide.correct(x_gen, x_fid), lf_correct(x_gen, x_fid, "haar", 1, 0.5))
+    mid = lambda im: smooth_lowpass(im, "haar", 1, 0.5)  # noqa: E731
+    gap = lambda lfe: (mid(lfe.correct(x_gen, x_fid)) - mid(x_fid)).abs().mean()  # noqa: E731
+    assert gap(wide) < 0.7 * gap(own)  # (clamping to [0, 1] keeps it from 0)
+    with pytest.raises(ValueError, match="LEVELS:CUTOFF"):
+        parse_band("1-0.5")
 
 
 def test_zero_initialised_control_leaves_the_prior_unchanged(prior):
@@ -220,6 +240,16 @@ def test_training_smoke_and_resume(prior, tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     assert cli.main(base + ["--init", str(fused), "--init-parts", "vae", "--no-resume", "--out", str(tmp_path / "r5")]) != 0
     assert "--init-parts: choose from control, lfe, decoder, fusion" in capsys.readouterr().err
+    # --lfe-band: the output correction's band is the run's, kept in the folder (the features keep theirs)
+    banded = tmp_path / "banded"
+    assert cli.main(base + ["--init", str(fused), "--lfe-band", "1:0.35", "--train-parts", "fusion", "--no-resume",
+                            "--out", str(tmp_path / "r6"), "--export", str(banded)]) == 0
+    lfe = FaSDiffCodec.from_pretrained(banded, prior=prior).lfe
+    assert lfe.config.correct_band() == (1, 0.35) and (lfe.config.levels, lfe.config.cutoff) == (2, 0.25)
+    capsys.readouterr()
+    assert cli.main(base + ["--variant", "fasdiff-nolfe", "--lfe-band", "1:0.35", "--no-resume",
+                            "--out", str(tmp_path / "r7")]) != 0
+    assert "no LFE" in capsys.readouterr().err
 
 
 def test_a_codec_folder_describes_itself(prior, compressor, tmp_path):
