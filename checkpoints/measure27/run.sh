@@ -1,7 +1,9 @@
 #!/bin/bash
 # session 27: probes on the shipped codec's open lines (issue 28: re-id at rate 0.15, detail / FD / verification at 0).
 # band-utk: the LFE correction's band at decode (benchmarks/decode_knobs.py --knob band) on UTKFace's validation faces
-# (chosen there, reported on the shared faces: band-shared).
+# (the shipped band 2:0.25 and four others, decode only). utk600: the shipped codec against its x_fid on 600 of
+# UTKFace's 1,000 validation faces (never trained on) at rates 0-0.3: are the FD and re-id gaps of the 129 shared
+# faces the codec's, or those faces'?
 #   nice -n 19 checkpoints/measure27/run.sh NAME...
 source "$(dirname "$0")/../measure_ci.bash"
 measure_in 27
@@ -13,6 +15,8 @@ knobs() {  # knobs NAME FACES KNOB VALUES...: decode_knobs on v25-full at rates 
 for m in "$@"; do
   case $m in
     band-utk) knobs $m utkface band 2:0.25 3:0.125 2:0.125 1:0.5 1:0.35 ;;
+    utk600) measure_cmd "$O" "$m" /work/main/.venv/bin/python benchmarks/decode_knobs.py "$R/v25-full-export" --knob band \
+      --values 2:0.25 --rates 0 0.1 0.15 0.2 0.3 --faces utkface --n 600 --json "$O/$m.json" ;;
     *) echo "unknown measurement $m" >&2; exit 2 ;;
   esac
 done
