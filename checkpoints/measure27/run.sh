@@ -17,6 +17,8 @@ for m in "$@"; do
     band-utk) knobs $m utkface band 2:0.25 3:0.125 2:0.125 1:0.5 1:0.35 ;;
     utk600) measure_cmd "$O" "$m" /work/main/.venv/bin/python benchmarks/decode_knobs.py "$R/v25-full-export" --knob band \
       --values 2:0.25 --rates 0 0.1 0.15 0.2 0.3 --faces utkface --n 600 --json "$O/$m.json" ;;
+    band600-r0) measure_cmd "$O" "$m" /work/main/.venv/bin/python benchmarks/decode_knobs.py "$R/v25-full-export" \
+      --knob band --values 2:0.3 2:0.35 1:0.25 --rates 0 --faces utkface --n 600 --json "$O/$m.json" ;;  # rate 0's FD
     *) echo "unknown measurement $m" >&2; exit 2 ;;
   esac
 done
