@@ -19,6 +19,10 @@ for m in "$@"; do
       --values 2:0.25 --rates 0 0.1 0.15 0.2 0.3 --faces utkface --n 600 --json "$O/$m.json" ;;
     band600-r0) measure_cmd "$O" "$m" /work/main/.venv/bin/python benchmarks/decode_knobs.py "$R/v25-full-export" \
       --knob band --values 2:0.3 2:0.35 1:0.25 --rates 0 --faces utkface --n 600 --json "$O/$m.json" ;;  # rate 0's FD
+    steps600-r0-*) measure_cmd "$O" "$m" /work/main/.venv/bin/python benchmarks/decode_knobs.py "$R/v25-full-export" \
+      --knob band --values 2:0.25 --steps "${m##*-}" --rates 0 --faces utkface --n 600 --json "$O/$m.json" ;;  # more steps
+    realism600-r0) measure_cmd "$O" "$m" /work/main/.venv/bin/python benchmarks/decode_knobs.py "$R/v25-full-export" \
+      --knob realism --values 0.5 0.75 --rates 0 --faces utkface --n 600 --json "$O/$m.json" ;;  # less redrawn
     *) echo "unknown measurement $m" >&2; exit 2 ;;
   esac
 done
