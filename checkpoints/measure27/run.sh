@@ -23,6 +23,9 @@ for m in "$@"; do
       --knob band --values 2:0.25 --steps "${m##*-}" --rates 0 --faces utkface --n 600 --json "$O/$m.json" ;;  # more steps
     realism600-r0) measure_cmd "$O" "$m" /work/main/.venv/bin/python benchmarks/decode_knobs.py "$R/v25-full-export" \
       --knob realism --values 0.5 0.75 --rates 0 --faces utkface --n 600 --json "$O/$m.json" ;;  # less redrawn
+    rates-v25-nolfe) measure_cmd "$O" "$m" /work/main/.venv/bin/fasdiff-lite eval \
+      --pairs /work/shared/faces/celeba_identity/pairs.txt --codecs "$R/v25-nolfe-export" --rates 0 0.3 --threads 1 \
+      --out "$R/verification25x" ;;  # fasdiff-nolfe's verification at the sweep's other rates (then measure26/rows.py)
     *) echo "unknown measurement $m" >&2; exit 2 ;;
   esac
 done
