@@ -94,7 +94,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rates", type=float, nargs="+", default=[0.1, 0.15])
     ap.add_argument("--realism", type=float, default=1.0, help="the decode's realism for the other knobs")
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
-    ap.add_argument("--faces", choices=("shared", "utkface"), default="shared")
+    ap.add_argument("--faces", choices=face_sets.VALIDATION_SETS, default="shared")
     ap.add_argument("--n", type=int, default=129, help="how many validation faces")
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=1)
@@ -108,10 +108,7 @@ def main(argv=None) -> int:
     if args.knob == "band" and codec.lfe is None:
         raise SystemExit(f"{args.codec} has no LFE, so no low-frequency correction to move")
     t0 = time.time()
-    if args.faces == "utkface":
-        faces = face_sets.load_utkface(64, split="val", limit=args.n)[0]
-    else:
-        faces = data.load_faces("shared", split="val", limit=args.n)
+    faces = face_sets.validation_faces(args.faces, args.n)
     gallery = face_metrics.descriptors(faces)
     rng = np.random.default_rng(0)
     print(f"{args.codec}: knob {args.knob}; {len(faces)} validation faces ({args.faces}); {args.steps} steps"

@@ -17,7 +17,7 @@ are printed too: an ablation is at equal bytes only when both use the same compr
 not against fasdiff-plain, whose hyperprior spends fewer bytes at the same rate: there ``--against-rates`` gives B's
 rate for each of ``--rates``, chosen so that both files have the same size, e.g. fasdiff-nolfe at 0.1 / 0.15 against
 fasdiff-plain at 0.15 / 0.2 for the wavelet branch's share at about 73 / 92 bytes). The faces: the first ``--faces`` of
-the fixed validation split. ``--json`` also writes the rows (``benchmarks/ablation_table.py`` turns several into
+the fixed validation split of the shared faces, or (``--face-set utkface``) of UTKFace's 1,000. ``--json`` also writes the rows (``benchmarks/ablation_table.py`` turns several into
 one table and figure). The paired bootstrap is ``fasdiff_lite.evaluation.ablations.paired``.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fasdiff_lite import data, settings
+from fasdiff_lite import data, face_sets, settings
 from fasdiff_lite.evaluation import face_metrics
 from fasdiff_lite.evaluation.ablations import FD_NOTE, as_cells, interval_text, paired, rate_text, side, side_arrays
 from fasdiff_lite.models import zoo
@@ -54,7 +54,9 @@ def main(argv=None) -> int:
     ap.add_argument("--codec", default="fasdiff", help="decoder A: a shipped codec name or a codec folder")
     ap.add_argument("--against", default="x_fid", help="decoder B: 'x_fid' (A's compressor, the same bytes; default), "
                     "or another codec (name or folder)")
-    ap.add_argument("--faces", type=int, default=150)
+    ap.add_argument("--faces", type=int, default=150, help="how many validation faces (the first of the split)")
+    ap.add_argument("--face-set", choices=face_sets.VALIDATION_SETS, default="shared", help="whose validation split: "
+                    "the shared faces' (129 once near-duplicates are left out; default) or UTKFace's (1,000)")
     ap.add_argument("--rates", type=float, nargs="+", default=[0.0, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0])
     ap.add_argument("--against-rates", type=float, nargs="+", default=None,
                     help="B's rate at each of --rates (default: the same; for a B on another compressor, the rates "
@@ -73,14 +75,14 @@ def main(argv=None) -> int:
         ap.error("--against-rates needs --against: x_fid decodes A's own files")
     settings.cpu_threads(args.threads)
     t0 = time.time()
-    faces = data.load_faces("shared", split="val", limit=args.faces)
+    faces = face_sets.validation_faces(args.face_set, args.faces)
     gallery = face_metrics.descriptors(faces)
     codec = zoo.load(args.codec)
     other = codec.compressor if args.against == "x_fid" else zoo.load(args.against)
     rng = np.random.default_rng(0)
     n = len(faces)
     b_name = f"{args.codec}'s x_fid" if args.against == "x_fid" else args.against
-    print(f"A = {args.codec}, B = {b_name}; {args.steps} steps, realism {args.realism:g}; {n} held-out faces; {args.draws} paired bootstrap "
+    print(f"A = {args.codec}, B = {b_name}; {args.steps} steps, realism {args.realism:g}; {n} held-out faces ({args.face_set}); {args.draws} paired bootstrap "
           f"draws; A − B with its 95 % interval (FD: lower is better; {FD_NOTE})\n")
     print(f"| rate{' A / B' if args.against_rates else ''} | bytes A / B | re-id A / B | re-id A − B [95 %] | FD A / B | FD A − B [95 %] | detail A / B | "
           "detail A − B [95 %] | PSNR A − B [95 %] |")
@@ -93,7 +95,7 @@ def main(argv=None) -> int:
         per_face.update(side_arrays(sa, sb, rate))
         r = paired(sa, sb, gallery, args.draws, rng)
         rows.append({"rate": rate, **({"rate_b": rate_b} if rate_b != rate else {}), "a": args.codec, "b": b_name, **decode,
-                     "bytes_a": bytes_a, "bytes_b": bytes_b, "faces": n, **as_cells(r)})
+                     "bytes_a": bytes_a, "bytes_b": bytes_b, "faces": n, "face_set": args.face_set, **as_cells(r)})
         cell = lambda m, f: interval_text(r[m], f)  # noqa: E731
         print(f"| {rate_text(rows[-1])} | {bytes_a:.0f} / {bytes_b:.0f} | {r['reid'][0]:.3f} / {r['reid'][1]:.3f} | {cell('reid', '.3f')} | "
               f"{r['fd'][0]:.4f} / {r['fd'][1]:.4f} | {cell('fd', '.4f')} | {r['detail'][0]:.2f} / {r['detail'][1]:.2f} | "

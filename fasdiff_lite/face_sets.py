@@ -295,6 +295,20 @@ class ZipImages(Mapping):
         self.close()
 
 
+VALIDATION_SETS = ("shared", "utkface")  # held-out faces a benchmark can measure on (validation_faces)
+
+
+def validation_faces(which: str = "shared", n: int | None = None, size: int = 64) -> np.ndarray:
+    """The first ``n`` faces of a validation split never trained on: ``"shared"`` (the shared faces' fixed split,
+    near-duplicates of training faces left out: 129) or ``"utkface"`` (UTKFace's 1,000-face split). Choose a
+    setting on one and report it on the other, so that the choice is not fitted to the faces it is reported on."""
+    if which == "shared":
+        return data.load_faces("shared", size, split="val", limit=n)
+    if which == "utkface":
+        return load_utkface(size, split="val", limit=n)[0]
+    raise ValueError(f"validation faces: choose from {', '.join(VALIDATION_SETS)}, not {which!r}")
+
+
 def load_celeba_identity(size: int | None = None) -> ZipImages:
     """The 5,996 CelebA identity crops as a lazy dict ``"000093.jpg" → uint8 160×160×3`` (or size×size)."""
     return ZipImages(celeba_identity_dir() / CELEBA_ZIP, size)

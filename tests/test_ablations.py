@@ -169,6 +169,12 @@ def test_decoder_ci_keeps_every_face_so_its_intervals_can_be_drawn_again(tmp_pat
             assert again[m] == pytest.approx(row[m]), (row["rate"], m)
     with pytest.raises(KeyError, match="no per-face numbers at rate 0.5"):
         ablations.sides_at(saved, 0.5)
+    # --face-set utkface: the same on UTKFace's validation faces, said in the rows
+    load_script("benchmarks/decoder_ci.py").main(["--codec", "hf-compressor", "--against", "hyperprior", "--faces", "4",
+                                                   "--face-set", "utkface", "--rates", "0.3", "--draws", "20",
+                                                   "--threads", "1", "--json", str(out)])
+    (row,) = json.loads(out.read_text())
+    assert row["face_set"] == "utkface" and row["faces"] == 4 and rows[0]["face_set"] == "shared"
 
 
 def test_an_idea_on_another_compressor_is_compared_at_equal_bytes(tmp_path, rng):

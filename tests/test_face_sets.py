@@ -148,6 +148,22 @@ def test_no_validation_face_has_a_near_duplicate_in_any_training_set():
     assert face_sets.near_duplicates(utk_val) == []
 
 
+def test_validation_faces_refuse_a_set_they_do_not_know():
+    with pytest.raises(ValueError, match="choose from shared, utkface"):
+        face_sets.validation_faces("celeba_identity", 3)
+
+
+@requires_shared
+def test_validation_faces_are_each_sets_held_out_split(tmp_path, monkeypatch):
+    """``validation_faces`` (what decoder_ci and decode_knobs measure on) gives each set's validation split, never
+    its training faces."""
+    monkeypatch.setenv("FASDIFF_CACHE", str(tmp_path))
+    assert np.array_equal(face_sets.validation_faces("shared", 4), data.load_faces("shared", 64, "val")[:4])
+    utk = face_sets.validation_faces("utkface", 4)
+    assert np.array_equal(utk, face_sets.load_utkface(64, "val", limit=4)[0])
+    assert not np.array_equal(utk, face_sets.load_utkface(64, "train", limit=4)[0])
+
+
 @requires_shared
 def test_load_utkface_with_a_limit_decodes_only_those(tmp_path, monkeypatch):
     monkeypatch.setenv("FASDIFF_CACHE", str(tmp_path))

@@ -26,6 +26,10 @@ for m in "$@"; do
     rates-v25-nolfe) measure_cmd "$O" "$m" /work/main/.venv/bin/fasdiff-lite eval \
       --pairs /work/shared/faces/celeba_identity/pairs.txt --codecs "$R/v25-nolfe-export" --rates 0 0.3 --threads 1 \
       --out "$R/verification25x" ;;  # fasdiff-nolfe's verification at the sweep's other rates (then measure26/rows.py)
+    lfe600) measure_script "$O" "$m" decoder_ci.py --codec "$R/v25-full-export" --against "$R/v25-nolfe-export" \
+      --face-set utkface --faces 600 --rates 0 0.1 0.15 0.2 --threads 1 ;;  # the LFE's share on 600 UTKFace faces
+    prior600) measure_script "$O" "$m" decoder_ci.py --codec "$R/v25-full-export" --against "$R/v25-oldprior-export" \
+      --face-set utkface --faces 600 --rates 0 0.1 0.2 --threads 1 ;;  # the bigger prior's share, the same
     *) echo "unknown measurement $m" >&2; exit 2 ;;
   esac
 done
