@@ -32,6 +32,8 @@ for m in "$@"; do
       --face-set utkface --faces 600 --rates 0 0.1 0.2 --threads 1 ;;  # the bigger prior's share, the same
     r0-*) measure_cmd "$O" "$m" /work/main/.venv/bin/python benchmarks/decode_knobs.py "$R/${m#r0-}-export" --knob band \
       --values 2:0.25 --rates 0 --faces utkface --n 600 --json "$O/$m.json" ;;  # a probe at rate 0 on 600 UTKFace faces
+    nolfe600) measure_script "$O" "$m" decoder_ci.py --codec "$R/v25-nolfe-export" --face-set utkface --faces 600 \
+      --rates 0 0.1 0.15 0.2 0.3 --threads 1 ;;  # fasdiff-nolfe against its x_fid on 600 UTKFace faces
     *) echo "unknown measurement $m" >&2; exit 2 ;;
   esac
 done
