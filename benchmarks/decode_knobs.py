@@ -17,6 +17,9 @@ re-identification rank-1, descriptor Fréchet distance, detail ratio and PSNR. T
   pure noise), with the fusion still at ``--realism``: does redrawing less of the face, while the fusion keeps
   asking for realism-1 detail, keep the person and the detail both?
 - ``realism``: the slider itself, for comparison (the other knobs run at ``--realism``).
+- ``lfe``: which of the LFE's two halves decode: ``both`` (the codec), ``film`` (its modulation of the control's
+  residuals alone: the output correction off) or ``correction`` (x_fid's low band pasted under the output alone: the
+  modulation off). LFE variants only; the fusion was trained behind both.
 
 ``--faces shared`` (default) takes the first ``--n`` faces of the fixed validation split of the shared faces;
 ``--faces utkface`` the first ``--n`` of UTKFace's validation split (never trained on either): choose a setting on
@@ -43,11 +46,16 @@ from fasdiff_lite.models import steering, zoo
 from fasdiff_lite.models.codec import FaSDiffCodec
 from fasdiff_lite.registry import DEFAULT_STEPS
 
-KNOBS = ("scale", "band", "start", "realism")
+KNOBS = ("scale", "band", "start", "realism", "lfe")
+LFE_HALVES = ("both", "film", "correction")  # --knob lfe: which of the LFE's two halves decode (both: the codec)
 
 
 def parse_value(knob: str, text: str):
     """``band``: ``LEVELS:CUTOFF`` → (int, float); the other knobs: a float."""
+    if knob == "lfe":
+        if text not in LFE_HALVES:
+            raise SystemExit(f"--knob lfe takes {', '.join(LFE_HALVES)}, got {text!r}")
+        return text
     if knob == "band":
         try:
             return lfe_module.parse_band(text)
@@ -76,6 +84,16 @@ def knob_set(codec: FaSDiffCodec, knob: str, value):
             yield
         finally:
             del codec.lfe.correct  # back to the class's method
+    elif knob == "lfe":
+        if value == "film":  # the correction off: the output is the fusion's
+            codec.lfe.correct = lambda x, x_fid: x
+        elif value == "correction":  # the FiLM off: the control's residuals as they come
+            codec.lfe.modulate = lambda residuals, features: residuals
+        try:
+            yield
+        finally:
+            codec.lfe.__dict__.pop("correct", None)  # back to the class's methods
+            codec.lfe.__dict__.pop("modulate", None)
     elif knob == "start":
         codec.timesteps = lambda steps, realism: type(codec).timesteps(codec, steps, float(value))
         try:
@@ -105,7 +123,7 @@ def main(argv=None) -> int:
     codec = zoo.load(args.codec)
     if not isinstance(codec, FaSDiffCodec):
         raise SystemExit(f"{args.codec} is not a diffusion codec: it has no decode-time knobs")
-    if args.knob == "band" and codec.lfe is None:
+    if args.knob in ("band", "lfe") and codec.lfe is None:
         raise SystemExit(f"{args.codec} has no LFE, so no low-frequency correction to move")
     t0 = time.time()
     faces = face_sets.validation_faces(args.faces, args.n)

@@ -22,7 +22,8 @@ def decode(codec, blob):
 
 
 @pytest.mark.parametrize("knob, value, reference", [("scale", 0.0, 1.0), ("scale", 2.0, 1.0),
-                                                     ("band", (1, 0.5), (2, 0.25)), ("start", 0.4, 1.0)])
+                                                     ("band", (1, 0.5), (2, 0.25)), ("start", 0.4, 1.0),
+                                                     ("lfe", "film", "both"), ("lfe", "correction", "both")])
 def test_a_knob_moves_the_decode_inside_its_block_only(codec_and_blob, knob, value, reference):
     codec, blob = codec_and_blob
     before = decode(codec, blob)
@@ -39,6 +40,8 @@ def test_bad_values_and_codecs_are_refused():
         knobs.parse_value("band", "2-0.25")
     with pytest.raises(SystemExit, match="levels must be"):
         knobs.parse_value("band", "5:0.25")
+    with pytest.raises(SystemExit, match="film, correction"):
+        knobs.parse_value("lfe", "none")
     with pytest.raises(SystemExit, match="numbers"):
         knobs.parse_value("scale", "big")
     with pytest.raises(SystemExit, match="no LFE"):

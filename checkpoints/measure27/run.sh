@@ -34,6 +34,10 @@ for m in "$@"; do
       --values 2:0.25 --rates 0 --faces utkface --n 600 --json "$O/$m.json" ;;  # a probe at rate 0 on 600 UTKFace faces
     nolfe600) measure_script "$O" "$m" decoder_ci.py --codec "$R/v25-nolfe-export" --face-set utkface --faces 600 \
       --rates 0 0.1 0.15 0.2 0.3 --threads 1 ;;  # fasdiff-nolfe against its x_fid on 600 UTKFace faces
+    halves600) measure_cmd "$O" "$m" /work/main/.venv/bin/python benchmarks/decode_knobs.py "$R/v25-full-export" \
+      --knob lfe --values film correction --rates 0 0.1 --faces utkface --n 600 --json "$O/$m.json" ;;  # which half
+    halves-shared) measure_cmd "$O" "$m" /work/main/.venv/bin/python benchmarks/decode_knobs.py "$R/v25-full-export" \
+      --knob lfe --values film correction --rates 0 0.1 --json "$O/$m.json" ;;  # the same on the shared 129
     *) echo "unknown measurement $m" >&2; exit 2 ;;
   esac
 done
