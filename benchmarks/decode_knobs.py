@@ -51,7 +51,7 @@ LFE_HALVES = ("both", "film", "correction")  # --knob lfe: which of the LFE's tw
 
 
 def parse_value(knob: str, text: str):
-    """``band``: ``LEVELS:CUTOFF`` → (int, float); the other knobs: a float."""
+    """``band``: ``LEVELS:CUTOFF`` → (int, float); ``lfe``: one of :data:`LFE_HALVES`; the other knobs: a float."""
     if knob == "lfe":
         if text not in LFE_HALVES:
             raise SystemExit(f"--knob lfe takes {', '.join(LFE_HALVES)}, got {text!r}")

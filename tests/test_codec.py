@@ -246,6 +246,9 @@ def test_training_smoke_and_resume(prior, tmp_path, monkeypatch, capsys):
                             "--out", str(tmp_path / "r6"), "--export", str(banded)]) == 0
     lfe = FaSDiffCodec.from_pretrained(banded, prior=prior).lfe
     assert lfe.config.correct_band() == (1, 0.35) and (lfe.config.levels, lfe.config.cutoff) == (2, 0.25)
+    assert cli.main(base + ["--init", str(banded), "--train-parts", "fusion", "--no-resume",  # kept by a run from it
+                            "--out", str(tmp_path / "r8"), "--export", str(tmp_path / "again-banded")]) == 0
+    assert FaSDiffCodec.from_pretrained(tmp_path / "again-banded", prior=prior).lfe.config.correct_band() == (1, 0.35)
     capsys.readouterr()
     assert cli.main(base + ["--variant", "fasdiff-nolfe", "--lfe-band", "1:0.35", "--no-resume",
                             "--out", str(tmp_path / "r7")]) != 0

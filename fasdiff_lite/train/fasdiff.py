@@ -222,8 +222,11 @@ def start_codec(cfg: Config) -> FaSDiffCodec:
         if codec.lfe is None:
             raise ValueError(f"--lfe-band: {cfg.variant} has no LFE, so no output correction")
         codec.lfe.config.correct_levels, codec.lfe.config.correct_cutoff = parse_band(cfg.lfe_band)
+    elif cfg.init and "lfe" in taken and codec.lfe is not None:  # an LFE taken from --init keeps its band
+        init_lfe = FaSDiffCodec.read_config(cfg.init).get("lfe") or {}
+        codec.lfe.config.correct_levels = init_lfe.get("correct_levels")
+        codec.lfe.config.correct_cutoff = init_lfe.get("correct_cutoff")
     return codec
-
 
 
 def init_parts(cfg: Config) -> set[str]:
