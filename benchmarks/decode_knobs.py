@@ -77,13 +77,14 @@ def knob_set(codec: FaSDiffCodec, knob: str, value):
             yield
         finally:
             steering.sample = original
-    elif knob == "band":
-        levels, cutoff = value
-        codec.lfe.correct = lambda x, x_fid: lfe_module.lf_correct(x, x_fid, codec.lfe.config.wavelet, levels, cutoff)
+    elif knob == "band":  # the correction's band, as a codec trained with --lfe-band keeps it
+        c = codec.lfe.config
+        kept = c.correct_levels, c.correct_cutoff
+        c.correct_levels, c.correct_cutoff = value
         try:
             yield
         finally:
-            del codec.lfe.correct  # back to the class's method
+            c.correct_levels, c.correct_cutoff = kept
     elif knob == "lfe":
         if value == "film":  # the correction off: the output is the fusion's
             codec.lfe.correct = lambda x, x_fid: x
