@@ -12,7 +12,7 @@ re-identification rank-1, descriptor Fréchet distance, detail ratio and PSNR. T
   0 the bare prior): does steering harder keep the person?
 - ``band``: the LFE's low-frequency correction keeps x_fid below another band, ``LEVELS:CUTOFF`` (the wavelet LL
   level and the Fourier cut-off of ``lfe.lf_correct``; the codec's is ``2:0.25``): ``1:0.5`` keeps x_fid up to
-  twice the frequency, so the diffusion draws only the finest detail. LFE variants only.
+  twice the frequency, so the diffusion draws only the finest detail; ``none``: no correction. LFE variants only.
 - ``start``: where the denoising starts, as a share of the prior's timesteps (the codec starts at ``realism``: 1 is
   pure noise), with the fusion still at ``--realism``: does redrawing less of the face, while the fusion keeps
   asking for realism-1 detail, keep the person and the detail both?
@@ -79,22 +79,25 @@ def knob_set(codec: FaSDiffCodec, knob: str, value):
             steering.sample = original
     elif knob == "band":  # the correction's band, as a codec trained with --lfe-band keeps it
         c = codec.lfe.config
-        kept = c.correct_levels, c.correct_cutoff
-        c.correct_levels, c.correct_cutoff = value
+        kept = c.correct_levels, c.correct_cutoff, c.correct_output
+        c.correct_output = value is not None  # "none": no correction
+        if value is not None:
+            c.correct_levels, c.correct_cutoff = value
         try:
             yield
         finally:
-            c.correct_levels, c.correct_cutoff = kept
+            c.correct_levels, c.correct_cutoff, c.correct_output = kept
     elif knob == "lfe":
+        kept = codec.lfe.config.correct_output
         if value == "film":  # the correction off: the output is the fusion's
-            codec.lfe.correct = lambda x, x_fid: x
+            codec.lfe.config.correct_output = False
         elif value == "correction":  # the FiLM off: the control's residuals as they come
             codec.lfe.modulate = lambda residuals, features: residuals
         try:
             yield
         finally:
-            codec.lfe.__dict__.pop("correct", None)  # back to the class's methods
-            codec.lfe.__dict__.pop("modulate", None)
+            codec.lfe.config.correct_output = kept
+            codec.lfe.__dict__.pop("modulate", None)  # back to the class's method
     elif knob == "start":
         codec.timesteps = lambda steps, realism: type(codec).timesteps(codec, steps, float(value))
         try:

@@ -73,6 +73,12 @@ def test_the_output_correction_takes_its_own_band():
     assert gap(wide) < 0.7 * gap(own)  # (clamping to [0, 1] keeps it from 0)
     with pytest.raises(ValueError, match="LEVELS:CUTOFF"):
         parse_band("1-0.5")
+    # correct_output=False: no correction at all (the FiLM alone), the features unchanged
+    off = HybridLFE(LFEConfig(residual_channels=(8,), correct_output=False))
+    off.load_state_dict(own.state_dict())
+    assert torch.equal(off.correct(x_gen, x_fid), x_gen) and not torch.equal(own.correct(x_gen, x_fid), x_gen)
+    assert torch.equal(off.features(x_fid, (16, 16)), own.features(x_fid, (16, 16)))
+    assert parse_band("none") is None and parse_band("None") is None
 
 
 def test_zero_initialised_control_leaves_the_prior_unchanged(prior):
@@ -249,6 +255,17 @@ def test_training_smoke_and_resume(prior, tmp_path, monkeypatch, capsys):
     assert cli.main(base + ["--init", str(banded), "--train-parts", "fusion", "--no-resume",  # kept by a run from it
                             "--out", str(tmp_path / "r8"), "--export", str(tmp_path / "again-banded")]) == 0
     assert FaSDiffCodec.from_pretrained(tmp_path / "again-banded", prior=prior).lfe.config.correct_band() == (1, 0.35)
+    # --lfe-band none: no output correction (from a banded folder too), kept by a run from it; its output is the fusion's
+    bare = tmp_path / "bare"
+    assert cli.main(base + ["--init", str(banded), "--lfe-band", "none", "--train-parts", "fusion", "--no-resume",
+                            "--out", str(tmp_path / "r9"), "--export", str(bare)]) == 0
+    assert cli.main(base + ["--init", str(bare), "--train-parts", "fusion", "--no-resume",
+                            "--out", str(tmp_path / "r10"), "--export", str(tmp_path / "again-bare")]) == 0
+    for folder, corrected in ((banded, True), (bare, False), (tmp_path / "again-bare", False)):
+        codec = FaSDiffCodec.from_pretrained(folder, prior=prior)
+        assert codec.lfe.config.correct_output is corrected
+        stages = codec.decode_stages(codec.compress(torch.rand(1, 3, 64, 64), 0.3), steps=2)
+        assert torch.equal(stages["out"], stages["fused"]) is not corrected
     capsys.readouterr()
     assert cli.main(base + ["--variant", "fasdiff-nolfe", "--lfe-band", "1:0.35", "--no-resume",
                             "--out", str(tmp_path / "r7")]) != 0

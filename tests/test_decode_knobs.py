@@ -23,7 +23,8 @@ def decode(codec, blob):
 
 @pytest.mark.parametrize("knob, value, reference", [("scale", 0.0, 1.0), ("scale", 2.0, 1.0),
                                                      ("band", (1, 0.5), (2, 0.25)), ("start", 0.4, 1.0),
-                                                     ("lfe", "film", "both"), ("lfe", "correction", "both")])
+                                                     ("band", None, (2, 0.25)), ("lfe", "film", "both"),
+                                                     ("lfe", "correction", "both")])
 def test_a_knob_moves_the_decode_inside_its_block_only(codec_and_blob, knob, value, reference):
     codec, blob = codec_and_blob
     before = decode(codec, blob)
@@ -33,6 +34,16 @@ def test_a_knob_moves_the_decode_inside_its_block_only(codec_and_blob, knob, val
         moved = decode(codec, blob)
     assert (moved - before).abs().max() > 1e-3
     assert torch.equal(decode(codec, blob), before)  # restored
+
+
+def test_band_none_is_the_film_alone(codec_and_blob):
+    """``--knob band --values none`` and ``--knob lfe --values film`` are the one decode: the correction off."""
+    codec, blob = codec_and_blob
+    assert knobs.parse_value("band", "none") is None
+    with knobs.knob_set(codec, "band", None):
+        none = decode(codec, blob)
+    with knobs.knob_set(codec, "lfe", "film"):
+        assert torch.equal(decode(codec, blob), none)
 
 
 def test_bad_values_and_codecs_are_refused():

@@ -19,6 +19,7 @@ there, two ways together, and hands them to the diffusion model::
           the diffusion's detail stays, its coarse structure is replaced by x_fid's. "Smooth LL": the LL
           coefficients upsampled *bilinearly*, not as the inverse transform's 4×4 blocks, which would
           paste a block grid into the output wherever x_gen and x_fid disagree (notebook 06 measures it).
+          Not in the paper (its LFE is the modulation); ``LFEConfig.correct_output=False`` leaves it out.
       (3) the low-frequency consistency loss: ‖LL(x̂) − LL(x)‖² + ‖LP(x̂) − LP(x)‖²  (training)
 
 (Every variant, with or without this module, starts its denoising from x_fid's latent noised to the
@@ -48,6 +49,7 @@ class LFEConfig:
     residual_channels: tuple = ()  # channels of each ControlNet residual to modulate (filled by the codec)
     correct_levels: int | None = None  # the output correction's band (LL level, Fourier cut-off); None: levels
     correct_cutoff: float | None = None  # and cutoff above, the features' band (a wider one keeps more of x_fid)
+    correct_output: bool = True  # False: no output correction, the FiLM alone steers (the paper's LFE)
 
     def correct_band(self) -> tuple[int, float]:
         """(levels, cutoff) of the output correction :func:`lf_correct`."""
@@ -55,13 +57,16 @@ class LFEConfig:
                 self.cutoff if self.correct_cutoff is None else self.correct_cutoff)
 
 
-def parse_band(text: str) -> tuple[int, float]:
-    """``LEVELS:CUTOFF`` (a correction band, e.g. ``1:0.35``) → (levels 1–3, cut-off in (0, 1])."""
+def parse_band(text: str) -> tuple[int, float] | None:
+    """``LEVELS:CUTOFF`` (a correction band, e.g. ``1:0.35``) → (levels 1–3, cut-off in (0, 1]); ``none`` → None
+    (no output correction)."""
+    if text.strip().lower() == "none":
+        return None
     try:
         levels, cutoff = text.split(":")
         band = (int(levels), float(cutoff))
     except ValueError:
-        raise ValueError(f"a band is LEVELS:CUTOFF such as 1:0.35, got {text!r}") from None
+        raise ValueError(f"a band is LEVELS:CUTOFF such as 1:0.35 (or none), got {text!r}") from None
     if not (1 <= band[0] <= 3 and 0 < band[1] <= 1):
         raise ValueError(f"band {text}: levels must be 1–3 and the cut-off in (0, 1]")
     return band
@@ -132,7 +137,10 @@ class HybridLFE(nn.Module):
         return smooth_lowpass(x, self.config.wavelet, *self.config.correct_band())
 
     def correct(self, x_gen: torch.Tensor, x_fid: torch.Tensor) -> torch.Tensor:
-        """x_gen's detail on x_fid's coarse structure (:func:`lf_correct` in the correction's band)."""
+        """x_gen's detail on x_fid's coarse structure (:func:`lf_correct` in the correction's band); x_gen as it is
+        when the config has no output correction."""
+        if not self.config.correct_output:
+            return x_gen
         return lf_correct(x_gen, x_fid, self.config.wavelet, *self.config.correct_band())
 
     def features(self, x_fid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -90,7 +90,7 @@ class Config(loop.TrainConfig):
     fusion_channels: int | None = None  # a fresh fusion's width (default: models/fusion.py's 32)
     fusion_dilations: str | None = None  # a fresh fusion's dilations, comma-separated (default 1,2,4,1)
     train_parts: str = "all"  # comma-separated parts to train (control, lfe, decoder, fusion) or "all"
-    lfe_band: str | None = None  # LEVELS:CUTOFF of the LFE's output correction (default: its features' band, 2:0.25)
+    lfe_band: str | None = None  # LEVELS:CUTOFF of the LFE's output correction (default: its features' band, 2:0.25), or none
     latent_cache: int = 0  # > 0: train the decoder/fusion on this many cached batches of few-step latents (latent_cache.py)
     checkpoint_steps: bool = False  # gradient checkpointing of the sampler steps (less memory, about 25 % more time)
     multi_realism: bool = False  # weight the realism terms by each step's realism; the fusion sees the realism
@@ -131,7 +131,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--adv-start", type=int, default=500, help="steps before the adversarial term switches on")
     m.add_argument("--lfe-band", default=None, help="LEVELS:CUTOFF: the band the LFE's output correction takes from "
                    "x_fid (wavelet LL level, Fourier cut-off as a share of Nyquist; models/lfe.py); default: the "
-                   "band its features see, 2:0.25 (1:0.35 keeps x_fid up to about twice the frequency)")
+                   "band its features see, 2:0.25 (1:0.35 keeps x_fid up to about twice the frequency); none: no output "
+                   "correction, the LFE's FiLM alone")
     m.add_argument("--fusion", action="store_true", help="add a fidelity fusion (models/fusion.py): a learned merge "
                    "of the decoded face with x_fid's pixels, starting as the identity")
     m.add_argument("--fusion-rate", action="store_true", help="make the fusion rate-aware: the file's rate becomes "
@@ -221,11 +222,15 @@ def start_codec(cfg: Config) -> FaSDiffCodec:
     if cfg.lfe_band:
         if codec.lfe is None:
             raise ValueError(f"--lfe-band: {cfg.variant} has no LFE, so no output correction")
-        codec.lfe.config.correct_levels, codec.lfe.config.correct_cutoff = parse_band(cfg.lfe_band)
+        band = parse_band(cfg.lfe_band)
+        codec.lfe.config.correct_output = band is not None
+        if band is not None:
+            codec.lfe.config.correct_levels, codec.lfe.config.correct_cutoff = band
     elif cfg.init and "lfe" in taken and codec.lfe is not None:  # an LFE taken from --init keeps its band
         init_lfe = FaSDiffCodec.read_config(cfg.init).get("lfe") or {}
         codec.lfe.config.correct_levels = init_lfe.get("correct_levels")
         codec.lfe.config.correct_cutoff = init_lfe.get("correct_cutoff")
+        codec.lfe.config.correct_output = init_lfe.get("correct_output", True)
     return codec
 
 
