@@ -34,6 +34,8 @@ def main(argv=None) -> int:
     ap.add_argument("--name", action="append", default=[], metavar="MEASURED=SHOWN",
                     help="show a codec measured under a folder's path by a name (a run shipped since: the same weights)")
     ap.add_argument("--out", default=None, help="a folder for ablations.png and ablations.json")
+    ap.add_argument("--stem", default="ablations", help="the two files' name without its extension (default "
+                    "ablations; the FaSDiff card keeps the UTKFace faces' table as ablations_utkface)")
     args = ap.parse_args(argv)
     for flag, given in (("--idea", args.idea), ("--name", args.name)):
         bad = [i for i in given if "=" not in i or not all(p.strip() for p in i.split("=", 1))]
@@ -42,17 +44,19 @@ def main(argv=None) -> int:
     measured = dict(i.split("=", 1) for i in args.idea)
     rows = ablations.load(measured, args.sweep, draws=args.draws, names=dict(n.split("=", 1) for n in args.name))
     faces = "/".join(str(n) for n in sorted({r["faces"] for r in rows}))
+    sets = " and ".join(sorted({ablations.face_set(r) for r in rows}))
     pairs = next((r["verification"]["pairs"] for r in rows if "verification" in r), None)
-    print(f"A − B for each idea (A: the method; B: without it; the same bytes), {faces} held-out faces"
+    print(f"A − B for each idea (A: the method; B: without it; the same bytes), {faces} held-out faces ({sets})"
           f"{f', verification on {pairs} pairs' if pairs else ''}; 95 % paired-bootstrap intervals, bold where they "
           f"exclude zero ({ablations.FD_NOTE})\n")
     print(ablations.table(rows))
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        ablations.plot(rows).savefig(out / "ablations.png", dpi=110)
-        (out / "ablations.json").write_text(json.dumps(rows, indent=1) + "\n")
-        print(f"\nwrote {out / 'ablations.png'} and {out / 'ablations.json'}")
+        png, js = out / f"{args.stem}.png", out / f"{args.stem}.json"
+        ablations.plot(rows).savefig(png, dpi=110)
+        js.write_text(json.dumps(rows, indent=1) + "\n")
+        print(f"\nwrote {png} and {js}")
     return 0
 
 

@@ -2,6 +2,7 @@
 decoder that re-identifies or verifies more shows a positive difference whose interval excludes 0; the table and the
 figure mark exactly the intervals that exclude 0; ``benchmarks/decoder_ci.py`` and ``ablation_table.py`` use them."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -134,6 +135,14 @@ def test_the_benchmark_writes_table_figure_and_rows(tmp_path, rng, capsys):
     saved = json.loads((out / "ablations.json").read_text())
     assert [r["idea"] for r in saved] == ["the LFE", "the LFE", "the fusion"] and "verification" in saved[0]
     assert saved[0]["a"] == "fasdiff" and saved[0]["a_measured_as"] == "A" and saved[0]["b"] == "B"
+    assert "held-out faces (shared)" in printed  # rows that do not say their set: the shared faces'
+    # --stem: a second set's table beside the first, the set said in its header
+    utk = tmp_path / "utk.json"
+    utk.write_text(json.dumps([dict(r, face_set="utkface") for r in json.loads(Path(measured["the LFE"]).read_text())]))
+    assert bench.main(["--idea", f"the LFE={utk}", "--out", str(out), "--stem", "ablations_utkface"]) == 0
+    assert "held-out faces (utkface)" in capsys.readouterr().out
+    assert {r["face_set"] for r in json.loads((out / "ablations_utkface.json").read_text())} == {"utkface"}
+    assert (out / "ablations_utkface.png").stat().st_size > 0 and json.loads((out / "ablations.json").read_text()) == saved
     with pytest.raises(SystemExit, match="IDEA=FILE"):
         bench.main(["--idea", "no-equals-sign"])
     with pytest.raises(SystemExit, match="MEASURED=SHOWN"):

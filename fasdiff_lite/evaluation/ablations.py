@@ -157,6 +157,12 @@ def load(measured: dict[str, str | Path], sweep: str | Path | None = None, draws
     return add_verification(rows, sweep, draws) if sweep is not None else rows
 
 
+def face_set(row: dict) -> str:
+    """The held-out set a row was measured on (``face_sets.VALIDATION_SETS``; rows measured before decoder_ci
+    recorded it are the shared faces')."""
+    return row.get("face_set", "shared")
+
+
 def excludes_zero(cell: dict | None) -> bool:
     """Whether a difference's interval lies wholly on one side of zero."""
     return cell is not None and (cell["lo"] > 0 or cell["hi"] < 0)
@@ -218,4 +224,5 @@ def plot(rows: list[dict], metrics=SHOWN, fig=None):
     return fig
 
 
-__all__ = ["METRICS", "SHOWN", "side", "summary", "paired", "add_verification", "load", "excludes_zero", "table", "plot"]
+__all__ = ["METRICS", "SHOWN", "side", "summary", "paired", "add_verification", "load", "face_set", "excludes_zero",
+           "table", "plot"]
