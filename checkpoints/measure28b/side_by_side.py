@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from fasdiff_lite.face_sets import validation_faces  # noqa: E402
+from fasdiff_lite.frequency import detail_energy  # noqa: E402
 from fasdiff_lite.models.codec import FaSDiffCodec  # noqa: E402
 from fasdiff_lite.models.lfe import smooth_lowpass  # noqa: E402
 
@@ -35,6 +36,8 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     codecs = [(name, FaSDiffCodec.from_pretrained(folder)) for folder, name in (c.split("=", 1) for c in args.codecs)]
     lf = lambda im: smooth_lowpass(im, "haar", 2, 0.25)  # noqa: E731  (the shipped correction's band)
+    luma = lambda im: im.mean(dim=1, keepdim=True)  # noqa: E731
+    chroma = lambda im: im - luma(im)  # noqa: E731
     rows, labels = [], []
     for which in ("shared", "utkface"):
         faces = validation_faces(which, max(args.n, args.stats))
@@ -51,14 +54,16 @@ def main(argv=None) -> None:
                 row.append(st["out"])
                 psnr = -10 * torch.log10(((st["out"] - xi) ** 2).mean()).item()
                 gap = (lf(st["out"]) - lf(st["x_fid"])).abs().mean().item()
-                stats.setdefault(name, []).append((psnr, gap))
+                energies = [detail_energy(f(im)).item() for f in (luma, chroma) for im in (st["out"], xi)]
+                stats.setdefault(name, []).append((psnr, gap, *energies))
             if i < args.n:
                 rows.append(row)
                 labels.append(which)
         for name, vals in stats.items():
             v = np.array(vals)
             print(f"{which} ({len(v)} faces, rate {args.rate}): {name}: PSNR {v[:, 0].mean():.2f} dB, "
-                  f"|LF(out) - LF(x_fid)| {v[:, 1].mean():.4f}")
+                  f"|LF(out) - LF(x_fid)| {v[:, 1].mean():.4f}, detail ratio (summed over the faces) luminance "
+                  f"{v[:, 2].sum() / v[:, 3].sum():.2f} chroma {v[:, 4].sum() / v[:, 5].sum():.2f}")
     cols = ["original", "x_fid"] + [name for name, _ in codecs]
     fig, axes = plt.subplots(len(rows), len(cols), figsize=(1.6 * len(cols), 1.6 * len(rows)))
     for r, (row, which) in enumerate(zip(rows, labels)):
