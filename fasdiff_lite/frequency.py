@@ -195,6 +195,11 @@ def detail_energy(x: torch.Tensor, wavelet: str = "haar", levels: int = 2) -> to
     return sum(band.pow(2).flatten(1).sum(1) for level in coeffs[1:] for band in level) / x[0].numel()
 
 
+def luminance(x: torch.Tensor) -> torch.Tensor:
+    """N×1×H×W: the mean of x's colour channels (what is left of an image's detail when its colour is taken away)."""
+    return x.mean(dim=1, keepdim=True)
+
+
 def band_psnr_drop(x: torch.Tensor, wavelet: str = "haar", levels: int = 3) -> dict[str, float]:
     """PSNR (dB, images in [0,1]) after removing the finest 1, 2, … detail levels: what losing high bands costs."""
     out = {}

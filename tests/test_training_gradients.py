@@ -173,6 +173,30 @@ def test_gen_pixel_asks_x_gen_for_the_detail_its_low_pass_term_cannot_see(parts)
     full = codec.decoded_loss(x, z, x_fid, 1.0, {**base, "gen_pixel": 1.0})["gen"]
     assert float(low) < 0.01 and float(full) > 0.08
 
+def test_detail_luma_asks_the_detail_of_the_luminance_alone(parts):
+    """``detail_luma`` 1: a decoded face that is the original plus a colour checkerboard (zero channel mean: the
+    luminance unchanged) meets the detail term exactly, while a grey checkerboard of the same size costs; without
+    it both cost (colour halos could pay the detail term)."""
+    codec = perturbed_codec(*parts, "fasdiff", "fid")
+    codec.fusion = None
+    codec.lfe.config.correct_output = False  # x_hat is x_gen itself
+    torch.manual_seed(4)
+    x = 0.25 + 0.5 * torch.rand(2, 3, 64, 64)
+    checker = ((torch.arange(64)[:, None] + torch.arange(64)[None, :]) % 2).float() * 0.2 - 0.1
+    colour = checker * torch.tensor([1.0, -1.0, 0.0])[:, None, None]  # the channels' mean unchanged
+    grey = checker.expand(3, 64, 64)
+    base = {"l1": 0.0, "hf": 0.0, "lf": 0.0, "detail": 1.0, "adv": 0.0, "id": 0.0, "gen": 0.0, "gen_detail": 0.0,
+            "gen_id": 0.0, "split": 0.0, "split_levels": 2, "split_below": 1.0, "multi_realism": 0.0}
+    z = torch.zeros(2, 4, 16, 16)
+
+    def detail(pattern, luma):
+        codec.decode_latent = lambda z: x + pattern
+        return float(codec.decoded_loss(x, z, x.clone(), 1.0, {**base, "detail_luma": luma})["detail"])
+
+    assert detail(colour, 1.0) < 1e-5 < 0.1 < detail(grey, 1.0)
+    assert detail(colour, 0.0) > 0.1 and detail(grey, 0.0) > 0.1
+
+
 def test_gradient_checkpointing_of_the_steps_gives_the_same_gradients(parts):
     grads = []
     for checkpoint in (False, True):
