@@ -8,6 +8,9 @@
 #   corr-shared / corr-utk        v25-full against v28-film: the correction's share (each fusion trained behind its own)
 #   wavelet600 / fusion600        the wavelet branch (v25-nolfe against v25-plain at equal bytes) and the fusion
 #                                 (v25-full against itself without it) on 600 UTKFace faces, as measure26's rows
+#   shared-RUN / utk-RUN          a probe (probe.sh) against its x_fid: the shared 129 at rates 0-0.3 / 600 UTKFace
+#                                 faces at rates 0 and 0.1
+# (filmshare-* and corr-* were paired again from film-*'s and earlier runs' per-face numbers: offline_pairs.py)
 #   nice -n 19 checkpoints/measure28b/run.sh NAME...
 source "$(dirname "$0")/../measure_ci.bash"
 measure_in 28b
@@ -42,6 +45,8 @@ for m in "$@"; do
       [ -f "$R/v25-nofusion-export/codec.json" ] || PYTHONPATH="$PWD" $PY /work/main/checkpoints/measure26/nofusion.py \
         "$R/v25-full-export" "$R/v25-nofusion-export"
       utk "$m" --codec "$R/v25-full-export" --against "$R/v25-nofusion-export" --rates 0 0.1 0.15 0.2 ;;
+    shared-*) measure_ci "$O" "$m" --codec "$R/${m#shared-}-export" ;;  # a probe against its x_fid, the shared 129
+    utk-*) utk "$m" --codec "$R/${m#utk-}-export" --rates 0 0.1 ;;  # the same on 600 UTKFace faces, rates 0 and 0.1
     *) echo "unknown measurement $m" >&2; exit 2 ;;
   esac
 done
