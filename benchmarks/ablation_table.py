@@ -49,12 +49,13 @@ def main(argv=None) -> int:
     print(f"A − B for each idea (A: the method; B: without it; the same bytes), {faces} held-out faces ({sets})"
           f"{f', verification on {pairs} pairs' if pairs else ''}; 95 % paired-bootstrap intervals, bold where they "
           f"exclude zero ({ablations.FD_NOTE})\n")
-    print(ablations.table(rows))
+    metrics = ablations.shown(rows)  # verification only where a sweep measured it
+    print(ablations.table(rows, metrics))
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         png, js = out / f"{args.stem}.png", out / f"{args.stem}.json"
-        ablations.plot(rows).savefig(png, dpi=110)
+        ablations.plot(rows, metrics).savefig(png, dpi=110)
         js.write_text(json.dumps(rows, indent=1) + "\n")
         print(f"\nwrote {png} and {js}")
     return 0

@@ -140,7 +140,10 @@ def test_the_benchmark_writes_table_figure_and_rows(tmp_path, rng, capsys):
     utk = tmp_path / "utk.json"
     utk.write_text(json.dumps([dict(r, face_set="utkface") for r in json.loads(Path(measured["the LFE"]).read_text())]))
     assert bench.main(["--idea", f"the LFE={utk}", "--out", str(out), "--stem", "ablations_utkface"]) == 0
-    assert "held-out faces (utkface)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "held-out faces (utkface)" in printed and "| the LFE | 0.1 |" in printed
+    assert "verification accuracy" not in printed  # no sweep: no column that nothing measured
+    assert ablations.shown(saved) == ablations.SHOWN and "verification" not in ablations.shown(json.loads(utk.read_text()))
     assert {r["face_set"] for r in json.loads((out / "ablations_utkface.json").read_text())} == {"utkface"}
     assert (out / "ablations_utkface.png").stat().st_size > 0 and json.loads((out / "ablations.json").read_text()) == saved
     with pytest.raises(SystemExit, match="IDEA=FILE"):

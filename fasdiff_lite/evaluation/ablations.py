@@ -163,6 +163,11 @@ def face_set(row: dict) -> str:
     return row.get("face_set", "shared")
 
 
+def shown(rows: list[dict]) -> tuple[str, ...]:
+    """The columns of :data:`SHOWN` that some row measured (a table without a verification sweep has no such column)."""
+    return tuple(m for m in SHOWN if any(m in r for r in rows))
+
+
 def excludes_zero(cell: dict | None) -> bool:
     """Whether a difference's interval lies wholly on one side of zero."""
     return cell is not None and (cell["lo"] > 0 or cell["hi"] < 0)
@@ -224,5 +229,5 @@ def plot(rows: list[dict], metrics=SHOWN, fig=None):
     return fig
 
 
-__all__ = ["METRICS", "SHOWN", "side", "summary", "paired", "add_verification", "load", "face_set", "excludes_zero",
+__all__ = ["METRICS", "SHOWN", "side", "summary", "paired", "add_verification", "load", "face_set", "shown", "excludes_zero",
            "table", "plot"]
