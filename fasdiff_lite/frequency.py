@@ -200,6 +200,24 @@ def luminance(x: torch.Tensor) -> torch.Tensor:
     return x.mean(dim=1, keepdim=True)
 
 
+DETAIL_SPACES = ("rgb", "luma", "apart")  # what detail_log_energy measures: the image, its luminance, both apart
+COLOUR_FLOOR = 2e-5  # colour detail energy below this counts as this (a tenth of a typical face's; grey faces have 0)
+
+
+def detail_log_energy(x: torch.Tensor, space: str = "rgb") -> torch.Tensor:
+    """log :func:`detail_energy` per image, of the image (``rgb``), of its :func:`luminance` (``luma``), or of the
+    luminance and the colour (x minus its luminance) apart (``apart``: N×2, the colour's floored at
+    :data:`COLOUR_FLOOR`), so that a term on it cannot pay luminance detail with colour halos."""
+    if space == "rgb":
+        return detail_energy(x).clamp_min(1e-8).log()
+    luma = detail_energy(luminance(x)).clamp_min(1e-8).log()
+    if space == "luma":
+        return luma
+    if space == "apart":
+        return torch.stack([luma, detail_energy(x - luminance(x)).clamp_min(COLOUR_FLOOR).log()], dim=1)
+    raise ValueError(f"detail space: choose from {', '.join(DETAIL_SPACES)}, not {space!r}")
+
+
 def band_psnr_drop(x: torch.Tensor, wavelet: str = "haar", levels: int = 3) -> dict[str, float]:
     """PSNR (dB, images in [0,1]) after removing the finest 1, 2, … detail levels: what losing high bands costs."""
     out = {}

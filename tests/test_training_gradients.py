@@ -15,6 +15,7 @@ not an untrained layer.
 import pytest
 import torch
 
+from fasdiff_lite import frequency
 from fasdiff_lite.models.adversarial import PatchDiscriminator
 from fasdiff_lite.models.codec import FaSDiffCodec
 from fasdiff_lite.models.compressor import CompressorConfig, HFCompressor
@@ -173,10 +174,10 @@ def test_gen_pixel_asks_x_gen_for_the_detail_its_low_pass_term_cannot_see(parts)
     full = codec.decoded_loss(x, z, x_fid, 1.0, {**base, "gen_pixel": 1.0})["gen"]
     assert float(low) < 0.01 and float(full) > 0.08
 
-def test_detail_luma_asks_the_detail_of_the_luminance_alone(parts):
-    """``detail_luma`` 1: a decoded face that is the original plus a colour checkerboard (zero channel mean: the
-    luminance unchanged) meets the detail term exactly, while a grey checkerboard of the same size costs; without
-    it both cost (colour halos could pay the detail term)."""
+def test_the_detail_space_says_what_detail_the_term_asks(parts):
+    """``detail_space`` 1 (luma): a decoded face that is the original plus a colour checkerboard (zero channel mean:
+    the luminance unchanged) meets the detail term exactly, while a grey checkerboard of the same size costs; 0 (rgb):
+    both cost (colour halos could pay for missing luminance detail); 2 (apart): both cost, each in its own part."""
     codec = perturbed_codec(*parts, "fasdiff", "fid")
     codec.fusion = None
     codec.lfe.config.correct_output = False  # x_hat is x_gen itself
@@ -189,12 +190,19 @@ def test_detail_luma_asks_the_detail_of_the_luminance_alone(parts):
             "gen_id": 0.0, "split": 0.0, "split_levels": 2, "split_below": 1.0, "multi_realism": 0.0}
     z = torch.zeros(2, 4, 16, 16)
 
-    def detail(pattern, luma):
+    def detail(pattern, space):
         codec.decode_latent = lambda z: x + pattern
-        return float(codec.decoded_loss(x, z, x.clone(), 1.0, {**base, "detail_luma": luma})["detail"])
+        return float(codec.decoded_loss(x, z, x.clone(), 1.0, {**base, "detail_space": space})["detail"])
 
     assert detail(colour, 1.0) < 1e-5 < 0.1 < detail(grey, 1.0)
     assert detail(colour, 0.0) > 0.1 and detail(grey, 0.0) > 0.1
+    assert detail(colour, 2.0) > 0.1 and detail(grey, 2.0) > 0.1
+    apart = frequency.detail_log_energy(x + colour, "apart") - frequency.detail_log_energy(x, "apart")
+    assert apart[:, 0].abs().max() < 1e-5 < 0.1 < apart[:, 1].min()  # the colour part alone moved
+    assert torch.equal(frequency.detail_log_energy(torch.zeros(1, 3, 8, 8), "apart")[0, 1],
+                       torch.tensor(frequency.COLOUR_FLOOR).log())  # a grey face: the floor, not log 0
+    with pytest.raises(ValueError, match="rgb, luma, apart"):
+        frequency.detail_log_energy(x, "hsv")
 
 
 def test_gradient_checkpointing_of_the_steps_gives_the_same_gradients(parts):

@@ -36,6 +36,7 @@ import torch
 
 from .. import data, settings
 from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, VARIANTS
+from ..frequency import DETAIL_SPACES
 from ..models import zoo
 from ..models.adversarial import PatchDiscriminator, discriminator_loss
 from ..models.codec import LOSS_SETTINGS, LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, TRAINABLE_PARTS, FaSDiffCodec, decodes
@@ -73,7 +74,7 @@ class Config(loop.TrainConfig):
     gen_pixel: float = LOSS_WEIGHTS["gen_pixel"]  # the share of the pixel fidelity asked of x_gen (0: its low-pass only)
     latent_weight: float = LOSS_WEIGHTS["latent"]  # L1 of the sampler's ẑ0 against the original's latent (the steering)
     gen_frozen: bool = False  # the gen terms judge ẑ0 through the prior's frozen VAE decoder: they train the steering alone
-    detail_luma: bool = False  # the detail terms ask the luminance's detail energy alone (colour halos earn nothing)
+    detail_space: str = "rgb"  # where the detail terms measure detail energy (frequency.DETAIL_SPACES)
     x0_weight: float = LOSS_WEIGHTS["x0"]  # L1 of the clean latent the steered denoiser implies at the decode's timesteps
     identity: str | None = None  # the identity proxy's folder (fasdiff-lite train identity --export DIR)
     id_refresh: int = 0  # > 0: every N steps the proxy takes a distillation step on the batch's decodes (dlib's targets)
@@ -122,9 +123,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--gen-frozen", action="store_true", help="the gen terms (--gen-weight, --gen-id-weight, "
                    "--gen-detail-weight) judge the sampler's latent decoded by the prior's frozen VAE decoder, not the "
                    "codec's: they train the steering alone (the prior must draw the sharp face of the person itself)")
-    m.add_argument("--detail-luma", action="store_true", help="the detail terms (--detail-weight, "
-                   "--gen-detail-weight) ask the detail energy of the luminance (the channels' mean) alone: colour "
-                   "detail, such as the halos of a fusion trained behind the LFE's correction, earns nothing")
+    m.add_argument("--detail-space", choices=DETAIL_SPACES, default="rgb", help="where the detail terms "
+                   "(--detail-weight, --gen-detail-weight) measure detail energy: rgb (default), luma (the channels' "
+                   "mean alone: colour detail earns nothing) or apart (luminance and colour each asked to match the "
+                   "original's: colour halos cost; frequency.detail_log_energy)")
     m.add_argument("--split-levels", type=int, default=SPLIT_LEVELS, choices=(1, 2, 3), help="the band --split keeps "
                    "asking at low rates: the low-pass of this many Haar levels with a Fourier cutoff of 2^-levels of "
                    f"Nyquist (default {SPLIT_LEVELS}; 1 is twice as wide and also pins the mid frequencies)")
@@ -323,7 +325,7 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     weights = {"l1": cfg.l1_weight, "hf": cfg.hf_weight, "lf": cfg.lf_weight, "detail": cfg.detail_weight,
                "adv": cfg.adv_weight, "id": cfg.id_weight, "gen": cfg.gen_weight, "gen_detail": cfg.gen_detail_weight,
                "gen_id": cfg.gen_id_weight, "gen_pixel": cfg.gen_pixel, "latent": cfg.latent_weight, "x0": cfg.x0_weight,
-               "gen_frozen": float(cfg.gen_frozen), "detail_luma": float(cfg.detail_luma), "split": cfg.split,
+               "gen_frozen": float(cfg.gen_frozen), "detail_space": float(DETAIL_SPACES.index(cfg.detail_space)), "split": cfg.split,
                "split_levels": cfg.split_levels, "split_below": cfg.split_below, "multi_realism": float(cfg.multi_realism)}
     if cfg.gen_frozen and not codec.steers():
         raise ValueError("--gen-frozen sends the gen terms to the steering alone: train the control or the LFE "
