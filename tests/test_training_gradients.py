@@ -246,7 +246,6 @@ def test_multi_realism_weights_the_realism_terms_by_the_realism_the_step_decodes
     with pytest.raises(ValueError, match="realism"):
         realism_shares(0.0, 1.5, {**w, "multi_realism": 1.0})
     # the detail term asks for a detail energy β of the way (in log) from x_fid's to the original's
-    from fasdiff_lite import frequency
 
     e = lambda im: frequency.detail_energy(im).clamp_min(1e-8).log()  # noqa: E731
     only_detail = {**base, **{k: 0.0 for k in ("l1", "hf", "lf", "adv", "id")}, "detail": 1.0, "multi_realism": 1.0}
