@@ -205,6 +205,25 @@ def test_the_detail_space_says_what_detail_the_term_asks(parts):
         frequency.detail_log_energy(x, "hsv")
 
 
+def test_lf_fused_asks_the_low_band_the_correction_would_overwrite(parts):
+    """With the LFE's output correction on, a decoded face whose low band is far off (a colour cast) costs the lf
+    term nothing after the correction (x_fid's low band replaces it); ``lf_fused`` 1 asks the face before it, where the
+    cast costs. Without a correction both are the same face."""
+    codec = perturbed_codec(*parts, "fasdiff", "fid")
+    codec.fusion = None
+    torch.manual_seed(5)
+    x = 0.3 + 0.4 * torch.rand(2, 3, 64, 64)
+    cast = torch.tensor([0.2, -0.2, 0.1])[:, None, None]
+    codec.decode_latent = lambda z: x + cast
+    base = {"l1": 0.0, "hf": 0.0, "lf": 1.0, "detail": 0.0, "adv": 0.0, "id": 0.0, "gen": 0.0, "gen_detail": 0.0,
+            "gen_id": 0.0, "split": 0.0, "split_levels": 2, "split_below": 1.0, "multi_realism": 0.0}
+    z = torch.zeros(2, 4, 16, 16)
+    lf = lambda fused: float(codec.decoded_loss(x, z, x.clone(), 0.3, {**base, "lf_fused": fused})["lf"])  # noqa: E731
+    assert lf(0.0) < 1e-3 < 0.03 < lf(1.0)
+    codec.lfe.config.correct_output = False
+    assert lf(0.0) == pytest.approx(lf(1.0)) and lf(0.0) > 0.03
+
+
 def test_gradient_checkpointing_of_the_steps_gives_the_same_gradients(parts):
     grads = []
     for checkpoint in (False, True):

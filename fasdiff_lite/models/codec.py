@@ -62,11 +62,11 @@ WEIGHTS_FILE = "control_lfe.safetensors"
 FORMAT = 2  # codec.json schema: 2 records the compressor, the prior's source and the control's config
 SAMPLER = "ddim"
 LOSS_WEIGHTS = {"l1": 1.0, "hf": 0.5, "lf": 1.0, "detail": 0.1, "adv": 0.05, "id": 0.0, "gen": 0.0, "gen_detail": 0.0,
-                "gen_id": 0.0, "gen_pixel": 0.0, "latent": 0.0, "x0": 0.0,
-                "split": 0.0, "multi_realism": 0.0, "gen_frozen": 0.0, "detail_space": 0.0}  # training_loss's defaults (multi_realism: 0 off, 1 on; see realism_shares;
-#   gen_pixel: the share of the fused face's pixel fidelity asked of x_gen; gen_frozen: 1 decodes x_gen for the gen terms
-#   with the prior's frozen VAE; detail_space: where the detail terms measure, frequency.DETAIL_SPACES[it])
-LOSS_SETTINGS = ("split", "multi_realism", "gen_pixel", "gen_frozen", "detail_space")  # keys of LOSS_WEIGHTS that set how terms are asked, not weights
+                "gen_id": 0.0, "gen_pixel": 0.0, "latent": 0.0, "x0": 0.0, "split": 0.0, "multi_realism": 0.0,
+                "gen_frozen": 0.0, "detail_space": 0.0, "lf_fused": 0.0}  # training_loss's defaults (multi_realism: 0 off, 1 on;
+#   see realism_shares; gen_pixel: the share of the fused face's pixel fidelity asked of x_gen; gen_frozen: 1 decodes x_gen for the
+#   gen terms with the prior's frozen VAE; detail_space: frequency.DETAIL_SPACES[it]; lf_fused: 1 asks lf of the face before the correction)
+LOSS_SETTINGS = ("split", "multi_realism", "gen_pixel", "gen_frozen", "detail_space", "lf_fused")  # LOSS_WEIGHTS keys that are not weights
 DECODED_TERMS = ("l1", "hf", "lf", "detail", "adv", "id", "gen", "gen_detail", "gen_id", "latent")  # terms that need
 #   the few-step decode (part (b) of training_loss); with none weighted, a step trains the steering's denoising only
 SPLIT_LEVELS = 2  # the split's low-pass: 2 = LL of 2 Haar levels with a ¼-Nyquist Fourier low-pass; 1 = level 1 and ½
@@ -390,13 +390,13 @@ class FaSDiffCodec(nn.Module):
             judged = self.prior.decode_with_grad(z)
         gen = fidelity_l1(crop(judged), x, a * w["gen_pixel"], int(w["split_levels"])) if w["gen"] > 0 else zero
         gen_id = identity_loss(identity, crop(judged), x) if w["gen_id"] > 0 else zero
-        x_hat = self.fuse(x_gen, x_fid, rate, realism)
+        fused = x_hat = self.fuse(x_gen, x_fid, rate, realism)
         if self.lfe is not None:
             x_hat = self.lfe.correct(x_hat, x_fid)
         x_hat = crop(x_hat)
         l1 = fidelity_l1(x_hat, x, a, int(w["split_levels"]))
         hf = a * hf_loss(x, x_hat) if w["hf"] > 0 and a > 0 else zero
-        lf = lf_consistency_loss(x, x_hat) if (w["lf"] > 0 and self.lfe is not None) else zero
+        lf = lf_consistency_loss(x, crop(fused) if w["lf_fused"] else x_hat) if (w["lf"] > 0 and self.lfe is not None) else zero
         e = lambda im: frequency.detail_log_energy(im, frequency.DETAIL_SPACES[int(w["detail_space"])])  # noqa: E731
         detail = gen_detail = zero
         if w["detail"] > 0 or w["gen_detail"] > 0:  # the detail energy asked: the original's, or (multi-realism)

@@ -75,6 +75,7 @@ class Config(loop.TrainConfig):
     latent_weight: float = LOSS_WEIGHTS["latent"]  # L1 of the sampler's ẑ0 against the original's latent (the steering)
     gen_frozen: bool = False  # the gen terms judge ẑ0 through the prior's frozen VAE decoder: they train the steering alone
     detail_space: str = "rgb"  # where the detail terms measure detail energy (frequency.DETAIL_SPACES)
+    lf_fused: bool = False  # the lf term asks the fused face before the LFE's correction (which overwrites its low band)
     x0_weight: float = LOSS_WEIGHTS["x0"]  # L1 of the clean latent the steered denoiser implies at the decode's timesteps
     identity: str | None = None  # the identity proxy's folder (fasdiff-lite train identity --export DIR)
     id_refresh: int = 0  # > 0: every N steps the proxy takes a distillation step on the batch's decodes (dlib's targets)
@@ -127,6 +128,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(--detail-weight, --gen-detail-weight) measure detail energy: rgb (default), luma (the channels' "
                    "mean alone: colour detail earns nothing) or apart (luminance and colour each asked to match the "
                    "original's: colour halos cost; frequency.detail_log_energy)")
+    m.add_argument("--lf-fused", action="store_true", help="the low-frequency term (--lf-weight) asks the fused "
+                   "face before the LFE's output correction: the correction overwrites that face's low band with "
+                   "x_fid's, so asked after it the term leaves the fusion free to paint anything there (colour halos "
+                   "leak through the correction's soft band edge)")
     m.add_argument("--split-levels", type=int, default=SPLIT_LEVELS, choices=(1, 2, 3), help="the band --split keeps "
                    "asking at low rates: the low-pass of this many Haar levels with a Fourier cutoff of 2^-levels of "
                    f"Nyquist (default {SPLIT_LEVELS}; 1 is twice as wide and also pins the mid frequencies)")
@@ -325,7 +330,7 @@ def train(cfg: Config) -> tuple[FaSDiffCodec, list[dict]]:
     weights = {"l1": cfg.l1_weight, "hf": cfg.hf_weight, "lf": cfg.lf_weight, "detail": cfg.detail_weight,
                "adv": cfg.adv_weight, "id": cfg.id_weight, "gen": cfg.gen_weight, "gen_detail": cfg.gen_detail_weight,
                "gen_id": cfg.gen_id_weight, "gen_pixel": cfg.gen_pixel, "latent": cfg.latent_weight, "x0": cfg.x0_weight,
-               "gen_frozen": float(cfg.gen_frozen), "detail_space": float(DETAIL_SPACES.index(cfg.detail_space)), "split": cfg.split,
+               "gen_frozen": float(cfg.gen_frozen), "detail_space": float(DETAIL_SPACES.index(cfg.detail_space)), "lf_fused": float(cfg.lf_fused), "split": cfg.split,
                "split_levels": cfg.split_levels, "split_below": cfg.split_below, "multi_realism": float(cfg.multi_realism)}
     if cfg.gen_frozen and not codec.steers():
         raise ValueError("--gen-frozen sends the gen terms to the steering alone: train the control or the LFE "
