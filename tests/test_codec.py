@@ -710,8 +710,8 @@ def test_training_with_multi_realism_gives_a_realism_aware_fusion(prior, tmp_pat
 
 def test_the_trainers_weight_flags_are_the_loss_terms():
     """``train fasdiff`` offers a ``--<term>-weight`` for each loss term of LOSS_WEIGHTS (underscores as hyphens), and
-    none for its settings (LOSS_SETTINGS: ``split``, ``multi_realism``, ``gen_pixel``, ``gen_frozen`` have their own flags: a
-    ``--multi_realism-weight`` once appeared beside them)."""
+    none for its settings (LOSS_SETTINGS: ``split``, ``multi_realism``, ``gen_pixel``, ``gen_frozen``, ``detail_space``,
+    ``lf_fused`` have their own flags: a ``--multi_realism-weight`` once appeared beside them)."""
     import argparse
 
     from fasdiff_lite.models.codec import LOSS_SETTINGS, LOSS_WEIGHTS
@@ -721,5 +721,5 @@ def test_the_trainers_weight_flags_are_the_loss_terms():
     flags = {a for action in parser._actions for a in action.option_strings}
     weights = {f[2:-len("-weight")] for f in flags if f.endswith("-weight")}
     assert weights == {k.replace("_", "-") for k in LOSS_WEIGHTS if k not in LOSS_SETTINGS}  # --gen-detail-weight
-    assert set(LOSS_SETTINGS) == {"split", "multi_realism", "gen_pixel", "gen_frozen"}
-    assert {"--split", "--multi-realism", "--gen-pixel", "--gen-frozen"} <= flags
+    assert set(LOSS_SETTINGS) == {"split", "multi_realism", "gen_pixel", "gen_frozen", "detail_space", "lf_fused"}
+    assert {"--split", "--multi-realism", "--gen-pixel", "--gen-frozen", "--detail-space", "--lf-fused"} <= flags
