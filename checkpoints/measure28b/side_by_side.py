@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from fasdiff_lite.face_sets import validation_faces  # noqa: E402
-from fasdiff_lite.frequency import detail_energy  # noqa: E402
+from fasdiff_lite.frequency import detail_energy, luminance as luma  # noqa: E402
 from fasdiff_lite.models.codec import FaSDiffCodec  # noqa: E402
 from fasdiff_lite.models.lfe import smooth_lowpass  # noqa: E402
 
@@ -36,7 +36,6 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     codecs = [(name, FaSDiffCodec.from_pretrained(folder)) for folder, name in (c.split("=", 1) for c in args.codecs)]
     lf = lambda im: smooth_lowpass(im, "haar", 2, 0.25)  # noqa: E731  (the shipped correction's band)
-    luma = lambda im: im.mean(dim=1, keepdim=True)  # noqa: E731
     chroma = lambda im: im - luma(im)  # noqa: E731
     rows, labels = [], []
     for which in ("shared", "utkface"):

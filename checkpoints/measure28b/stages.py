@@ -7,11 +7,10 @@ takes part of them away.
 """
 import torch
 from fasdiff_lite.face_sets import validation_faces
-from fasdiff_lite.frequency import detail_energy
+from fasdiff_lite.frequency import detail_energy, luminance as luma
 from fasdiff_lite.models.codec import FaSDiffCodec
 torch.set_num_threads(1)
 codec = FaSDiffCodec.from_pretrained("runs/v25-full-export")
-luma = lambda im: im.mean(dim=1, keepdim=True)
 chroma = lambda im: im - luma(im)
 for which in ("shared", "utkface"):
     x = torch.from_numpy(validation_faces(which, 32)).permute(0, 3, 1, 2).float() / 255

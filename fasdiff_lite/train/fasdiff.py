@@ -35,8 +35,8 @@ from typing import ClassVar
 import torch
 
 from .. import data, settings
-from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, VARIANTS
 from ..frequency import DETAIL_SPACES
+from ..registry import DEFAULT_REALISM, DEFAULT_STEPS, VARIANTS
 from ..models import zoo
 from ..models.adversarial import PatchDiscriminator, discriminator_loss
 from ..models.codec import LOSS_SETTINGS, LOSS_WEIGHTS, SPLIT_BELOW, SPLIT_LEVELS, TRAINABLE_PARTS, FaSDiffCodec, decodes
